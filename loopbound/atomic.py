@@ -1,0 +1,40 @@
+"""Atomic writes: a file is either its old content or its complete new content, never half.
+
+Writes go to a temporary file in the same folder, are flushed and fsync-ed, then renamed over the
+destination (``os.replace`` is atomic on POSIX). A killed process leaves at most a stray
+``.tmp-*`` file, never a truncated result.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+
+def write_atomic(path: str | Path, write: Callable[[str], None]) -> Path:
+    """Call ``write(temporary_path)`` and move the finished file to ``path``."""
+    destination = Path(path)
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=f".tmp-{destination.name}-", suffix=destination.suffix, dir=destination.parent
+    )
+    os.close(descriptor)
+    try:
+        write(temporary)
+        with open(temporary, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, destination)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return destination
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (UTF-8)."""
+
+    def write(temporary: str) -> None:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+    return write_atomic(path, write)

@@ -1,0 +1,134 @@
+"""Turn a TARGET argument into a :class:`theory.targets.Target` (DESIGN.md, Conventions).
+
+Three spellings:
+- a built-in name with parameters: ``holder``, ``holder:alpha=0.5,scale=2``;
+- a file and a function in it: ``path/to/file.py:function``;
+- a module and a function in it: ``package.module:function``.
+A function is wrapped in :class:`theory.targets.CallableTarget` (output checks on every call); an
+object that already is a ``Target`` is used as it is. A ``.npz`` file with arrays ``X`` [n, N, d]
+and ``Y`` [n, N, d_out] is a data-defined target, see :func:`load_samples`.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from theory.errors import InputError, TargetError
+from theory.targets import BUILTIN_TARGETS, CallableTarget, Target, builtin_target
+
+
+def parse_params(text: str, target: str) -> dict[str, str]:
+    """``alpha=0.5,scale=2`` → {"alpha": "0.5", "scale": "2"}; values are converted by the target."""
+    params: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip() or not value.strip():
+            raise InputError(f"target {target}: parameters read name=value, got {item!r}")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def _import_file(path: Path) -> Any:
+    if not path.is_file():
+        raise TargetError(f"no such file: {path}")
+    module_name = f"loopbound_user_target_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise TargetError(f"cannot import {path} as a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:  # a user's file may raise anything while importing
+        raise TargetError(f"importing {path} raised {type(error).__name__}: {error}") from error
+    return module
+
+
+def _import_module(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        raise TargetError(f"no module named {error.name!r} (TARGET {name}:function)") from None
+    except Exception as error:
+        raise TargetError(f"importing {name} raised {type(error).__name__}: {error}") from error
+
+
+def _wrap(obj: Any, label: str, d: int, N: int) -> Target:
+    if isinstance(obj, Target):
+        if (obj.d, obj.N) != (d, N):
+            raise InputError(f"target {label} is defined for d={obj.d}, N={obj.N}, not d={d}, N={N}")
+        return obj
+    if not callable(obj):
+        raise TargetError(f"{label} is a {type(obj).__name__}, not a function")
+    target = CallableTarget(d=d, N=N, function=obj, label=label)
+    target.d_out  # one probe call now: a wrong shape or NaN is reported before any long work
+    return target
+
+
+def load_target(spec: str, *, d: int, N: int) -> Target:
+    """Resolve a TARGET argument (module docstring) for inputs [B, N, d]."""
+    if not isinstance(d, int) or d < 1 or not isinstance(N, int) or N < 1:
+        raise InputError(f"d and N must be integers >= 1, got d={d!r}, N={N!r}")
+    head, _, tail = spec.partition(":")
+    if head in BUILTIN_TARGETS:
+        return builtin_target(head, d=d, N=N, **parse_params(tail, head))
+    if head.endswith(".py") or "/" in head:
+        if not tail:
+            raise InputError(f"TARGET {spec!r}: name the function, as in {head}:function")
+        module = _import_file(Path(head))
+        if not hasattr(module, tail):
+            raise TargetError(f"{head} has no function {tail!r}")
+        return _wrap(getattr(module, tail), spec, d, N)
+    if tail and head.replace(".", "").replace("_", "").isalnum():
+        module = _import_module(head)
+        if not hasattr(module, tail):
+            raise TargetError(f"module {head} has no function {tail!r}")
+        return _wrap(getattr(module, tail), spec, d, N)
+    builtins = ", ".join(sorted(BUILTIN_TARGETS))
+    raise InputError(
+        f"unknown target {spec!r}: use a built-in ({builtins}), file.py:function or module:function"
+    )
+
+
+@dataclass(frozen=True)
+class Samples:
+    """A data-defined target: inputs X [n, N, d] and outputs Y [n, N, d_out] from a .npz file."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    path: str
+
+    @property
+    def N(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def d(self) -> int:
+        return int(self.X.shape[2])
+
+
+def load_samples(path: str) -> Samples:
+    """Read ``X`` [n, N, d] and ``Y`` [n, N, d_out] from a .npz file, checking shapes and values."""
+    file = Path(path)
+    if not file.is_file():
+        raise TargetError(f"no such file: {path}")
+    try:
+        with np.load(file) as data:
+            arrays = {key: np.asarray(data[key], dtype=np.float64) for key in data.files}
+    except Exception as error:
+        raise TargetError(f"cannot read {path} as .npz: {type(error).__name__}: {error}") from None
+    if "X" not in arrays or "Y" not in arrays:
+        raise TargetError(f"{path} must hold arrays X [n, N, d] and Y [n, N, d_out], found {sorted(arrays)}")
+    X, Y = arrays["X"], arrays["Y"]
+    if X.ndim != 3 or Y.ndim != 3 or X.shape[:2] != Y.shape[:2]:
+        raise TargetError(f"{path}: X must be [n, N, d] and Y [n, N, d_out], got {list(X.shape)} and {list(Y.shape)}")
+    for name, array in (("X", X), ("Y", Y)):
+        if not np.isfinite(array).all():
+            raise TargetError(f"{path}: {name} contains NaN or inf")
+    return Samples(X=X, Y=Y, path=path)
