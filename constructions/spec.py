@@ -1,0 +1,293 @@
+"""Hand-set weights as exact rationals: the single source of truth of every construction.
+
+A construction writes its block in terms of *named* residual coordinates (``"one"``, ``"count"``,
+``"grid0"`` …) with :class:`fractions.Fraction` coefficients:
+
+- an :class:`Affine` form Σ c_name · z_name + c₀ over the coordinates;
+- a feed-forward :class:`Unit` computes ReLU(pre) and adds ``out[name]`` times it to coordinates;
+- an attention :class:`Head` of size 1 has query, key and value forms (no constant: use ``one``)
+  and routes its output to coordinates.
+
+From one :class:`LoopedSpec`, :func:`to_module` builds the float :class:`~constructions.blocks.LoopedTransformer`
+(complete state dict, loaded strictly: a missing or misshapen weight is an error, STYLE.md §2) and
+:mod:`constructions.exact` evaluates the same weights in exact rational arithmetic. There is no
+second hand-written implementation that could silently disagree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Iterable, Mapping, Sequence, Union
+
+import torch
+from torch import nn
+
+from constructions.blocks import FeedForward, LoopedTransformer, MultiHeadAttention, ResidualBlock, TableModulation
+from theory.errors import InputError
+from theory.numerics import require_bits
+
+Number = Union[int, Fraction]
+
+
+def _fraction(value: Number | float) -> Fraction:
+    return value if isinstance(value, Fraction) else Fraction(value)
+
+
+class Affine:
+    """An affine form Σ c_name · z_name + constant over named coordinates, with exact coefficients."""
+
+    __slots__ = ("terms", "constant")
+
+    def __init__(self, terms: Mapping[str, Number] | None = None, constant: Number = 0) -> None:
+        self.terms: dict[str, Fraction] = {k: _fraction(v) for k, v in (terms or {}).items() if v != 0}
+        self.constant = _fraction(constant)
+
+    def __add__(self, other: "Affine | Number") -> "Affine":
+        if not isinstance(other, Affine):
+            return Affine(self.terms, self.constant + _fraction(other))
+        terms = dict(self.terms)
+        for name, coefficient in other.terms.items():
+            terms[name] = terms.get(name, Fraction(0)) + coefficient
+        return Affine(terms, self.constant + other.constant)
+
+    __radd__ = __add__
+
+    def __neg__(self) -> "Affine":
+        return Affine({k: -v for k, v in self.terms.items()}, -self.constant)
+
+    def __sub__(self, other: "Affine | Number") -> "Affine":
+        return self + (-other if isinstance(other, Affine) else -_fraction(other))
+
+    def __rsub__(self, other: Number) -> "Affine":
+        return (-self) + other
+
+    def __mul__(self, scalar: Number) -> "Affine":
+        scalar = _fraction(scalar)
+        return Affine({k: v * scalar for k, v in self.terms.items()}, self.constant * scalar)
+
+    __rmul__ = __mul__
+
+    def __repr__(self) -> str:
+        parts = [f"{v}·{k}" for k, v in self.terms.items()]
+        if self.constant or not parts:
+            parts.append(str(self.constant))
+        return " + ".join(parts)
+
+    def names(self) -> set[str]:
+        return set(self.terms)
+
+
+def var(name: str) -> Affine:
+    """The coordinate ``name`` as an affine form."""
+    return Affine({name: 1})
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One hidden unit: ReLU(pre), added to ``out[name]``·ReLU(pre) on each named coordinate."""
+
+    pre: Affine
+    out: Mapping[str, Fraction]
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Head:
+    """An attention head of size 1: score(n, k) = λ·q(z_n)·k(z_k), value v(z_k), routed to ``out``."""
+
+    query: Affine
+    key: Affine
+    value: Affine
+    out: Mapping[str, Fraction]
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """One block's exact weights over named coordinates."""
+
+    coordinates: tuple[str, ...]
+    heads: tuple[Head, ...]
+    units: tuple[Unit, ...]
+    attention: str = "hardmax"
+    inverse_temperature: Fraction = Fraction(1)
+    ff_bias: Mapping[str, Fraction] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        known = set(self.coordinates)
+        if len(known) != len(self.coordinates):
+            raise ValueError("coordinate names must be distinct")
+        for unit in self.units:
+            self._check(unit.pre.names() | set(unit.out), known, unit.label or repr(unit.pre))
+        for head in self.heads:
+            for form in (head.query, head.key, head.value):
+                if form.constant != 0:
+                    raise ValueError(f"head {head.label}: attention forms take no constant; use the 'one' coordinate")
+            self._check(head.query.names() | head.key.names() | head.value.names() | set(head.out), known, head.label)
+        self._check(set(self.ff_bias), known, "feed-forward bias")
+
+    @staticmethod
+    def _check(names: set[str], known: set[str], where: str) -> None:
+        unknown = names - known
+        if unknown:
+            raise ValueError(f"{where}: unknown coordinates {sorted(unknown)}")
+
+    def index(self, name: str) -> int:
+        return self.coordinates.index(name)
+
+    @property
+    def width(self) -> int:
+        return len(self.coordinates)
+
+
+@dataclass(frozen=True)
+class LoopedSpec:
+    """L₂ ∘ block^r ∘ L₁ with exact weights.
+
+    ``embed[name]``: the coordinate ``name`` after L₁ as an affine form of the input features
+    ``in0 … in{d_in−1}`` (coordinates not listed start at 0). ``readout``: d_out affine forms of the
+    coordinates. ``ff_gate(t)``, when given, is the timestep scaling η(t): a mapping from coordinate
+    to the factor on the feed-forward update of that coordinate in loop t (others: 1).
+    """
+
+    block: BlockSpec
+    d_in: int
+    embed: Mapping[str, Affine]
+    readout: tuple[Affine, ...]
+    loops: int
+    ff_gate: Sequence[Mapping[str, Fraction]] | None = None
+
+    def input_names(self) -> list[str]:
+        return [f"in{i}" for i in range(self.d_in)]
+
+    def weights(self) -> Iterable[Fraction]:
+        """Every coefficient of the spec (for precision checks)."""
+        for form in self.embed.values():
+            yield from form.terms.values()
+            yield form.constant
+        for form in self.readout:
+            yield from form.terms.values()
+            yield form.constant
+        for unit in self.block.units:
+            yield from unit.pre.terms.values()
+            yield unit.pre.constant
+            yield from unit.out.values()
+        for head in self.block.heads:
+            for form in (head.query, head.key, head.value):
+                yield from form.terms.values()
+            yield from head.out.values()
+        yield from self.block.ff_bias.values()
+        for gate in self.ff_gate or ():
+            yield from gate.values()
+
+
+def dyadic_bits(value: Fraction) -> int | None:
+    """Significand bits needed to store ``value`` exactly in binary floating point; None if its
+    denominator is not a power of two (no binary float holds it exactly)."""
+    denominator = value.denominator
+    if denominator & (denominator - 1):
+        return None
+    numerator = abs(value.numerator)
+    if numerator == 0:
+        return 1
+    while numerator % 2 == 0:
+        numerator //= 2
+    return numerator.bit_length()
+
+
+def _matrix(rows: Sequence[Mapping[str, Fraction]], columns: Sequence[str], dtype: torch.dtype) -> torch.Tensor:
+    index = {name: i for i, name in enumerate(columns)}
+    out = torch.zeros(len(rows), len(columns), dtype=dtype)
+    for r, row in enumerate(rows):
+        for name, coefficient in row.items():
+            out[r, index[name]] = float(coefficient)
+    return out
+
+
+def state_dict(spec: LoopedSpec, dtype: torch.dtype = torch.float64) -> dict[str, torch.Tensor]:
+    """The complete state dict of the :class:`LoopedTransformer` that ``spec`` describes."""
+    block, names = spec.block, spec.block.coordinates
+    H = max(1, len(block.heads))
+    heads = list(block.heads)
+    zero = {}
+    W_Q = _matrix([h.query.terms for h in heads] + [zero] * (H - len(heads)), names, dtype).view(H, 1, -1)
+    W_K = _matrix([h.key.terms for h in heads] + [zero] * (H - len(heads)), names, dtype).view(H, 1, -1)
+    W_V = _matrix([h.value.terms for h in heads] + [zero] * (H - len(heads)), names, dtype).view(H, 1, -1)
+    W_O = _matrix([h.out for h in heads] + [zero] * (H - len(heads)), names, dtype).view(H, -1, 1)
+    units = list(block.units) or [Unit(Affine(), {})]
+    W_in = _matrix([u.pre.terms for u in units], names, dtype)
+    b_in = torch.tensor([float(u.pre.constant) for u in units], dtype=dtype)
+    W_out = _matrix([u.out for u in units], names, dtype).T.contiguous()
+    b_out = _matrix([block.ff_bias], names, dtype)[0]
+    inputs = spec.input_names()
+    embed_rows = [spec.embed.get(name, Affine()).terms for name in names]
+    embed_weight = _matrix(embed_rows, inputs, dtype)
+    embed_bias = torch.tensor([float(spec.embed.get(name, Affine()).constant) for name in names], dtype=dtype)
+    readout_weight = _matrix([form.terms for form in spec.readout], names, dtype)
+    readout_bias = torch.tensor([float(form.constant) for form in spec.readout], dtype=dtype)
+    return {
+        "embed.weight": embed_weight,
+        "embed.bias": embed_bias,
+        "block.attention.W_Q": W_Q,
+        "block.attention.W_K": W_K,
+        "block.attention.W_V": W_V,
+        "block.attention.W_O": W_O,
+        "block.feed_forward.W_in": W_in,
+        "block.feed_forward.b_in": b_in,
+        "block.feed_forward.W_out": W_out,
+        "block.feed_forward.b_out": b_out,
+        "readout.weight": readout_weight,
+        "readout.bias": readout_bias,
+    }
+
+
+def to_module(
+    spec: LoopedSpec,
+    *,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
+    precision_bits: int | None = None,
+) -> LoopedTransformer:
+    """Build the float module of ``spec``; refuse ``dtype`` if it has fewer than ``precision_bits``
+    significand bits (the construction's own statement of what its values need)."""
+    if precision_bits is not None:
+        require_bits(precision_bits, dtype, "this construction")
+    block = spec.block
+    width, hidden = block.width, max(1, len(block.units))
+    attention = MultiHeadAttention(
+        width, max(1, len(block.heads)), 1, block.attention,  # type: ignore[arg-type]
+        inverse_temperature=float(block.inverse_temperature), dtype=dtype,
+    )
+    model_block = ResidualBlock(attention, FeedForward(width, hidden, dtype=dtype))
+    embed = nn.Linear(spec.d_in, width, dtype=dtype)
+    readout = nn.Linear(width, len(spec.readout), dtype=dtype)
+    modulation = None
+    if spec.ff_gate is not None:
+        table = torch.ones(len(spec.ff_gate), width, dtype=dtype)
+        for t, gate in enumerate(spec.ff_gate):
+            for name, factor in gate.items():
+                table[t, block.index(name)] = float(factor)
+        modulation = TableModulation(table)
+    model = LoopedTransformer(embed, model_block, readout, loops=spec.loops, modulation=modulation)
+    weights = state_dict(spec, dtype)
+    if modulation is not None:
+        weights["modulation.table"] = modulation.table
+    model.load_state_dict(weights, strict=True)
+    model.requires_grad_(False)
+    return model.to(device) if device is not None else model
+
+
+def max_weight_bits(spec: LoopedSpec) -> int | None:
+    """The most significand bits any coefficient needs (None if one is not dyadic)."""
+    most = 1
+    for value in spec.weights():
+        bits = dyadic_bits(value)
+        if bits is None:
+            return None
+        most = max(most, bits)
+    return most
+
+
+def check_input_width(spec: LoopedSpec, X: torch.Tensor) -> None:
+    if X.dim() != 3 or X.shape[-1] != spec.d_in:
+        raise InputError(f"input must be [B, N, {spec.d_in}], got {list(X.shape)}")
