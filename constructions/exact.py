@@ -12,9 +12,9 @@ and sigmoid attention involve exp and are refused.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Sequence
+from typing import Mapping, Sequence
 
-from constructions.spec import Affine, LoopedSpec
+from constructions.spec import Affine, BlockSpec, LoopedSpec
 from theory.errors import InputError
 
 State = list[dict[str, Fraction]]  # one dict of coordinates per token
@@ -46,9 +46,9 @@ def embed(spec: LoopedSpec, X: Sequence[Sequence[Fraction]]) -> State:
     return state
 
 
-def block_step(spec: LoopedSpec, state: State, t: int) -> State:
-    """One application of the block (loop t, for the timestep gate) to one sequence."""
-    block = spec.block
+def apply_block(block: BlockSpec, state: State, gate: Mapping[str, Fraction] | None = None) -> State:
+    """One application of ``block`` to one sequence; ``gate`` scales the feed-forward update per
+    coordinate (timestep scaling)."""
     if block.attention not in ("hardmax", "linear"):
         raise InputError(f"exact evaluation supports hardmax and linear attention, not {block.attention}")
     lam = block.inverse_temperature
@@ -67,9 +67,6 @@ def block_step(spec: LoopedSpec, state: State, t: int) -> State:
                 output = sum((s * v for s, v in zip(scores, values)), Fraction(0))
             for name, coefficient in head.out.items():
                 updated[n][name] = updated[n].get(name, Fraction(0)) + coefficient * output
-    gate = None
-    if spec.ff_gate is not None and 1 <= t <= len(spec.ff_gate):
-        gate = spec.ff_gate[t - 1]
     result = []
     for z in updated:
         delta: dict[str, Fraction] = dict(block.ff_bias)
@@ -84,6 +81,19 @@ def block_step(spec: LoopedSpec, state: State, t: int) -> State:
             new[name] = new.get(name, Fraction(0)) + factor * change
         result.append(new)
     return result
+
+
+def block_step(spec: LoopedSpec, state: State, t: int) -> State:
+    """Loop t of a looped spec: its block, with the timestep gate of loop t if it has one."""
+    gate = None
+    if spec.ff_gate is not None and 1 <= t <= len(spec.ff_gate):
+        gate = spec.ff_gate[t - 1]
+    return apply_block(spec.block, state, gate)
+
+
+def readout(spec: LoopedSpec, state: State) -> list[list[Fraction]]:
+    """L₂ applied token-wise."""
+    return [[_apply(form, z) for form in spec.readout] for z in state]
 
 
 def exact_forward(
@@ -101,5 +111,5 @@ def exact_forward(
         state = block_step(spec, state, t)
         if trace:
             states.append(state)
-    output = [[_apply(form, z) for form in spec.readout] for z in state]
+    output = readout(spec, state)
     return (output, states) if trace else output

@@ -204,40 +204,52 @@ def _matrix(rows: Sequence[Mapping[str, Fraction]], columns: Sequence[str], dtyp
     return out
 
 
+def block_state_dict(block: BlockSpec, dtype: torch.dtype = torch.float64, prefix: str = "") -> dict[str, torch.Tensor]:
+    """The complete state dict of the :class:`ResidualBlock` that ``block`` describes."""
+    names = block.coordinates
+    heads = list(block.heads)
+    H = max(1, len(heads))
+    rows = lambda forms: [f.terms for f in forms] + [{}] * (H - len(forms))  # noqa: E731
+    W_Q = _matrix(rows([h.query for h in heads]), names, dtype).view(H, 1, -1)
+    W_K = _matrix(rows([h.key for h in heads]), names, dtype).view(H, 1, -1)
+    W_V = _matrix(rows([h.value for h in heads]), names, dtype).view(H, 1, -1)
+    W_O = _matrix([h.out for h in heads] + [{}] * (H - len(heads)), names, dtype).view(H, -1, 1)
+    units = list(block.units) or [Unit(Affine(), {})]
+    return {
+        f"{prefix}attention.W_Q": W_Q,
+        f"{prefix}attention.W_K": W_K,
+        f"{prefix}attention.W_V": W_V,
+        f"{prefix}attention.W_O": W_O,
+        f"{prefix}feed_forward.W_in": _matrix([u.pre.terms for u in units], names, dtype),
+        f"{prefix}feed_forward.b_in": torch.tensor([float(u.pre.constant) for u in units], dtype=dtype),
+        f"{prefix}feed_forward.W_out": _matrix([u.out for u in units], names, dtype).T.contiguous(),
+        f"{prefix}feed_forward.b_out": _matrix([block.ff_bias], names, dtype)[0],
+    }
+
+
+def block_module(block: BlockSpec, *, dtype: torch.dtype = torch.float64) -> ResidualBlock:
+    """The :class:`ResidualBlock` of ``block``, its state dict loaded strictly."""
+    width, hidden = block.width, max(1, len(block.units))
+    attention = MultiHeadAttention(
+        width, max(1, len(block.heads)), 1, block.attention,  # type: ignore[arg-type]
+        inverse_temperature=float(block.inverse_temperature), dtype=dtype,
+    )
+    module = ResidualBlock(attention, FeedForward(width, hidden, dtype=dtype))
+    module.load_state_dict(block_state_dict(block, dtype), strict=True)
+    return module.requires_grad_(False)
+
+
 def state_dict(spec: LoopedSpec, dtype: torch.dtype = torch.float64) -> dict[str, torch.Tensor]:
     """The complete state dict of the :class:`LoopedTransformer` that ``spec`` describes."""
-    block, names = spec.block, spec.block.coordinates
-    H = max(1, len(block.heads))
-    heads = list(block.heads)
-    zero = {}
-    W_Q = _matrix([h.query.terms for h in heads] + [zero] * (H - len(heads)), names, dtype).view(H, 1, -1)
-    W_K = _matrix([h.key.terms for h in heads] + [zero] * (H - len(heads)), names, dtype).view(H, 1, -1)
-    W_V = _matrix([h.value.terms for h in heads] + [zero] * (H - len(heads)), names, dtype).view(H, 1, -1)
-    W_O = _matrix([h.out for h in heads] + [zero] * (H - len(heads)), names, dtype).view(H, -1, 1)
-    units = list(block.units) or [Unit(Affine(), {})]
-    W_in = _matrix([u.pre.terms for u in units], names, dtype)
-    b_in = torch.tensor([float(u.pre.constant) for u in units], dtype=dtype)
-    W_out = _matrix([u.out for u in units], names, dtype).T.contiguous()
-    b_out = _matrix([block.ff_bias], names, dtype)[0]
+    names = spec.block.coordinates
     inputs = spec.input_names()
-    embed_rows = [spec.embed.get(name, Affine()).terms for name in names]
-    embed_weight = _matrix(embed_rows, inputs, dtype)
-    embed_bias = torch.tensor([float(spec.embed.get(name, Affine()).constant) for name in names], dtype=dtype)
-    readout_weight = _matrix([form.terms for form in spec.readout], names, dtype)
-    readout_bias = torch.tensor([float(form.constant) for form in spec.readout], dtype=dtype)
+    embed_forms = [spec.embed.get(name, Affine()) for name in names]
     return {
-        "embed.weight": embed_weight,
-        "embed.bias": embed_bias,
-        "block.attention.W_Q": W_Q,
-        "block.attention.W_K": W_K,
-        "block.attention.W_V": W_V,
-        "block.attention.W_O": W_O,
-        "block.feed_forward.W_in": W_in,
-        "block.feed_forward.b_in": b_in,
-        "block.feed_forward.W_out": W_out,
-        "block.feed_forward.b_out": b_out,
-        "readout.weight": readout_weight,
-        "readout.bias": readout_bias,
+        "embed.weight": _matrix([form.terms for form in embed_forms], inputs, dtype),
+        "embed.bias": torch.tensor([float(form.constant) for form in embed_forms], dtype=dtype),
+        **block_state_dict(spec.block, dtype, prefix="block."),
+        "readout.weight": _matrix([form.terms for form in spec.readout], names, dtype),
+        "readout.bias": torch.tensor([float(form.constant) for form in spec.readout], dtype=dtype),
     }
 
 
@@ -253,12 +265,8 @@ def to_module(
     if precision_bits is not None:
         require_bits(precision_bits, dtype, "this construction")
     block = spec.block
-    width, hidden = block.width, max(1, len(block.units))
-    attention = MultiHeadAttention(
-        width, max(1, len(block.heads)), 1, block.attention,  # type: ignore[arg-type]
-        inverse_temperature=float(block.inverse_temperature), dtype=dtype,
-    )
-    model_block = ResidualBlock(attention, FeedForward(width, hidden, dtype=dtype))
+    width = block.width
+    model_block = block_module(block, dtype=dtype)
     embed = nn.Linear(spec.d_in, width, dtype=dtype)
     readout = nn.Linear(width, len(spec.readout), dtype=dtype)
     modulation = None

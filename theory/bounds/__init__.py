@@ -1,0 +1,12 @@
+"""Theorems as sympy expressions with provenance, evaluated in float64 through lambdify.
+
+- :mod:`theory.bounds.core`: the :class:`Bound` type (expression, symbols, provenance, derivation
+  of every constant the construction fixes) and evaluation;
+- :mod:`theory.bounds.approximation`: Theorem 3.6 of Xu & Sato 2024 and its timestep-scaled form,
+  Lemma 4.1, the loop and layer budgets of the constructions;
+- :mod:`theory.bounds.regression`: looped linear attention as gradient descent (per-instance
+  bound, loops to reach ε, the one-step optimum).
+"""
+from theory.bounds.core import Bound, Provenance
+
+__all__ = ["Bound", "Provenance"]
