@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # `make test TORCH=torch` on a GPU machine.
 TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.installed-stamp
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 
 .PHONY: run test test-slow bench figures clean venv
 

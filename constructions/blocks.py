@@ -113,7 +113,11 @@ class FeedForward(nn.Module):
         self.b_out = nn.Parameter(torch.zeros(width, **factory))
 
     def forward(self, Z: torch.Tensor) -> torch.Tensor:
-        return torch.relu(Z @ self.W_in.T + self.b_in) @ self.W_out.T + self.b_out
+        # Flattened tokens, one addmm per layer: `Z @ W.T` (and F.linear) on a 3-D float64 Z take a
+        # batched path that is ~1000× slower on CPU (measured with torch 2.13: 47 ms against 50 µs).
+        flat = Z.reshape(-1, Z.shape[-1])
+        hidden = torch.relu(torch.addmm(self.b_in, flat, self.W_in.T))
+        return torch.addmm(self.b_out, hidden, self.W_out.T).view(Z.shape)
 
 
 @dataclass(frozen=True)
@@ -175,18 +179,19 @@ class ResidualBlock(nn.Module):
 
 class TableModulation(nn.Module):
     """Timestep scaling from a table (Xu & Sato Thm 4.2): loop t multiplies the feed-forward update
-    by η(t) = ``table[t − 1]`` ∈ R^width; loops past the table's end use ``default`` (ones)."""
+    by η(t) = ``table[t − 1]`` ∈ R^width; loops past the table's end use ``after`` (ones if None)."""
 
-    def __init__(self, table: torch.Tensor) -> None:
+    def __init__(self, table: torch.Tensor, after: torch.Tensor | None = None) -> None:
         super().__init__()
         if table.dim() != 2:
             raise InputError(f"a modulation table is [loops, width], got {list(table.shape)}")
         self.register_buffer("table", table)
+        self.register_buffer("after", torch.ones_like(table[0]) if after is None else after)
 
     def forward(self, t: int) -> Modulation:
         if 1 <= t <= self.table.shape[0]:
             return Modulation(gate_ff=self.table[t - 1])
-        return Modulation(gate_ff=torch.ones_like(self.table[0]))
+        return Modulation(gate_ff=self.after)
 
 
 class SinusoidalTimestepModulation(nn.Module):

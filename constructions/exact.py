@@ -85,10 +85,7 @@ def apply_block(block: BlockSpec, state: State, gate: Mapping[str, Fraction] | N
 
 def block_step(spec: LoopedSpec, state: State, t: int) -> State:
     """Loop t of a looped spec: its block, with the timestep gate of loop t if it has one."""
-    gate = None
-    if spec.ff_gate is not None and 1 <= t <= len(spec.ff_gate):
-        gate = spec.ff_gate[t - 1]
-    return apply_block(spec.block, state, gate)
+    return apply_block(spec.block, state, spec.gate(t))
 
 
 def readout(spec: LoopedSpec, state: State) -> list[list[Fraction]]:

@@ -147,7 +147,8 @@ class LoopedSpec:
     ``embed[name]``: the coordinate ``name`` after L₁ as an affine form of the input features
     ``in0 … in{d_in−1}`` (coordinates not listed start at 0). ``readout``: d_out affine forms of the
     coordinates. ``ff_gate(t)``, when given, is the timestep scaling η(t): a mapping from coordinate
-    to the factor on the feed-forward update of that coordinate in loop t (others: 1).
+    to the factor on the feed-forward update of that coordinate in loop t (others: 1), and
+    ``ff_gate_after`` the factors for every loop past the table (others: 1).
     """
 
     block: BlockSpec
@@ -156,6 +157,15 @@ class LoopedSpec:
     readout: tuple[Affine, ...]
     loops: int
     ff_gate: Sequence[Mapping[str, Fraction]] | None = None
+    ff_gate_after: Mapping[str, Fraction] | None = None
+
+    def gate(self, t: int) -> Mapping[str, Fraction] | None:
+        """The feed-forward factors of loop t (None: no timestep scaling)."""
+        if self.ff_gate is None:
+            return None
+        if 1 <= t <= len(self.ff_gate):
+            return self.ff_gate[t - 1]
+        return self.ff_gate_after or {}
 
     def input_names(self) -> list[str]:
         return [f"in{i}" for i in range(self.d_in)]
@@ -179,6 +189,7 @@ class LoopedSpec:
         yield from self.block.ff_bias.values()
         for gate in self.ff_gate or ():
             yield from gate.values()
+        yield from (self.ff_gate_after or {}).values()
 
 
 def dyadic_bits(value: Fraction) -> int | None:
@@ -275,11 +286,15 @@ def to_module(
         for t, gate in enumerate(spec.ff_gate):
             for name, factor in gate.items():
                 table[t, block.index(name)] = float(factor)
-        modulation = TableModulation(table)
+        after = torch.ones(width, dtype=dtype)
+        for name, factor in (spec.ff_gate_after or {}).items():
+            after[block.index(name)] = float(factor)
+        modulation = TableModulation(table, after)
     model = LoopedTransformer(embed, model_block, readout, loops=spec.loops, modulation=modulation)
     weights = state_dict(spec, dtype)
     if modulation is not None:
         weights["modulation.table"] = modulation.table
+        weights["modulation.after"] = modulation.after
     model.load_state_dict(weights, strict=True)
     model.requires_grad_(False)
     return model.to(device) if device is not None else model

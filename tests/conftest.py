@@ -13,6 +13,11 @@ import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
+# One torch thread per test process: the constructions run many tiny GEMMs, and OpenMP threads
+# competing for 2 cores (two xdist workers, or anything else running) make those ~10× slower
+# (measured: 41.6 s against 4.5 s for one forward pass of the universal approximator).
+torch.set_num_threads(1)
+
 settings.register_profile("ci", derandomize=True, deadline=None, max_examples=40, print_blob=True)
 settings.register_profile(
     "fuzz", deadline=None, max_examples=2000, suppress_health_check=[HealthCheck.too_slow]

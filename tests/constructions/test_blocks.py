@@ -37,11 +37,24 @@ def _attention(kind: str, **kwargs) -> MultiHeadAttention:
     return attention
 
 
-def test_softmax_tends_to_hardmax_as_the_inverse_temperature_grows() -> None:
+@pytest.mark.parametrize("inverse_temperature", [1.0, 10.0, 100.0])
+def test_softmax_weights_approach_hardmax_at_the_rate_set_by_the_score_gap(inverse_temperature: float) -> None:
+    """Per query row with a unique top score and gap g to the runner-up, the total variation
+    between softmax and hardmax weights is at most 2(N − 1)·exp(−λ g)."""
+    torch.manual_seed(3)
     Z = torch.rand(4, 5, 3, dtype=torch.float64)
     hard = _attention("hardmax")
-    soft = _attention("softmax", inverse_temperature=1e4)
-    torch.testing.assert_close(soft(Z), hard(Z), rtol=1e-6, atol=1e-6)
+    soft = _attention("softmax", inverse_temperature=inverse_temperature)
+    scores = hard.weights(Z)  # only to get the shapes
+    Q = torch.einsum("hdw,bnw->bhnd", soft.W_Q, Z)
+    K = torch.einsum("hdw,bnw->bhnd", soft.W_K, Z)
+    raw = Q @ K.transpose(-1, -2)
+    top2 = raw.topk(2, dim=-1).values
+    gap = top2[..., 0] - top2[..., 1]
+    deviation = (soft.weights(Z) - hard.weights(Z)).abs().sum(dim=-1)
+    bound = 2 * (scores.shape[-1] - 1) * torch.exp(-inverse_temperature * gap)
+    assert bool((gap > 0).all())
+    assert bool((deviation <= bound + 1e-12).all())
 
 
 def test_linear_and_sigmoid_attention_are_unnormalised() -> None:
