@@ -1,0 +1,98 @@
+"""The looped quantiser: grid indices ⌊x/δ⌋ exactly off the transition bands (issue 3: δ ∈ {1/2,
+1/4, 1/8, 1/16}, d ∈ {1, 2}), the same function as Yun's layer-by-layer stack, exact in rational
+arithmetic too, and the band measure it reports."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+import torch
+from hypothesis import given, strategies as st
+
+from constructions.exact import exact_forward
+from constructions.quantization import (
+    ROUNDING_MARGIN,
+    LayerwiseQuantiser,
+    band_measure,
+    build_looped_quantiser,
+    looped_quantiser_spec,
+)
+from loopbound.testing import strategies as lbst
+from theory.errors import InputError, PrecisionError
+
+DELTAS = [Fraction(1, 2), Fraction(1, 4), Fraction(1, 8), Fraction(1, 16)]
+SHARPNESS = 2**12  # bands of width 2⁻¹² are wide enough for hypothesis to land in them
+
+
+def off_band(X: torch.Tensor, m: int, sharpness: int) -> torch.Tensor:
+    """True per input when no entry lies in (kδ − 1/M − margin, kδ + margin), k = 1 … m."""
+    k = torch.arange(1, m + 1, dtype=torch.float64) / m
+    gap = X[..., None] - k
+    inside = (gap > -1.0 / sharpness - ROUNDING_MARGIN) & (gap < ROUNDING_MARGIN)
+    return ~inside.flatten(1).any(dim=1)
+
+
+@given(data=st.data())
+def test_looped_quantiser_is_exact_off_the_bands(data: st.DataObject) -> None:
+    delta = data.draw(st.sampled_from(DELTAS))
+    d = data.draw(st.sampled_from([1, 2]))
+    m = int(1 / delta)
+    X = torch.stack([data.draw(lbst.cube_points(d=d, N=3)) for _ in range(8)]).clamp(max=1 - 2.0**-20)
+    model, guarantee = build_looped_quantiser(d, delta, sharpness=SHARPNESS)
+    assert guarantee.loops == m - 1
+    out = model(X)
+    good = off_band(X, m, SHARPNESS)
+    assert torch.equal(out[good], torch.floor(X[good] * m))
+    # inside a band the index is between its neighbours, never outside
+    assert bool(((out >= torch.floor(X * m) - 1) & (out <= torch.floor(X * m) + 1)).all())
+
+
+@pytest.mark.parametrize("delta", DELTAS)
+@pytest.mark.parametrize("d", [1, 2])
+def test_grid_points_and_points_just_below_thresholds(delta: Fraction, d: int) -> None:
+    m = int(1 / delta)
+    model, _ = build_looped_quantiser(d, delta)
+    corners = torch.arange(m, dtype=torch.float64) / m
+    X = torch.stack([corners, corners - 2.0**-20, corners + 0.5 / m], dim=1).clamp(min=0)  # [m, 3]
+    X = X.reshape(1, -1, 1).expand(1, -1, d).contiguous()
+    expected = torch.floor(X * m)
+    assert torch.equal(model(X), expected)
+
+
+@given(data=st.data())
+def test_looped_block_computes_the_layer_by_layer_function(data: st.DataObject) -> None:
+    """One weight-tied block looped m − 1 times equals Yun's stack of m − 1 distinct layers, on
+    every input (band points included)."""
+    delta = data.draw(st.sampled_from(DELTAS))
+    d = data.draw(st.sampled_from([1, 2]))
+    X = torch.stack([data.draw(lbst.cube_points(d=d, N=2)) for _ in range(4)])
+    looped, _ = build_looped_quantiser(d, delta, sharpness=SHARPNESS)
+    layered = LayerwiseQuantiser(d, delta, sharpness=SHARPNESS)
+    torch.testing.assert_close(looped(X), layered(X), rtol=0, atol=1e-9)
+
+
+@given(st.lists(st.fractions(min_value=0, max_value=Fraction(255, 256), max_denominator=256), min_size=2, max_size=2))
+def test_exact_rational_evaluation_is_floor(values: list[Fraction]) -> None:
+    spec = looped_quantiser_spec(2, Fraction(1, 8), sharpness=2**20)
+    out = exact_forward(spec, [values])
+    assert out == [[Fraction(int(v * 8)) for v in values]]
+
+
+def test_band_measure_matches_monte_carlo() -> None:
+    m, sharpness, entries = 4, 64, 3
+    torch.manual_seed(0)
+    X = torch.rand(200_000, entries, 1, dtype=torch.float64)
+    measured = float((~off_band(X, m, sharpness)).double().mean())
+    claimed = band_measure(m, sharpness, entries)
+    standard_error = (claimed * (1 - claimed) / len(X)) ** 0.5
+    assert abs(measured - claimed) < 5 * standard_error
+
+
+def test_float32_is_refused_and_bad_deltas_are_input_errors() -> None:
+    with pytest.raises(PrecisionError, match="float32 has 24"):
+        build_looped_quantiser(1, Fraction(1, 4), dtype=torch.float32)
+    for bad in (0.3, 1.0, 0, -0.5):
+        with pytest.raises(InputError, match="1/m"):
+            build_looped_quantiser(1, bad)
+    with pytest.raises(InputError, match="sharpness"):
+        build_looped_quantiser(1, Fraction(1, 4), sharpness=3)
