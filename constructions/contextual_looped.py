@@ -1,0 +1,123 @@
+"""A looped contextual mapping: one hardmax attention block applied N times (designed here, after
+theory-notes §5 "Xu & Sato's looped version" and §9 "Contextual id in N loops").
+
+Mathematical object. On grid inputs (token indices g_n ∈ {0,…,m−1}^d, no two tokens in one cell),
+each token has the id z_n = Σ_i g_{n,i} m^i ∈ {0, …, K₀ − 1}, K₀ = m^d. The map returns the
+**contextual token id**
+
+    k_n = z_n · K₀^N + S,     S = Σ_{j=1}^{N} z_(j) K₀^{N−j},   z_(1) > z_(2) > … > z_(N)
+
+(S: the sorted id multiset in base K₀, Horner's rule). It is a contextual mapping (Yun et al.
+2020, Def. 3.1): within one input the k_n differ (their z_n do); across inputs that are not
+permutations of each other the S differ, and S = k mod K₀^N, so no value is shared; it is
+permutation-equivariant; all values are integers, so the separation is ≥ 1.
+The own-token-first order matters later: consecutive valid ids then differ by one token of the
+context or the own token, which keeps the value mapping's jumps small (:mod:`constructions.memorization`).
+
+Construction, one block, coordinates ``taken`` (s_n), ``recv`` (scratch), ``seq`` (S):
+
+- **attention** (one head of size 1, hardmax): query ``one``, key z_k − K₀·s_k, value z_k, added to
+  ``recv``. The query is constant, so every token receives the same row-maximum: the largest id not
+  yet taken (taken keys are ≤ −1 < untaken keys ≥ 0);
+- **feed-forward**, under a phase flag φ ∈ {0,1} (here the coordinate ``one``; inside the
+  universal approximator a flag from the loop counter):
+  S ← S + φ·((K₀ − 1)S + recv)  (gated: (K₀ − 1)S + recv ∈ [0, K₀^{N+1}]), i.e. S ← K₀S + z_max;
+  s_n ← s_n + φ·1[z_n = recv]    (a hat, exact on integers, shifted away by K₀ + 1 when φ = 0);
+  recv ← 0.
+After N loops every token is taken once, in decreasing order of id, and S is as above. Tokens in
+one cell (a collision) tie in the hardmax: both are taken in one loop, and the extra loop reads
+the maximum again — the failure set that Theorem 3.6's O(N²δ^d) term pays for.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import torch
+
+from constructions import gadgets, phases
+from constructions.blocks import LoopedTransformer
+from constructions.quantization import g_name, grid_size
+from constructions.spec import Affine, BlockSpec, Head, LoopedSpec, Unit, to_module, var
+from theory.errors import InputError
+from theory.numerics import bits_for_integer
+
+TAKEN = "taken"
+RECEIVED = "recv"
+SEQUENCE = "seq"
+
+
+def token_id(d: int, m: int) -> Affine:
+    """z = Σ_i g_i m^i over the grid-index coordinates."""
+    form = Affine()
+    for i in range(d):
+        form = form + var(g_name(i)) * (m**i)
+    return form
+
+
+def contextual_head(d: int, m: int) -> Head:
+    """Every token receives the largest id among the tokens not yet taken."""
+    K0 = m**d
+    return Head(query=var(phases.ONE), key=token_id(d, m) - var(TAKEN) * K0, value=token_id(d, m), out={RECEIVED: 1}, label="largest untaken id")
+
+
+def contextual_units(d: int, m: int, N: int, flag: Affine) -> list[Unit]:
+    """Horner update of ``seq``, marking the received token taken, clearing ``recv`` (5 units)."""
+    K0 = m**d
+    horner = var(SEQUENCE) * (K0 - 1) + var(RECEIVED)
+    return [
+        *gadgets.gated(horner, flag, K0 ** (N + 1), {SEQUENCE: 1}, label="S ← K0·S + z_max"),
+        *gadgets.hat(token_id(d, m) - var(RECEIVED) - (1 - flag) * (K0 + 1), {TAKEN: 1}, label="mark the received token"),
+        *gadgets.nonnegative(var(RECEIVED), {RECEIVED: -1}, label="clear recv"),
+    ]
+
+
+def contextual_id(d: int, m: int, N: int) -> Affine:
+    """k = z·K₀^N + S."""
+    return token_id(d, m) * (m**d) ** N + var(SEQUENCE)
+
+
+def contextual_precision_bits(d: int, m: int, N: int) -> int:
+    """The largest intermediate is the contextual id (< K₀^{N+1}) and the gated Horner
+    pre-activation (≤ K₀^{N+1} in magnitude)."""
+    return bits_for_integer(2 * (m**d) ** (N + 1))
+
+
+@dataclass(frozen=True)
+class ContextualGuarantee:
+    """What the looped contextual mapping claims on grid inputs with distinct tokens."""
+
+    delta: Fraction
+    d: int
+    N: int
+    loops: int
+    separation: int
+    id_bound: int
+    precision_bits: int
+    embedding_width: int
+    ff_width: int
+    heads: int
+
+
+def looped_contextual_spec(d: int, N: int, delta: float | Fraction) -> LoopedSpec:
+    """The standalone mapping: input grid points [B, N, d] (multiples of δ), output k_n [B, N, 1]."""
+    if d < 1 or N < 1:
+        raise InputError(f"d and N must be >= 1, got d={d}, N={N}")
+    m = grid_size(delta)
+    coordinates = (phases.ONE, *(g_name(i) for i in range(d)), TAKEN, RECEIVED, SEQUENCE)
+    block = BlockSpec(coordinates, heads=(contextual_head(d, m),), units=tuple(contextual_units(d, m, N, var(phases.ONE))), attention="hardmax")
+    embed = {phases.ONE: Affine(constant=1), **{g_name(i): var(f"in{i}") * m for i in range(d)}}
+    return LoopedSpec(block, d_in=d, embed=embed, readout=(contextual_id(d, m, N),), loops=N)
+
+
+def build_looped_contextual(d: int, N: int, delta: float | Fraction, *, dtype: torch.dtype = torch.float64) -> tuple[LoopedTransformer, ContextualGuarantee]:
+    """The looped contextual mapping as a float module (refusing a dtype too narrow) and its guarantee."""
+    spec = looped_contextual_spec(d, N, delta)
+    m = grid_size(delta)
+    bits = contextual_precision_bits(d, m, N)
+    model = to_module(spec, dtype=dtype, precision_bits=bits)
+    guarantee = ContextualGuarantee(
+        delta=Fraction(1, m), d=d, N=N, loops=N, separation=1, id_bound=(m**d) ** (N + 1), precision_bits=bits,
+        embedding_width=spec.block.width, ff_width=len(spec.block.units), heads=1,
+    )
+    return model, guarantee
