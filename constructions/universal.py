@@ -1,0 +1,410 @@
+"""The looped universal approximator: one fused block, the same in every loop
+(Xu & Sato 2024, arXiv 2410.01405, Theorem 3.6 and Theorem 4.2; the fusion is derived here after
+theory-notes §9).
+
+For a permutation-equivariant continuous f: [0,1]^{N×d} → R^{N×d_out} and δ = 1/m,
+``build_universal(f, δ)`` returns L₂ ∘ TF^{∘r} ∘ L₁ with one hardmax head of size 1 and one ReLU
+feed-forward, whose output on every input away from the failure set below equals
+
+    f(δ⌊X/δ⌋)_n  (the value at the cell's lower corner)           with timestep scaling,
+    within ε_j of it in output coordinate j                      without (Lemma 4.1's bound).
+
+**Phases of one block, by loop t** (a counter in the state; inside loop t the feed-forward sees
+c = t − 1; flags are computed one loop ahead, :mod:`constructions.phases`):
+
+1. quantisation, loops 1 … m − 1 (:mod:`constructions.quantization`): g_{n,i} ← ⌊x_{n,i}/δ⌋, exact
+   off the transition bands of width 1/M; it stops by itself;
+2. contextual mapping, loops m … m + N − 1 (:mod:`constructions.contextual_looped`): the hardmax head
+   hands every token the largest untaken id, S ← K₀S + z_max, giving the contextual id
+   k_n = z_n·K₀^N + S (K₀ = m^d), distinct per token and per input up to permutation;
+3. value mapping, loops t_v = m + N … t_v + K − 1 (:mod:`constructions.memorization`), value step
+   s = t − t_v + 1 acting on the tokens with k_n ≥ s: with timestep scaling the loop's scale
+   η(s) = ŷ'_s − ŷ'_{s−1} makes the output exactly ŷ_{k_n}; without it an integer register releases one
+   bit per loop and the output moves ±ε_j, ending within ε_j = max |Δŷ_j|/Δk over consecutive valid
+   ids (the greedy walk).
+
+Here ŷ_k is f at the lower corners of the cells of k's multiset, read at its own token, for the
+*valid* ids (N distinct cells, own cell among them); K is the largest valid id,
+K = (K₀ − 1)K₀^N + Σ_{j=1}^{N} (K₀ − j)K₀^{N−j}. **Loop budget:** r = (m − 1) + N + K, against the
+theory's (δ^{−1} − 1) + N + (2δ^{−(N+1)d} − 1) (K < K₀^{N+1} = δ^{−(N+1)d}).
+
+**Failure set.** Inputs with an entry in a transition band (measure 1 − (1 − m(1/M + 2·2⁻⁴⁰))^{Nd})
+or two tokens in one cell (measure 1 − Π_{j<N}(1 − j/K₀)). There every step stays in [0, 1], so the
+output stays within ``output_bound`` = |ŷ'_0| + Σ_s|η(s)| (timestep) or |ŷ'_0| + Kε (without).
+
+**Why ε shrinks with δ (d = 1, N ≤ 2).** Ids are ordered own token first, and the greedy walk
+spends every id step, valid or not, so ε = max |Δŷ|/Δk over consecutive valid ids (m = 1/δ):
+
+- N = 1: the valid ids are k = (m + 1)z, and neighbours are one cell apart, so
+  ε ≤ ω^tok(δ)/(m + 1);
+- N = 2: with own cell z and the other cell w, k = z·m² + max(z,w)·m + min(z,w). Inside one z,
+  w → w + 1 costs one id step for w < z and m for w > z (jump ≤ ω^cont(δ)), crossing the collision
+  w = z costs m + 1 (jump ≤ ω^cont(2δ)); from the last w of z to the first of z + 1 costs
+  z(m − 1) + 2m ≥ 2m (jump ≤ osc f, the output's range). So
+  ε ≤ max(ω^cont(δ), ω^cont(2δ)/(m + 1), osc f/(2m)) = O(δ) for Lipschitz f.
+
+For larger N or d the Horner order has carries (a token jumping across the grid within a few id
+steps) and ε does not vanish; the construction reports its ε exactly (``value_error_bound``), so a
+bound built on it stays honest.
+
+**Widths** (compare the theorem's embedding 17d + 9, feed-forward 49d + 25, 2 heads of size 1):
+embedding 2d + d_out + 6 with timestep scaling (2d + 3d_out + 7 without); feed-forward 2d + 13
+(2d + 8d_out + 18 without); one head of size 1.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import torch
+from torch import nn
+
+from constructions import phases
+from constructions.contextual_looped import (
+    RECEIVED,
+    SEQUENCE,
+    TAKEN,
+    contextual_head,
+    contextual_id,
+    contextual_precision_bits,
+    contextual_units,
+)
+from constructions.exact import exact_forward
+from constructions.memorization import (
+    bit_name,
+    bit_register,
+    bit_value_units,
+    carried_forward,
+    fraction_bits,
+    greedy_walk,
+    register_name,
+    required_step,
+    timestep_value_units,
+    to_fixed_point,
+    y_name,
+)
+from constructions.quantization import (
+    DEFAULT_SHARPNESS,
+    band_measure,
+    g_name,
+    grid_size,
+    quantisation_units,
+    quantiser_precision_bits,
+    x_name,
+)
+from constructions.spec import Affine, BlockSpec, LoopedSpec, Unit, to_module, var
+from theory.errors import InputError
+from theory.numerics import bits_for_integer
+from theory.targets import Target
+
+CONTEXT_FLAG = "ctx"
+VALUE_FLAG = "val"
+
+
+def largest_valid_id(m: int, d: int, N: int) -> int:
+    """K = (K₀ − 1)K₀^N + Σ_{j=1}^{N} (K₀ − j)K₀^{N−j}: own token in the top cell, the others in
+    the next N − 1 cells."""
+    K0 = m**d
+    if N > K0:
+        raise InputError(f"N = {N} tokens cannot sit in distinct cells of a grid with {K0} cells (delta too large)")
+    return (K0 - 1) * K0**N + sum((K0 - j) * K0 ** (N - j) for j in range(1, N + 1))
+
+
+def loops_for_grid(m: int, d: int, N: int, *, timestep: bool = True) -> int:
+    """The construction's loop budget for δ = 1/m: (m − 1) + N + K (the same with or without
+    timestep scaling)."""
+    if m < 2:
+        raise InputError(f"grid size m = 1/delta must be >= 2, got {m}")
+    return (m - 1) + N + largest_valid_id(m, d, N)
+
+
+def grid_for_loops(r: int, d: int, N: int, *, timestep: bool = True) -> int | None:
+    """The largest m with loops_for_grid(m, d, N) ≤ r, or None when even m = 2 needs more loops."""
+    smallest = 2
+    while smallest**d < N:
+        smallest += 1
+    if loops_for_grid(smallest, d, N) > r:
+        return None
+    low, high = smallest, smallest
+    while loops_for_grid(high, d, N) <= r:
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        if loops_for_grid(middle, d, N) <= r:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+@dataclass(frozen=True)
+class UniversalGuarantee:
+    """What :func:`build_universal` claims, and the sizes it has (compare 17d+9, 49d+25)."""
+
+    delta: Fraction
+    grid_size: int
+    d: int
+    N: int
+    d_out: int
+    timestep: bool
+    loops: int
+    quantisation_loops: int
+    contextual_loops: int
+    value_loops: int
+    embedding_width: int
+    ff_width: int
+    heads: int
+    head_size: int
+    parameter_count: int
+    precision_bits: int
+    sharpness: int
+    band_measure: float
+    collision_measure: float
+    value_error_bound: tuple[float, ...]
+    label_rounding: float
+    output_bound: float
+    valid_ids: int
+    equivariance: str
+
+    @property
+    def theory_embedding_width(self) -> int:
+        return 17 * self.d + 9
+
+    @property
+    def theory_ff_width(self) -> int:
+        return 49 * self.d + 25
+
+    @property
+    def failure_measure(self) -> float:
+        """Measure of the inputs where no guarantee is claimed (bands or a collision), union bound."""
+        return min(1.0, self.band_measure + self.collision_measure)
+
+
+def check_equivariance(target: Target, *, samples: int = 32, seed: int = 0) -> str:
+    """'declared' if the target says so; else test f(πX) = πf(X) on random inputs and permutations,
+    'checked numerically' if it holds, and an InputError naming a counterexample if not."""
+    if target.permutation_equivariant:
+        return "declared"
+    if target.N == 1:
+        return "trivial (N = 1)"
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.rand(samples, target.N, target.d, generator=generator, dtype=torch.float64)
+    perms = torch.stack([torch.randperm(target.N, generator=generator) for _ in range(samples)])
+    out = target(X)
+    permuted = target(torch.stack([X[b, perms[b]] for b in range(samples)]))
+    expected = torch.stack([out[b, perms[b]] for b in range(samples)])
+    gap = (permuted - expected).abs().flatten(1).amax(dim=1)
+    scale = expected.abs().flatten(1).amax(dim=1) + 1.0
+    worst = int(torch.argmax(gap / scale))
+    if gap[worst] > 1e-9 * scale[worst]:
+        raise InputError(
+            f"target {target.spec} is not permutation-equivariant (f(πX) differs from πf(X) by "
+            f"{float(gap[worst]):.3g} at X = {X[worst].tolist()}); Theorem 3.6 and this construction need it"
+        )
+    return "checked numerically"
+
+
+def _cell_corner(z: int, m: int, d: int) -> list[float]:
+    return [((z // m**i) % m) / m for i in range(d)]
+
+
+def value_table(target: Target, m: int) -> dict[int, list[float]]:
+    """ŷ_k for every valid contextual id k: f at the lower corners of k's cells, at its own token."""
+    d, N = target.d, target.N
+    K0 = m**d
+    sequences, owners = [], []
+    for cells in itertools.combinations(range(K0 - 1, -1, -1), N):  # decreasing: the Horner order
+        S = sum(z * K0 ** (N - 1 - j) for j, z in enumerate(cells))
+        sequences.append([_cell_corner(z, m, d) for z in cells])
+        owners.append([(position, z * K0**N + S) for position, z in enumerate(cells)])
+    outputs = []
+    X = torch.tensor(sequences, dtype=torch.float64)
+    for start in range(0, len(X), 8192):
+        with torch.no_grad():
+            outputs.append(target(X[start : start + 8192]))
+    values = torch.cat(outputs)
+    table: dict[int, list[float]] = {}
+    for b, pairs in enumerate(owners):
+        for position, k in pairs:
+            table[k] = values[b, position].tolist()
+    return table
+
+
+def universal_spec(
+    target: Target, delta: float | Fraction, *, timestep: bool = False, sharpness: int = DEFAULT_SHARPNESS
+) -> tuple[LoopedSpec, UniversalGuarantee]:
+    """The fused block as an exact spec, and its guarantee (see the module docstring)."""
+    m = grid_size(delta)
+    if not isinstance(sharpness, int) or sharpness <= m:
+        raise InputError(f"sharpness M must be an integer > 1/delta = {m}, got {sharpness!r}")
+    d, N, d_out = target.d, target.N, target.d_out
+    equivariance = check_equivariance(target)
+    K0 = m**d
+    K = largest_valid_id(m, d, N)
+    t_value = m + N
+    loops = loops_for_grid(m, d, N)
+
+    raw = value_table(target, m)
+    magnitude = max(abs(v) for row in raw.values() for v in row) + 1.0
+    F = fraction_bits(magnitude * (K + 2) * 4)
+    labels = [{k: to_fixed_point(row[j], F) for k, row in raw.items()} for j in range(d_out)]
+
+    coordinates = [phases.ONE, phases.COUNT, *(x_name(i) for i in range(d)), *(g_name(i) for i in range(d)),
+                   TAKEN, RECEIVED, SEQUENCE, CONTEXT_FLAG, *(y_name(j) for j in range(d_out))]
+    embed: dict[str, Affine] = {phases.ONE: Affine(constant=1), **{x_name(i): var(f"in{i}") for i in range(d)},
+                                CONTEXT_FLAG: Affine(constant=phases.initial_flag(m, m + N))}
+    units: list[Unit] = [
+        *phases.counter_units(),
+        *quantisation_units(d, m, sharpness),
+        *phases.flag_units(CONTEXT_FLAG, m, m + N),
+        *contextual_units(d, m, N, var(CONTEXT_FLAG)),
+    ]
+    # u = k − s with s = c + 2 − t_v the value step of this loop
+    u = contextual_id(d, m, N) - var(phases.COUNT) - 2 + t_value
+    carried = [carried_forward(labels[j], 0, K) for j in range(d_out)]
+    ff_gate = ff_gate_after = None
+    value_bits = 0
+    if timestep:
+        units += timestep_value_units(u, [y_name(j) for j in range(d_out)])
+        zero_y = {y_name(j): Fraction(0) for j in range(d_out)}
+        ff_gate = [dict(zero_y) for _ in range(t_value - 1)]
+        for s in range(1, K + 1):
+            ff_gate.append({y_name(j): carried[j][s] - carried[j][s - 1] for j in range(d_out)})
+        ff_gate_after = zero_y
+        errors = tuple(0.0 for _ in range(d_out))
+        output_bound = max(float(abs(carried[j][0]) + sum(abs(carried[j][s] - carried[j][s - 1]) for s in range(1, K + 1))) for j in range(d_out))
+        for j in range(d_out):
+            embed[y_name(j)] = Affine(constant=carried[j][0])
+    else:
+        coordinates.append(VALUE_FLAG)
+        embed[VALUE_FLAG] = Affine(constant=phases.initial_flag(t_value, t_value + K))
+        units += phases.flag_units(VALUE_FLAG, t_value, t_value + K)
+        bound = K + loops + 3
+        padding = t_value - 2  # bit i leaves the register in loop i; value step s uses it in loop t_v + s − 1
+        steps = []
+        for j in range(d_out):
+            coordinates += [bit_name(j), register_name(j)]
+            step = Fraction(math.ceil(required_step(labels[j]) * 2**F), 2**F)
+            signs = greedy_walk(labels[j], 0, K, carried[j][0], step)
+            register, first_bit, register_bits = bit_register([0] * padding + [(sign + 1) // 2 for sign in signs])
+            embed[y_name(j)] = Affine(constant=carried[j][0])
+            embed[bit_name(j)] = Affine(constant=first_bit)
+            embed[register_name(j)] = Affine(constant=register)
+            units += bit_value_units(u, j, step, var(VALUE_FLAG), bound, register_bits)
+            steps.append(step)
+        errors = tuple(float(step) for step in steps)
+        output_bound = max(float(abs(carried[j][0]) + K * steps[j]) for j in range(d_out))
+        value_bits = register_bits + 3
+
+    block = BlockSpec(tuple(coordinates), heads=(contextual_head(d, m),), units=tuple(units), attention="hardmax")
+    readout = tuple(var(y_name(j)) for j in range(d_out))
+    spec = LoopedSpec(block, d_in=d, embed=embed, readout=readout, loops=loops, ff_gate=ff_gate, ff_gate_after=ff_gate_after)
+
+    table_bits = bits_for_integer(int((output_bound + magnitude) * 2**F)) + 1
+    precision = max(
+        quantiser_precision_bits(m, sharpness, loops),
+        contextual_precision_bits(d, m, N),
+        bits_for_integer(K + 2 * loops + 4),
+        table_bits,
+        value_bits,
+    )
+    width, hidden = block.width, len(block.units)
+    parameters = (d + 1) * width + 4 * width + hidden * (width + 1) + (hidden + 1) * width + (width + 1) * d_out
+    guarantee = UniversalGuarantee(
+        delta=Fraction(1, m), grid_size=m, d=d, N=N, d_out=d_out, timestep=timestep, loops=loops,
+        quantisation_loops=m - 1, contextual_loops=N, value_loops=K,
+        embedding_width=width, ff_width=hidden, heads=1, head_size=1, parameter_count=parameters,
+        precision_bits=precision, sharpness=sharpness, band_measure=band_measure(m, sharpness, N * d),
+        collision_measure=1.0 - math.prod(1.0 - j / K0 for j in range(N)),
+        value_error_bound=errors, label_rounding=2.0 ** (-F - 1), output_bound=output_bound,
+        valid_ids=len(raw), equivariance=equivariance,
+    )
+    return spec, guarantee
+
+
+class UniversalApproximator(nn.Module):
+    """The built construction: ``model`` (a LoopedTransformer, one block for every loop) or, with
+    ``exact=True``, exact rational evaluation of ``spec`` (slow; no precision limit)."""
+
+    def __init__(self, spec: LoopedSpec, guarantee: UniversalGuarantee, model: nn.Module | None, target: Target) -> None:
+        super().__init__()
+        self.spec, self.guarantee, self.model = spec, guarantee, model
+        self.target_spec = target.spec
+
+    @property
+    def loops(self) -> int:
+        return self.guarantee.loops
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        if X.dim() != 3 or X.shape[1] != self.guarantee.N or X.shape[2] != self.guarantee.d:
+            raise InputError(f"input must be [B, {self.guarantee.N}, {self.guarantee.d}], got {list(X.shape)}")
+        if self.model is not None:
+            return self.model(X)
+        rows = [exact_forward(self.spec, sample.tolist()) for sample in X.detach().cpu().to(torch.float64)]
+        return torch.tensor([[[float(v) for v in token] for token in row] for row in rows], dtype=torch.float64, device=X.device)
+
+    def stages(self, X: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Named capture points: grid indices after quantisation [B, N, d], contextual ids after the
+        contextual phase [B, N], and the output [B, N, d_out]."""
+        if self.model is None:
+            raise InputError("stages() needs the float module; build without exact=True")
+        g = self.guarantee
+        names = self.spec.block.coordinates
+        grid_index = [names.index(g_name(i)) for i in range(g.d)]
+        ids = contextual_id(g.d, g.grid_size, g.N)
+        id_weights = torch.zeros(len(names), dtype=torch.float64)
+        for name, coefficient in ids.terms.items():
+            id_weights[names.index(name)] = float(coefficient)
+        captured: dict[str, torch.Tensor] = {}
+
+        def capture(t: int, Z: torch.Tensor) -> None:
+            if t == g.quantisation_loops:
+                captured["grid"] = Z[..., grid_index].clone()
+            if t == g.quantisation_loops + g.contextual_loops:
+                captured["contextual_id"] = Z @ id_weights.to(Z)
+
+        captured["output"] = self.model(X, capture=capture)
+        return captured
+
+
+def build_universal(
+    target: Target,
+    delta: float | Fraction,
+    *,
+    timestep: bool = False,
+    dtype: torch.dtype = torch.float64,
+    sharpness: int | None = None,
+    device: torch.device | str | None = None,
+    exact: bool = False,
+) -> UniversalApproximator:
+    """The looped universal approximator of ``target`` at δ = 1/m (module docstring).
+
+    Refuses (PrecisionError, one line) a dtype without the bits the construction needs — float32
+    always, float64 for the unscaled value mapping beyond ~50 value loops; ``exact=True`` evaluates
+    the same weights in rational arithmetic instead.
+    """
+    spec, guarantee = universal_spec(target, delta, timestep=timestep, sharpness=sharpness or DEFAULT_SHARPNESS)
+    model = None if exact else to_module(spec, dtype=dtype, device=device, precision_bits=guarantee.precision_bits)
+    return UniversalApproximator(spec, guarantee, model, target)
+
+
+def cell_representative(X: torch.Tensor, delta: float | Fraction) -> torch.Tensor:
+    """δ⌊X/δ⌋: the lower corner of each entry's grid cell."""
+    m = grid_size(delta)
+    return torch.floor(X * m) / m
+
+
+__all__ = [
+    "UniversalApproximator",
+    "UniversalGuarantee",
+    "build_universal",
+    "universal_spec",
+    "loops_for_grid",
+    "grid_for_loops",
+    "largest_valid_id",
+    "cell_representative",
+    "check_equivariance",
+    "value_table",
+]
