@@ -30,18 +30,19 @@ the maximum again — the failure set that Theorem 3.6's O(N²δ^d) term pays fo
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 
 import torch
 
 from constructions import gadgets, phases
 from constructions.blocks import LoopedTransformer
+from constructions.contextual_check import ContextualGuarantee
 from constructions.quantization import g_name, grid_size
 from constructions.spec import Affine, BlockSpec, Head, LoopedSpec, Unit, to_module, var
 from theory.errors import InputError
 from theory.numerics import bits_for_integer
 
+SOURCE = "designed here after theory-notes §5 (Xu & Sato's looped version) and §9"
 TAKEN = "taken"
 RECEIVED = "recv"
 SEQUENCE = "seq"
@@ -83,22 +84,6 @@ def contextual_precision_bits(d: int, m: int, N: int) -> int:
     return bits_for_integer(2 * (m**d) ** (N + 1))
 
 
-@dataclass(frozen=True)
-class ContextualGuarantee:
-    """What the looped contextual mapping claims on grid inputs with distinct tokens."""
-
-    delta: Fraction
-    d: int
-    N: int
-    loops: int
-    separation: int
-    id_bound: int
-    precision_bits: int
-    embedding_width: int
-    ff_width: int
-    heads: int
-
-
 def looped_contextual_spec(d: int, N: int, delta: float | Fraction) -> LoopedSpec:
     """The standalone mapping: input grid points [B, N, d] (multiples of δ), output k_n [B, N, 1]."""
     if d < 1 or N < 1:
@@ -117,7 +102,8 @@ def build_looped_contextual(d: int, N: int, delta: float | Fraction, *, dtype: t
     bits = contextual_precision_bits(d, m, N)
     model = to_module(spec, dtype=dtype, precision_bits=bits)
     guarantee = ContextualGuarantee(
-        delta=Fraction(1, m), d=d, N=N, loops=N, separation=1, id_bound=(m**d) ** (N + 1), precision_bits=bits,
-        embedding_width=spec.block.width, ff_width=len(spec.block.units), heads=1,
+        construction="looped hardmax (one block, N loops)", source=SOURCE, delta=Fraction(1, m), d=d, N=N,
+        claimed_separation=1, band=None, layers=1, loops=N, width=spec.block.width, heads=1, head_dim=1,
+        ff_width=len(spec.block.units), precision_bits=bits,
     )
     return model, guarantee

@@ -9,6 +9,7 @@ from fractions import Fraction
 import pytest
 import torch
 
+from constructions.contextual_check import check_contextual_mapping
 from constructions.contextual_looped import build_looped_contextual, looped_contextual_spec
 from constructions.exact import exact_forward
 from theory.errors import PrecisionError
@@ -38,8 +39,8 @@ def test_contextual_mapping_property_on_every_grid_input(d: int, N: int, m: int)
         for value in values:
             assert seen.setdefault(value, key) == key  # disjoint across non-permutations
     values = sorted(seen)
-    assert min(b - a for a, b in zip(values, values[1:])) >= guarantee.separation
-    assert max(values) < guarantee.id_bound
+    assert min(b - a for a, b in zip(values, values[1:])) >= guarantee.claimed_separation
+    assert max(values) < (m**d) ** (N + 1)
 
 
 @pytest.mark.parametrize("d, N, m", [(1, 3, 4), (2, 2, 2), (2, 3, 2)])
@@ -66,3 +67,16 @@ def test_a_dtype_too_narrow_for_the_ids_is_refused() -> None:
     build_looped_contextual(2, 3, Fraction(1, 8), dtype=torch.float64)
     with pytest.raises(PrecisionError, match="float32"):
         build_looped_contextual(2, 3, Fraction(1, 8), dtype=torch.float32)
+
+
+@pytest.mark.parametrize("d, N, m", [(1, 2, 4), (1, 3, 4), (2, 2, 2)])
+def test_the_generic_checker_accepts_it_in_floats_and_exactly(d: int, N: int, m: int) -> None:
+    model, guarantee = build_looped_contextual(d, N, Fraction(1, m))
+    floats = check_contextual_mapping(lambda X: model(X)[..., 0], delta=Fraction(1, m), d=d, N=N, claimed_separation=guarantee.claimed_separation, check_duplicates=False)
+    assert floats.passed, floats
+    spec = looped_contextual_spec(d, N, Fraction(1, m))
+    exact = check_contextual_mapping(
+        lambda batch: [[token[0] for token in exact_forward(spec, sample)] for sample in batch],
+        delta=Fraction(1, m), d=d, N=N, exact=True, claimed_separation=1, check_duplicates=False,
+    )
+    assert exact.passed, exact

@@ -1,0 +1,455 @@
+"""The contextual-mapping property, checked on grid inputs; the record each construction claims.
+
+Definition (Yun et al. 2020, arXiv 1912.10077, Def. 3.1; theory-notes §5). On the grid
+G_δ = {0, δ, …, 1 − δ}^{N×d} (1/δ an integer), a map q sending each input L with N distinct tokens
+to q(L) ∈ R^N is a *contextual mapping* when
+
+  (i)  the N entries of q(L) are pairwise distinct, and
+  (ii) no entry of q(L) equals an entry of q(L') when L' is not a column permutation of L.
+
+Testable extras checked here: (iii) permutation equivariance, q(L ∘ π) = q(L) ∘ π; (iv) the
+measured separation (smallest gap between distinct values over all inputs) is not below the one a
+construction claims; and, where a construction claims a band [t_l, t_r], every value of a valid
+input lies inside it and every value of an input with a duplicated token lies outside it.
+
+:func:`check_contextual_mapping` works for *any* map ``ids_fn`` (the constructions here, or a
+looped one): it enumerates the canonical inputs (token cells in increasing order) when there are
+at most ``max_inputs`` of them, and samples them (seeded) otherwise. Every pair of canonical inputs
+is a pair of non-permutations, so (i) and (ii) together say that all their values are pairwise
+distinct: one sort finds every collision and the separation. Equivariance is checked on permuted
+copies (all permutations when the budget allows, random ones otherwise).
+
+Cells and points: cell c ∈ {0, …, (1/δ)^d − 1} is the token x with x_i = k_i δ, where k_i is the
+i-th base-(1/δ) digit of c (least significant first), the convention of
+:func:`loopbound.testing.strategies.grid_inputs`; its Yun id uᵀx, u = (1, δ^{−1}, …, δ^{−(d−1)}),
+is δ·c.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from theory.errors import InputError
+from theory.numerics import significand_bits
+
+ExactBatch = list[list[list[Fraction]]]  # [B][N][d]
+IdsFn = Callable[[Any], Any]
+
+
+# ---------------------------------------------------------------------------------------------
+# the grid
+# ---------------------------------------------------------------------------------------------
+
+
+def grid_steps(delta: float | Fraction) -> int:
+    """1/δ as an integer ≥ 2; an :class:`InputError` for any other δ."""
+    try:
+        value = Fraction(delta).limit_denominator(10**6)
+    except (TypeError, ValueError):
+        raise InputError(f"delta must be a number 1/k with k an integer >= 2, got {delta!r}") from None
+    if value <= 0 or value.numerator != 1 or value.denominator < 2:
+        raise InputError(f"delta must be 1/k with k an integer >= 2, got {delta}")
+    return value.denominator
+
+
+def check_shape(delta: float | Fraction, d: int, N: int) -> tuple[int, int]:
+    """Validate (δ, d, N) for inputs with distinct tokens; return (1/δ, number of cells)."""
+    steps = grid_steps(delta)
+    for name, value in (("d", d), ("N", N)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise InputError(f"{name} must be an integer >= 1, got {value!r}")
+    cells = steps**d
+    if N > cells:
+        raise InputError(f"{N} distinct tokens do not fit in the {cells} cells of the grid (delta=1/{steps}, d={d})")
+    return steps, cells
+
+
+def cell_digits(cells: np.ndarray, steps: int, d: int) -> np.ndarray:
+    """Base-(1/δ) digits k_i of each cell, least significant first: [..., d] integers."""
+    powers = steps ** np.arange(d, dtype=np.int64)
+    return (np.asarray(cells, dtype=np.int64)[..., None] // powers) % steps
+
+
+def cells_to_tensor(rows: np.ndarray, steps: int, d: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """Rows of cells [B, N] as grid points [B, N, d] (x_i = k_i/steps)."""
+    return torch.from_numpy(cell_digits(rows, steps, d)).to(dtype) / steps
+
+
+def cells_to_fractions(rows: Sequence[Sequence[int]], steps: int, d: int) -> ExactBatch:
+    """Rows of cells as exact grid points [B][N][d] of fractions."""
+    return [[[Fraction(int(k), steps) for k in digits] for digits in cell_digits(np.asarray(row), steps, d)] for row in rows]
+
+
+def points_to_cells(X: torch.Tensor | Sequence[Sequence[Any]], steps: int) -> list[int]:
+    """The cells of the tokens of one grid input [N, d] (float or exact); InputError off the grid."""
+    cells = []
+    for token in (X.tolist() if isinstance(X, torch.Tensor) else X):
+        cell = 0
+        for i, x in enumerate(token):
+            k = Fraction(x) * steps
+            if k.denominator != 1 or not 0 <= k < steps:
+                raise InputError(f"token {list(token)} is not a point of the grid with delta=1/{steps}")
+            cell += int(k) * steps**i
+        cells.append(cell)
+    return cells
+
+
+def canonical_inputs(cells: int, N: int, *, max_inputs: int, seed: int) -> tuple[np.ndarray, int, bool]:
+    """Inputs with N distinct tokens, cells increasing: all of them when there are at most
+    ``max_inputs``, else ``max_inputs`` distinct ones drawn uniformly (seeded).
+    Returns (rows [M, N], how many exist, whether all were taken)."""
+    total = math.comb(cells, N)
+    if total <= max_inputs:
+        return np.array(list(itertools.combinations(range(cells), N)), dtype=np.int64).reshape(total, N), total, True
+    rng = np.random.default_rng(seed)
+    found: set[tuple[int, ...]] = set()
+    while len(found) < max_inputs:
+        draw = np.sort(rng.integers(0, cells, size=(2 * max_inputs, N)), axis=1)
+        for row in draw[np.all(np.diff(draw, axis=1) > 0, axis=1)]:
+            found.add(tuple(int(c) for c in row))
+            if len(found) == max_inputs:
+                break
+    return np.array(sorted(found), dtype=np.int64), total, False
+
+
+def duplicate_inputs(cells: int, N: int, *, max_inputs: int, seed: int) -> tuple[np.ndarray, int, bool]:
+    """Inputs (cells non-decreasing) in which some cell holds two or more tokens: all of them when
+    there are at most ``max_inputs``, else a seeded sample. Returns (rows, how many exist, all?)."""
+    total = math.comb(cells + N - 1, N) - math.comb(cells, N)
+    if total == 0:
+        return np.zeros((0, N), dtype=np.int64), 0, True
+    if total <= max_inputs:
+        rows = [row for row in itertools.combinations_with_replacement(range(cells), N) if len(set(row)) < N]
+        return np.array(rows, dtype=np.int64), total, True
+    rng = np.random.default_rng(seed)
+    draw = rng.integers(0, cells, size=(max_inputs, N))
+    draw[:, 1] = draw[:, 0]  # force one repeated cell, then forget where it is
+    return np.unique(np.sort(draw, axis=1), axis=0), total, False
+
+
+# ---------------------------------------------------------------------------------------------
+# what a construction claims
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContextualGuarantee:
+    """The guarantee a contextual-mapping construction states about itself.
+
+    ``claimed_separation``: every two distinct values the map takes on valid grid inputs differ
+    by at least this (None: no claim, e.g. a softmax temperature no theorem here covers).
+    ``band``: (t_l, t_r) with every value of a valid input inside and every value of an input with
+    a duplicated token outside (None: no band claimed). ``layers``: distinct attention layers
+    (blocks), ``loops``: how many times the stack is applied (a looped map: one layer, N loops);
+    ``width``: residual width; ``heads``/``head_dim``: per layer; ``ff_width``: feed-forward
+    hidden width (0: attention-only layers). ``precision_bits``: significand bits a float
+    evaluation needs for the guarantee to hold (None: unknown because nothing is claimed).
+    ``roundoff_factor``: each value computed in a dtype with t ≥ ``precision_bits`` significand bits
+    is within ``roundoff_factor``·2^{−t} of the exact one (0: the float evaluation is exact).
+    """
+
+    construction: str
+    source: str
+    delta: Fraction
+    d: int
+    N: int
+    claimed_separation: Any
+    band: tuple[Any, Any] | None
+    layers: int
+    width: int
+    heads: int
+    head_dim: int
+    ff_width: int
+    precision_bits: int | None
+    roundoff_factor: float = 0.0
+    inverse_temperature: float | None = None
+    loops: int = 1
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.delta, Fraction) or not 0 < self.delta < 1:
+            raise ValueError(f"delta must be a Fraction in (0, 1), got {self.delta!r}")
+        for name in ("d", "N", "layers", "width", "heads", "head_dim", "loops"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.ff_width < 0:
+            raise ValueError(f"ff_width must be >= 0, got {self.ff_width!r}")
+        if self.claimed_separation is not None and not self.claimed_separation > 0:
+            raise ValueError(f"claimed_separation must be positive or None, got {self.claimed_separation!r}")
+        if self.band is not None and not self.band[0] <= self.band[1]:
+            raise ValueError(f"band must satisfy t_l <= t_r, got {self.band!r}")
+        if self.precision_bits is not None and self.precision_bits < 1:
+            raise ValueError(f"precision_bits must be >= 1 or None, got {self.precision_bits!r}")
+        if self.roundoff_factor < 0:
+            raise ValueError(f"roundoff_factor must be >= 0, got {self.roundoff_factor!r}")
+
+    def tolerance(self, dtype: torch.dtype) -> float:
+        """The largest difference two float evaluations of one exact value can show in ``dtype``
+        (twice the per-value rounding bound); 0 where the float evaluation is exact."""
+        return 2.0 * self.roundoff_factor * 2.0 ** (-significand_bits(dtype))
+
+
+# ---------------------------------------------------------------------------------------------
+# the report and the checker
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContextualMappingReport:
+    """What :func:`check_contextual_mapping` found.
+
+    ``exhaustive``: every canonical input was checked (otherwise a seeded sample of
+    ``inputs_checked`` out of ``inputs_total``: then (ii) and the separation are checked within the
+    sample only, and ``measured_separation`` is an upper bound on the true one). A check that was
+    not run is None (equivariance: when no permuted copy was compared). ``failures``: one line per
+    kind of failure found, with a witness.
+    """
+
+    delta: Fraction
+    d: int
+    N: int
+    exact: bool
+    exhaustive: bool
+    inputs_checked: int
+    inputs_total: int
+    permuted_inputs_checked: int
+    entries_distinct: bool
+    disjoint_across_inputs: bool
+    permutation_equivariant: bool | None
+    measured_separation: Any
+    claimed_separation: Any
+    separation_holds: bool | None
+    band: tuple[Any, Any] | None
+    inside_band: bool | None
+    duplicate_inputs_checked: int
+    duplicates_outside_band: bool | None
+    tolerance: float
+    failures: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        """Every check that was run holds."""
+        checks = (
+            self.entries_distinct, self.disjoint_across_inputs, self.permutation_equivariant,
+            self.separation_holds, self.inside_band, self.duplicates_outside_band,
+        )
+        return all(check is not False for check in checks)
+
+
+def _as_float_rows(values: Any, rows: int, N: int) -> np.ndarray:
+    array = values.detach().to("cpu", torch.float64).numpy() if isinstance(values, torch.Tensor) else np.asarray(values, dtype=np.float64)
+    if array.shape != (rows, N):
+        raise InputError(f"ids_fn must return values of shape [B, N] = [{rows}, {N}], got {list(array.shape)}")
+    if not np.all(np.isfinite(array)):
+        raise InputError("ids_fn returned non-finite values on grid inputs")
+    return array
+
+
+def _evaluate(ids_fn: IdsFn, rows: np.ndarray, steps: int, d: int, *, exact: bool, batch_size: int) -> list[list[Any]] | np.ndarray:
+    N = rows.shape[1]
+    if exact:
+        out: list[list[Any]] = []
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start : start + batch_size]
+            values = [list(v) for v in ids_fn(cells_to_fractions(chunk.tolist(), steps, d))]
+            if len(values) != len(chunk) or any(len(v) != N for v in values):
+                raise InputError(f"ids_fn must return {len(chunk)} rows of {N} values in exact mode")
+            out.extend(values)
+        return out
+    parts = []
+    for start in range(0, len(rows), batch_size):
+        chunk = rows[start : start + batch_size]
+        with torch.no_grad():
+            parts.append(_as_float_rows(ids_fn(cells_to_tensor(chunk, steps, d)), len(chunk), N))
+    return np.concatenate(parts) if parts else np.zeros((0, N))
+
+
+def _permutations(count: int, N: int, budget: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(input index, permutation) pairs: every non-identity permutation of every input when the
+    budget allows, else random non-identity permutations spread over the inputs."""
+    if N == 1 or count == 0 or budget <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, N), dtype=np.int64)
+    if count * (math.factorial(N) - 1) <= budget:
+        all_perms = np.array(list(itertools.permutations(range(N)))[1:], dtype=np.int64)
+        index = np.repeat(np.arange(count), len(all_perms))
+        return index, np.tile(all_perms, (count, 1))
+    rng = np.random.default_rng(seed + 1)
+    index = np.sort(rng.choice(count, size=budget, replace=budget > count))
+    perms = np.argsort(rng.random((budget, N)), axis=1)
+    identity = np.all(perms == np.arange(N), axis=1)
+    perms[identity] = np.roll(np.arange(N), 1)
+    return index, perms
+
+
+def _flatten(values: Any, rows: int, N: int, *, exact: bool):
+    """All values in one sequence, and a function from a position in it to (input, token)."""
+    if exact:
+        flat = [v for row in values for v in row]
+    else:
+        flat = np.asarray(values, dtype=np.float64).reshape(rows * N)
+    return flat, lambda k: (int(k) // N, int(k) % N)
+
+
+def _exactly(value: Any, exact: bool) -> Any:
+    """A float as the exact rational it is (comparisons with Fraction bounds stay exact)."""
+    return value if exact else Fraction(float(value))
+
+
+def _describe(rows: np.ndarray, i: int) -> str:
+    return "cells " + str([int(c) for c in rows[i]])
+
+
+def check_contextual_mapping(
+    ids_fn: IdsFn,
+    *,
+    delta: float | Fraction,
+    d: int,
+    N: int,
+    exact: bool = False,
+    claimed_separation: Any = None,
+    band: tuple[Any, Any] | None = None,
+    tolerance: float = 0.0,
+    max_inputs: int = 50_000,
+    max_permuted: int = 100_000,
+    check_duplicates: bool = True,
+    batch_size: int = 4096,
+    seed: int = 0,
+) -> ContextualMappingReport:
+    """Check that ``ids_fn`` is a contextual mapping on G_δ with N tokens in dimension d.
+
+    ``ids_fn`` maps a batch of grid inputs to one value per token:
+
+    - ``exact=False``: a float64 tensor [B, N, d] → [B, N] (tensor or array; floats);
+    - ``exact=True``: a list [B][N][d] of :class:`~fractions.Fraction` → B sequences of N values of
+      any exactly comparable type (Fraction, int, or mpmath numbers evaluated deterministically).
+
+    Two values closer than or equal to ``tolerance`` count as equal (0 for an exact evaluation; for
+    a rounded one, twice its per-value rounding bound, :meth:`ContextualGuarantee.tolerance`).
+    ``claimed_separation`` and ``band`` are what the construction claims (None: not checked).
+    Canonical inputs (distinct cells, increasing) are enumerated when at most ``max_inputs`` exist,
+    else ``max_inputs`` are drawn with ``seed``; at most ``max_permuted`` permuted copies are
+    compared for equivariance; with a band and ``check_duplicates``, inputs with a duplicated
+    token (enumerated or sampled the same way) must have every value outside the band.
+    """
+    delta_fraction = Fraction(1, grid_steps(delta))
+    steps, cells = check_shape(delta, d, N)
+    for name, value in (("max_inputs", max_inputs), ("batch_size", batch_size)):
+        if value < 1:
+            raise InputError(f"{name} must be >= 1, got {value}")
+    if tolerance < 0:
+        raise InputError(f"tolerance must be >= 0, got {tolerance}")
+    if band is not None and not band[0] <= band[1]:
+        raise InputError(f"band must satisfy t_l <= t_r, got {band}")
+
+    rows, total, exhaustive = canonical_inputs(cells, N, max_inputs=max_inputs, seed=seed)
+    values = _evaluate(ids_fn, rows, steps, d, exact=exact, batch_size=batch_size)
+    failures: list[str] = []
+
+    # (i), (ii) and the separation: sort every value once, then look at neighbours.
+    flat_values, owners = _flatten(values, len(rows), N, exact=exact)
+    order = sorted(range(len(flat_values)), key=flat_values.__getitem__) if exact else np.argsort(flat_values, kind="stable")
+    ordered = [flat_values[k] for k in order] if exact else flat_values[order]
+    gaps = [b - a for a, b in zip(ordered, ordered[1:])] if exact else np.diff(ordered)
+    distinct_gaps = [g for g in gaps if g > tolerance] if exact else gaps[gaps > tolerance]
+    separation: Any = min(distinct_gaps) if len(distinct_gaps) else None
+    if separation is not None and not exact:
+        separation = float(separation)
+    same_input = cross_input = False
+    close = [k for k, g in enumerate(gaps) if g <= tolerance] if exact else np.flatnonzero(gaps <= tolerance).tolist()
+    for k in close:  # a run of close neighbours: compare every pair in it
+        lo = k
+        while lo > 0 and gaps[lo - 1] <= tolerance:
+            lo -= 1
+        hi = k + 1
+        while hi < len(gaps) and gaps[hi] <= tolerance:
+            hi += 1
+        members = [int(order[m]) for m in range(lo, hi + 1)]
+        for a, b in itertools.combinations(members, 2):
+            if abs(flat_values[b] - flat_values[a]) > tolerance:
+                continue
+            (ia, ja), (ib, jb) = owners(a), owners(b)
+            if ia == ib and not same_input:
+                same_input = True
+                failures.append(f"(i) input {_describe(rows, ia)} has equal values at tokens {ja} and {jb}: {flat_values[a]}")
+            elif ia != ib and not cross_input:
+                cross_input = True
+                failures.append(
+                    f"(ii) inputs {_describe(rows, ia)} (token {ja}) and {_describe(rows, ib)} (token {jb}) "
+                    f"share the value {flat_values[a]}"
+                )
+        if same_input and cross_input:
+            break
+
+    # (iii) permutation equivariance on permuted copies.
+    index, perms = _permutations(len(rows), N, max_permuted, seed)
+    equivariant: bool | None = True if N == 1 or len(index) else None  # None: not checked
+    if len(index):
+        permuted_rows = np.take_along_axis(rows[index], perms, axis=1)
+        permuted_values = _evaluate(ids_fn, permuted_rows, steps, d, exact=exact, batch_size=batch_size)
+        if exact:
+            bad = next(
+                (k for k in range(len(index))
+                 if any(abs(a - values[index[k]][p]) > tolerance for a, p in zip(permuted_values[k], perms[k]))),
+                None,
+            )
+        else:
+            expected_all = np.take_along_axis(values[index], perms, axis=1)
+            wrong = np.flatnonzero(np.any(np.abs(permuted_values - expected_all) > tolerance, axis=1))
+            bad = int(wrong[0]) if len(wrong) else None
+        if bad is not None:
+            equivariant = False
+            expected = [values[index[bad]][p] for p in perms[bad]]
+            failures.append(
+                f"(iii) permuting input {_describe(rows, index[bad])} by {perms[bad].tolist()} gives "
+                f"{list(permuted_values[bad])}, not the permuted values {expected}"
+            )
+
+    separation_holds = None
+    if claimed_separation is not None and separation is not None:
+        separation_holds = bool(separation >= claimed_separation)
+        if not separation_holds:
+            failures.append(f"(iv) measured separation {separation} is below the claimed {claimed_separation}")
+
+    inside = outside = None
+    duplicates_checked = 0
+    if band is not None:
+        low, high = band
+        if len(ordered):
+            inside = bool(_exactly(ordered[0], exact) >= low and _exactly(ordered[-1], exact) <= high)
+        if inside is False:
+            k = int(order[0]) if ordered[0] < low else int(order[-1])
+            (i, j) = owners(k)
+            failures.append(f"band: input {_describe(rows, i)} has value {flat_values[k]} at token {j}, outside [{low}, {high}]")
+        if check_duplicates:
+            dup_rows, _, _ = duplicate_inputs(cells, N, max_inputs=max_inputs, seed=seed)
+            duplicates_checked = len(dup_rows)
+            if duplicates_checked:
+                dup_values = _evaluate(ids_fn, dup_rows, steps, d, exact=exact, batch_size=batch_size)
+                if exact:
+                    hit = next(((i, v) for i, row in enumerate(dup_values) for v in row if low <= v <= high), None)
+                else:  # a float prefilter one ulp wide of the band, then exact comparisons
+                    mask = (dup_values >= np.nextafter(float(low), -np.inf)) & (dup_values <= np.nextafter(float(high), np.inf))
+                    hits = [(int(i), float(dup_values[i, j])) for i, j in np.argwhere(mask)
+                            if low <= Fraction(float(dup_values[i, j])) <= high]
+                    hit = hits[0] if hits else None
+                outside = hit is None
+                if hit is not None:
+                    failures.append(
+                        f"band: input {_describe(dup_rows, hit[0])} with a duplicated token has value {hit[1]} "
+                        f"inside [{low}, {high}]"
+                    )
+
+    return ContextualMappingReport(
+        delta=delta_fraction, d=d, N=N, exact=exact, exhaustive=exhaustive,
+        inputs_checked=len(rows), inputs_total=total, permuted_inputs_checked=len(index),
+        entries_distinct=not same_input, disjoint_across_inputs=not cross_input,
+        permutation_equivariant=equivariant, measured_separation=separation,
+        claimed_separation=claimed_separation, separation_holds=separation_holds,
+        band=band, inside_band=inside, duplicate_inputs_checked=duplicates_checked,
+        duplicates_outside_band=outside, tolerance=tolerance, failures=tuple(failures),
+    )

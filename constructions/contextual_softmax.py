@@ -1,0 +1,428 @@
+"""A contextual mapping by one softmax attention layer with rank-1 weights (the Boltzmann operator).
+
+Source: Kajitsuka & Sato 2024, "Are Transformers with One Layer Self-Attention Using Low-Rank
+Weight Matrices Universal Approximators?" (ICLR 2024, arXiv 2307.14023), the Boltzmann-operator
+view of softmax attention; theory-notes §5. The construction follows the paper's structure (one
+softmax layer, W_Q, W_K, W_V, W_O of rank 1, the token's value moved by a small multiple of a
+Boltzmann average). **Its constants — the scalar token id, the output scale 1/D, the separation
+bound and the inverse temperature λ₀ from which it holds — are derived here, not taken from the
+paper**, whose own statement was not checked against its text.
+
+**The map.** Grid G_δ, D := δ^{−d} cells; a token x in cell m (x_i = k_i δ, m = Σ k_i δ^{−i})
+gets the scalar id a = 1 + m = vᵀ(1, x) ∈ {1, …, D} with v = (1, δ^{−1}, …, δ^{−d}) (the constant
+coordinate keeps a ≥ 1: the paper's tokens are bounded away from 0, the grid holds the zero
+token). One softmax head with query = key = value = a and inverse temperature λ gives token k
+
+    s_k = Σ_i a_i e^{λ a_k a_i} / Σ_j e^{λ a_k a_j} = boltz(λ a_k·a)/(λ a_k),
+    boltz(b) := Σ_i b_i e^{b_i} / Σ_j e^{b_j}     (the Boltzmann operator),
+
+a weighted mean of the ids, and W_O = (1/D)·e_ctx writes it to a fresh coordinate; the contextual
+value is c_k = a_k + s_k/D (readout vᵀz + ctx). Rank 1: W_Qᵀ W_K = λ v vᵀ, W_O W_V = (1/D) e_ctx vᵀ.
+
+**Derivation of the guarantee.** Fix a query id α, let A ∋ α be the set of ids of an input (distinct
+tokens), M = max A, G = {M − a : a ∈ A, a ≠ M} its gaps, β = λα ≥ λ, r = e^{−β}. Then
+s(α, A) = M − T(G) with T(G) = Σ_{g∈G} g e^{−βg} / (1 + Σ_{g∈G} e^{−βg}) ≤ τ(r) := r/(1 − r)².
+
+- Different tokens: s ∈ [1, D] gives |c − c'| ≥ |a − a'| − (D − 1)/D ≥ 1/D. So (i) always holds,
+  and (ii) reduces to: s(α, ·) is injective on the sets containing α.
+- Case 1, M > M': s(A) − s(A') ≥ M − τ − M' ≥ 1 − τ(r).
+- Case 2, M = M', G ≠ G': let k = min(G Δ G'), say k ∈ G; C = G ∩ [1, k) = G' ∩ [1, k). Writing
+  T(G) − T(G') = Nₖ/(Q Q') with Q, Q' ≤ 1/(1 − r), the numerator is rᵏ(k + Σ_{g∈C}(k − g)e^{−βg})
+  ≥ k rᵏ plus four terms whose sum is at most k rᵏ·ρ(r),
+      ρ(r) = r·τ + (r + r²)/(1 − r)·[2/(1 − r) + r/(1 − r)²] + τ·r/(1 − r),
+  (each bounded by geometric sums over gaps > k). Hence T(G) − T(G') ≥ k rᵏ(1 − ρ(r))(1 − r)² > 0
+  when ρ(r) < 1: the set holding the larger element at the first difference (in decreasing order)
+  has the smaller s. As k ≤ M − 2 ≤ D − 2, α ≤ D and ρ, τ increase with r ≤ e^{−λ}:
+- **Claim.** For λ > λ₀ := inf{λ : ρ(e^{−λ}) < 1} ≈ 1.601 the map is a contextual mapping with
+  separation at least (1/D)·min(1, 1 − τ(e^{−λ}), e^{−λD(D−2)}(1 − ρ(e^{−λ}))(1 − e^{−λ})²) (the
+  last two terms only when 2 ≤ N ≤ D − 1, where two different sets can share a query token).
+  It is exponentially small in D² — float64 holds it only for D ≤ 4 (δ^{−d} ≤ 4).
+- **Order.** Above λ₀ the values for one query token are ordered by the key
+  (M, −a₍₂₎, −a₍₃₎, …) of the sorted ids, the hardmax (λ → ∞) order. :func:`softmax_onset` finds,
+  by a downward scan and bisection in high-precision arithmetic, where this order last breaks:
+  there two non-permutation inputs share a value (a sign change of a continuous difference), and
+  for every larger λ the property holds. Below that point the map fails only at isolated λ (and
+  at λ = 0 where s is the mean, e.g. {1, 2, 5} and {1, 3, 4} collide), so the onset is the last
+  failure, not the edge of an interval of failures.
+
+**Precision.** Each float value is within C·2^{−t} of the exact one, C = 2λD² + 2N + 2D + 6 (a
+first-order bound: relative error of the scores ≤ λD²·2^{−t} carried through exp, the sum and
+the division; the tests compare it with high-precision values), so a dtype needs
+t ≥ log₂(4C/separation) + 1 bits to resolve the claimed separation; :func:`build_boltzmann`
+refuses a dtype with fewer. High-precision evaluation of the same weights: :meth:`BoltzmannSpec.ids_mp`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any, Sequence
+
+import mpmath
+import numpy as np
+import torch
+from torch import nn
+
+from constructions.contextual_check import ContextualGuarantee, canonical_inputs, cells_to_fractions, check_shape
+from constructions.spec import Affine, BlockSpec, Head, block_module, var
+from theory.errors import InputError
+from theory.numerics import require_bits
+
+SOURCE = "Kajitsuka & Sato 2024 (arXiv 2307.14023), Boltzmann operator; constants derived in constructions/contextual_softmax.py"
+DEFAULT_INVERSE_TEMPERATURE = 2.0  # the first integer above λ₀ ≈ 1.601
+
+
+def boltzmann_operator(b: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """boltz(b) = Σ_i b_i e^{b_i} / Σ_j e^{b_j} along ``dim`` (the softmax-weighted mean of b)."""
+    return (torch.softmax(b, dim=dim) * b).sum(dim=dim)
+
+
+def _tau(r: float) -> float:
+    return r / (1 - r) ** 2
+
+
+def _rho(r: float) -> float:
+    tau = _tau(r)
+    return r * tau + (r + r * r) / (1 - r) * (2 / (1 - r) + r / (1 - r) ** 2) + tau * r / (1 - r)
+
+
+@lru_cache(maxsize=1)
+def sufficient_inverse_temperature() -> float:
+    """λ₀ = inf{λ : ρ(e^{−λ}) < 1} (module docstring), by bisection to 1e-12."""
+    low, high = 0.1, 10.0  # ρ(e^{−0.1}) ≫ 1, ρ(e^{−10}) ≪ 1
+    while high - low > 1e-12:
+        mid = (low + high) / 2
+        low, high = (mid, high) if _rho(math.exp(-mid)) >= 1 else (low, mid)
+    return high
+
+
+def boltzmann_separation_bound(delta: float | Fraction, *, d: int, N: int, inverse_temperature: float) -> Any:
+    """The claimed separation at inverse temperature λ (module docstring), as an mpmath number
+    (it falls far below the smallest float64 for D ≥ 16); None for λ ≤ λ₀."""
+    _, D = check_shape(delta, d, N)
+    lam = float(inverse_temperature)
+    if not lam > 0:
+        return None
+    r = math.exp(-lam)
+    if _rho(r) >= 1:
+        return None
+    terms = [mpmath.mpf(1)]
+    if 2 <= N <= D - 1:
+        terms.append(mpmath.mpf(1 - _tau(r)))
+        terms.append(mpmath.exp(-mpmath.mpf(lam) * D * (D - 2)) * (1 - _rho(r)) * (1 - r) ** 2)
+    return min(terms) / D
+
+
+def roundoff_factor(D: int, N: int, inverse_temperature: float) -> float:
+    """C with |c_float − c| ≤ C·2^{−t} in a dtype with t significand bits (first order)."""
+    return 2 * float(inverse_temperature) * D * D + 2 * N + 2 * D + 6
+
+
+def boltzmann_block(delta: float | Fraction, *, d: int, inverse_temperature: float | Fraction) -> BlockSpec:
+    """The softmax layer over coordinates (one, x0, …, x{d−1}, ctx): one head, query = key = value
+    = a = one + Σ_i δ^{−(i+1)} x_i, inverse temperature λ, output (1/D)·s into ``ctx``."""
+    steps = check_shape(delta, d, 1)[0]
+    D = steps**d
+    lam = Fraction(inverse_temperature)
+    if lam <= 0:
+        raise InputError(f"inverse_temperature must be > 0, got {inverse_temperature}")
+    coordinates = ("one", *(f"x{i}" for i in range(d)), "ctx")
+    a = var("one") + sum((var(f"x{i}") * Fraction(steps) ** (i + 1) for i in range(d)), Affine())
+    head = Head(query=a, key=a, value=a, out={"ctx": Fraction(1, D)}, label="Boltzmann average")
+    return BlockSpec(coordinates, (head,), (), attention="softmax", inverse_temperature=lam)
+
+
+def _exact_form(form: Affine, z: dict[str, Any]) -> Any:
+    total: Any = form.constant
+    for name, coefficient in form.terms.items():
+        total = total + coefficient * z.get(name, Fraction(0))
+    return total
+
+
+def apply_softmax_block_mp(block: BlockSpec, state: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One application of a softmax ``block`` in mpmath at the current precision (mpmath.mp.dps).
+
+    Queries, keys, values and scores of rational states are computed exactly; only exp and the
+    normalisation are rounded, and the sums run over the keys in sorted (score, value) order, so
+    permuting the tokens permutes the result bit for bit. Feed-forward units are applied too."""
+    if block.attention != "softmax":
+        raise InputError(f"apply_softmax_block_mp evaluates softmax blocks, not {block.attention}")
+    updated = [dict(z) for z in state]
+    for head in block.heads:
+        keys = [_exact_form(head.key, z) for z in state]
+        values = [_exact_form(head.value, z) for z in state]
+        for n, z in enumerate(state):
+            q = _exact_form(head.query, z)
+            scored = sorted(((block.inverse_temperature * q * k, v) for k, v in zip(keys, values)), key=lambda sv: (sv[0], sv[1]))
+            top = scored[-1][0]
+            weights = [mpmath.exp(_to_mp(s - top)) for s, _ in scored]
+            output = mpmath.fsum(w * _to_mp(v) for w, (_, v) in zip(weights, scored)) / mpmath.fsum(weights)
+            for name, coefficient in head.out.items():
+                updated[n][name] = _to_mp(updated[n].get(name, Fraction(0))) + _to_mp(coefficient) * output
+    result = []
+    for z in updated:
+        new = dict(z)
+        for name, bias in block.ff_bias.items():
+            new[name] = _to_mp(new.get(name, Fraction(0))) + _to_mp(bias)
+        for unit in block.units:
+            activation = _to_mp(_exact_form(unit.pre, {k: _to_mp(v) for k, v in z.items()}))
+            if activation > 0:
+                for name, coefficient in unit.out.items():
+                    new[name] = _to_mp(new.get(name, Fraction(0))) + _to_mp(coefficient) * activation
+        result.append(new)
+    return result
+
+
+def _to_mp(value: Any) -> Any:
+    if isinstance(value, Fraction):
+        return mpmath.mpf(value.numerator) / value.denominator
+    return value
+
+
+@dataclass(frozen=True)
+class BoltzmannSpec:
+    """The exact weights of the one-layer softmax contextual mapping and its guarantee."""
+
+    delta: Fraction
+    d: int
+    N: int
+    inverse_temperature: float
+    block: BlockSpec
+    guarantee: ContextualGuarantee
+
+    def __post_init__(self) -> None:
+        if not self.inverse_temperature > 0:
+            raise ValueError(f"inverse_temperature must be > 0, got {self.inverse_temperature!r}")
+
+    @property
+    def cells(self) -> int:
+        return self.delta.denominator**self.d
+
+    def default_dps(self) -> int:
+        """Decimal digits that resolve separations down to e^{−λD(D−2)}/D, with 30 to spare."""
+        D = self.cells
+        return 30 + math.ceil((self.inverse_temperature * D * max(D - 2, 1) + math.log(D)) / math.log(10))
+
+    def ids_mp(self, batch: Sequence[Sequence[Sequence[Fraction]]], *, dps: int | None = None) -> list[list[Any]]:
+        """The contextual values c = a + ctx of every token, in mpmath with ``dps`` digits (default
+        :meth:`default_dps`); ``batch`` is [B][N][d] grid points as fractions."""
+        steps = self.delta.denominator
+        out = []
+        with mpmath.workdps(dps or self.default_dps()):
+            for X in batch:
+                if len(X) != self.N or any(len(token) != self.d for token in X):
+                    raise InputError(f"each input must be [N, d] = [{self.N}, {self.d}]")
+                state = [{"one": Fraction(1), "ctx": Fraction(0), **{f"x{i}": Fraction(x) for i, x in enumerate(token)}} for token in X]
+                state = apply_softmax_block_mp(self.block, state)
+                out.append([
+                    _to_mp(1 + sum((z[f"x{i}"] * steps ** (i + 1) for i in range(self.d)), Fraction(0))) + _to_mp(z["ctx"])
+                    for z in state
+                ])
+        return out
+
+
+def boltzmann_spec(
+    delta: float | Fraction, *, d: int, N: int, inverse_temperature: float | Fraction = DEFAULT_INVERSE_TEMPERATURE
+) -> BoltzmannSpec:
+    """The one-layer softmax contextual mapping for G_δ, N tokens of dimension d, at inverse
+    temperature λ, with its guarantee (no separation claimed for λ ≤ λ₀)."""
+    steps, D = check_shape(delta, d, N)
+    lam = float(inverse_temperature)
+    if not lam > 0 or not math.isfinite(lam):
+        raise InputError(f"inverse_temperature must be a finite number > 0, got {inverse_temperature}")
+    separation = boltzmann_separation_bound(delta, d=d, N=N, inverse_temperature=lam)
+    C = roundoff_factor(D, N, lam)
+    bits = None if separation is None else int(mpmath.ceil(mpmath.log(4 * C / separation, 2))) + 1
+    guarantee = ContextualGuarantee(
+        construction="one-layer softmax contextual mapping (Boltzmann operator, rank-1 weights)",
+        source=SOURCE,
+        delta=Fraction(1, steps), d=d, N=N,
+        claimed_separation=separation, band=None,
+        layers=1, width=d + 2, heads=1, head_dim=1, ff_width=0,
+        precision_bits=bits, roundoff_factor=C, inverse_temperature=lam,
+    )
+    block = boltzmann_block(delta, d=d, inverse_temperature=inverse_temperature)  # exact λ for a Fraction
+    return BoltzmannSpec(Fraction(1, steps), d, N, lam, block, guarantee)
+
+
+class BoltzmannContextualMapping(nn.Module):
+    """X [B, N, d] → c [B, N]: embed (1, x, 0), one softmax block, read out a + ctx."""
+
+    def __init__(self, spec: BoltzmannSpec, *, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.spec = spec
+        self.block = block_module(spec.block, dtype=dtype)
+        steps = spec.delta.denominator
+        weights = [1.0] + [float(steps ** (i + 1)) for i in range(spec.d)] + [1.0]  # a + ctx
+        self.register_buffer("readout_weights", torch.tensor(weights, dtype=dtype))
+
+    @property
+    def guarantee(self) -> ContextualGuarantee:
+        return self.spec.guarantee
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        if X.dim() != 3 or X.shape[1] != self.spec.N or X.shape[2] != self.spec.d:
+            raise InputError(f"input must be [B, N, d] = [B, {self.spec.N}, {self.spec.d}], got {list(X.shape)}")
+        X = X.to(self.readout_weights)
+        ones = torch.ones_like(X[..., :1])
+        Z = self.block(torch.cat([ones, X, torch.zeros_like(ones)], dim=-1))
+        return Z @ self.readout_weights
+
+
+def build_boltzmann(
+    delta: float | Fraction,
+    *,
+    d: int,
+    N: int,
+    inverse_temperature: float = DEFAULT_INVERSE_TEMPERATURE,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
+) -> tuple[BoltzmannContextualMapping, ContextualGuarantee]:
+    """The float module of :func:`boltzmann_spec` and its guarantee; raises
+    :class:`~theory.errors.PrecisionError` when ``dtype`` cannot resolve the claimed separation
+    (then use :meth:`BoltzmannSpec.ids_mp`). Below λ₀ nothing is claimed and nothing is refused."""
+    spec = boltzmann_spec(delta, d=d, N=N, inverse_temperature=inverse_temperature)
+    if spec.guarantee.precision_bits is not None:
+        require_bits(spec.guarantee.precision_bits, dtype, f"the softmax contextual mapping (delta={spec.delta}, d={d}, N={N}, λ={spec.inverse_temperature})")
+    module = BoltzmannContextualMapping(spec, dtype=dtype).requires_grad_(False)
+    return (module.to(device) if device is not None else module), spec.guarantee
+
+
+# ---------------------------------------------------------------------------------------------
+# where the property starts to hold
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SoftmaxOnset:
+    """The inverse temperature above which the softmax map is a contextual mapping for good.
+
+    The value order for some query token differs from the λ → ∞ order at ``lower`` and agrees at
+    ``upper`` (upper − lower ≤ rel_tol·upper), and for ``witness`` = (query cell, cells of input A,
+    cells of input B) the difference c(A) − c(B) changes sign in between: A and B (not permutations
+    of each other) share a value at some λ in [lower, upper). ``sufficient`` is the proven λ₀.
+    ``scanned`` lists the λ of the downward scan, each with whether the order held there."""
+
+    delta: Fraction
+    d: int
+    N: int
+    lower: float
+    upper: float
+    witness: tuple[int, tuple[int, ...], tuple[int, ...]] | None
+    sufficient: float
+    scanned: tuple[tuple[float, bool], ...]
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.lower <= self.upper:
+            raise ValueError(f"need 0 <= lower <= upper, got lower={self.lower}, upper={self.upper}")
+
+
+def _order_key(ids: Sequence[int]) -> tuple[int, ...]:
+    """The λ → ∞ order of s(α, A) for a fixed query: (max, −second, −third, …)."""
+    ordered = sorted(ids, reverse=True)
+    return (ordered[0], *(-a for a in ordered[1:]))
+
+
+def order_violations(spec: BoltzmannSpec, rows: np.ndarray, dps: int) -> list[tuple[int, tuple[int, ...], tuple[int, ...], Any]]:
+    """(query cell, A, B, c(A) − c(B)) for every neighbouring pair, in the λ → ∞ order, of the
+    canonical inputs ``rows`` (cells) sharing a query token whose values are not strictly increasing
+    (mpmath with ``dps`` digits). Empty: the order of the hardmax limit holds, so all are distinct."""
+    steps = spec.delta.denominator
+    values = spec.ids_mp(cells_to_fractions(rows.tolist(), steps, spec.d), dps=dps)
+    by_query: dict[int, list[tuple[tuple[int, ...], tuple[int, ...], Any]]] = {}
+    for row, row_values in zip(rows.tolist(), values):
+        for cell, value in zip(row, row_values):
+            by_query.setdefault(cell, []).append((_order_key([c + 1 for c in row]), tuple(row), value))
+    violations = []
+    for cell, entries in by_query.items():
+        entries.sort(key=lambda e: e[0])
+        for (_, A, va), (_, B, vb) in zip(entries, entries[1:]):
+            if not va < vb:
+                violations.append((cell, A, B, va - vb))
+    return violations
+
+
+def softmax_onset(
+    delta: float | Fraction,
+    *,
+    d: int,
+    N: int,
+    rel_tol: float = 1e-6,
+    shrink: float = 0.9,
+    floor: float = 1e-3,
+    max_inputs: int = 5000,
+) -> SoftmaxOnset:
+    """Find where the softmax map becomes a contextual mapping for every larger λ.
+
+    On all canonical grid inputs (at most ``max_inputs``; beyond, an InputError) and in mpmath at
+    a precision that resolves e^{−λD(D−2)}: start at the default λ (above the proven λ₀, where the
+    order must hold — a failure there is a bug and raises), scan down by factors ``shrink`` until
+    the λ → ∞ order breaks, then bisect to ``rel_tol``. If the order never breaks down to
+    ``floor``, the onset is reported as [0, floor]. A double crossing between two scan points would
+    be missed; a finer ``shrink`` narrows that gap."""
+    steps, cells = check_shape(delta, d, N)
+    if not 0 < shrink < 1 or not 0 < rel_tol < 1 or not floor > 0:
+        raise InputError("need 0 < shrink < 1, 0 < rel_tol < 1 and floor > 0")
+    rows, total, exhaustive = canonical_inputs(cells, N, max_inputs=max_inputs, seed=0)
+    if not exhaustive:
+        raise InputError(f"{total} canonical inputs exceed max_inputs={max_inputs}; the onset needs all of them")
+    D = cells
+
+    def check(lam: float) -> list:
+        spec = boltzmann_spec(delta, d=d, N=N, inverse_temperature=lam)
+        dps = 30 + math.ceil(lam * D * max(D - 2, 1) / math.log(10))
+        return order_violations(spec, rows, dps)
+
+    upper = DEFAULT_INVERSE_TEMPERATURE
+    if check(upper):
+        raise RuntimeError(f"the λ → ∞ order fails at λ = {upper} > λ₀: the derivation in this module is wrong")
+    scanned: list[tuple[float, bool]] = [(upper, True)]
+    lower, witness_violations = None, None
+    lam = upper * shrink
+    while lam >= floor:
+        violations = check(lam)
+        scanned.append((lam, not violations))
+        if violations:
+            lower, witness_violations = lam, violations
+            break
+        upper, lam = lam, lam * shrink
+    if lower is None:  # the order held at every scanned λ: the onset lies below the last one
+        return SoftmaxOnset(Fraction(1, steps), d, N, 0.0, upper, None, sufficient_inverse_temperature(), tuple(scanned))
+    while upper - lower > rel_tol * upper:
+        mid = (lower + upper) / 2
+        violations = check(mid)
+        if violations:
+            lower, witness_violations = mid, violations
+        else:
+            upper = mid
+    cell, A, B, _ = min(witness_violations, key=lambda v: abs(v[3]))
+    return SoftmaxOnset(Fraction(1, steps), d, N, lower, upper, (cell, A, B), sufficient_inverse_temperature(), tuple(scanned))
+
+
+def witness_difference(onset: SoftmaxOnset, inverse_temperature: float | Fraction, *, dps: int = 60) -> Any:
+    """c(A) − c(B) at the query token of the onset's witness, at inverse temperature λ (mpmath)."""
+    if onset.witness is None:
+        raise InputError("this onset has no witness (the order never broke)")
+    cell, A, B = onset.witness
+    spec = boltzmann_spec(onset.delta, d=onset.d, N=onset.N, inverse_temperature=inverse_temperature)
+    steps = onset.delta.denominator
+    values = spec.ids_mp(cells_to_fractions([list(A), list(B)], steps, onset.d), dps=dps)
+    return values[0][A.index(cell)] - values[1][B.index(cell)]
+
+
+def collision_point(onset: SoftmaxOnset, *, dps: int = 60, steps: int = 150) -> tuple[Fraction, Any]:
+    """Refine, by bisection on the witness difference, a λ in [lower, upper] where the two witness
+    inputs share a value; returns (λ, the remaining difference)."""
+    lower, upper = onset.lower, onset.upper
+    sign_lower = witness_difference(onset, lower, dps=dps) >= 0  # wrong order at lower: c(A) ≥ c(B)
+    if not sign_lower or witness_difference(onset, upper, dps=dps) >= 0:
+        raise InputError("the witness difference does not change sign on [lower, upper]")
+    lo, hi = Fraction(lower), Fraction(upper)  # exact midpoints: λ itself is not rounded
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        if witness_difference(onset, mid, dps=dps) >= 0:
+            lo = mid
+        else:
+            hi = mid
+    return lo, witness_difference(onset, lo, dps=dps)
