@@ -1,0 +1,397 @@
+"""Running a sweep's cells: in worker processes that write their own records.
+
+:func:`execute_cell` is the unit of work. It runs in a worker, computes one cell (seeded with the
+cell's seed), and writes the record atomically itself — or, if the cell raises, a failure file with
+the reason — so a crash of the parent process loses nothing that a worker finished.
+
+Two executors run it:
+
+- :class:`LocalExecutor` (the default): a ``concurrent.futures.ProcessPoolExecutor`` started
+  with ``forkserver`` where the platform has it (else ``spawn``): workers never fork a process
+  that holds torch threads, and tasks are pickled by reference, so cell kinds must be module-level
+  functions. The fork server imports torch and this package once (:data:`FORKSERVER_PRELOAD`), so
+  a worker starts in milliseconds instead of importing torch again. Each worker watches its
+  parent: if the parent dies (SIGKILL included), the worker finishes the cell it is computing,
+  writes its record, and exits without taking another.
+- :class:`SubmititExecutor`: ``submitit.AutoExecutor``. On a Slurm cluster (``srun`` on PATH)
+  each cell is one task of a job array. Elsewhere submitit picks its ``local`` executor, which
+  starts every job at once as a separate process (controller + task), so cells are grouped into
+  ``workers`` jobs that each run their cells one after the other. Its jobs are independent
+  processes: they keep running if the parent is killed (on Slurm that is the point).
+
+:func:`run_sweep` ties a store's plan to an executor and returns a :class:`SweepSummary`.
+"""
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import platform
+import random
+import socket
+import threading
+import time
+import traceback
+import uuid
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, Literal, Mapping, Protocol, Sequence
+
+from loopbound.sweep.cells import Cell, RunCell, get_cell_kind
+from loopbound.sweep.store import CellRecord, Plan, Store, now_utc
+from theory.errors import InputError
+
+Tick = Callable[[], None]
+"""Called once per cell that finishes (done or failed): drives the progress bar."""
+
+FORKSERVER_PRELOAD = ("torch", "numpy", "loopbound.sweep")
+"""Imported once by the fork server; every local worker is forked from it with these loaded."""
+
+DEFAULT_START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+DEFAULT_SUBMITIT_TIMEOUT_MIN = 24 * 60
+"""submitit's local executor kills a job after ``timeout_min`` (2 minutes unless set): a day here."""
+
+
+# --------------------------------------------------------------------------- the unit of work
+@dataclass(frozen=True)
+class CellTask:
+    """What a worker needs: the cell, its kind's function, the store, and the torch threads to use."""
+
+    cell: Cell
+    run: RunCell
+    store_root: str
+    threads: int
+    executor: str
+
+
+@dataclass(frozen=True)
+class CellOutcome:
+    """How a cell ended: ``done`` (its record is written) or ``failed`` (with a one-line reason)."""
+
+    hash: str
+    label: str
+    status: Literal["done", "failed"]
+    seconds: float
+    reason: str | None = None
+
+
+_PARENT_GONE = threading.Event()
+_CELL_RUNNING = threading.Lock()
+
+
+def execute_cell(task: CellTask) -> CellOutcome:
+    """Compute one cell and write its record (or its failure) atomically; runs in a worker."""
+    if _PARENT_GONE.is_set():
+        os._exit(0)
+    with _CELL_RUNNING:
+        return _compute_and_store(task)
+
+
+def execute_cells(tasks: Sequence[CellTask]) -> list[CellOutcome]:
+    """The body of one submitit job: its cells one after the other."""
+    if tasks:
+        _limit_threads(tasks[0].threads)
+    return [execute_cell(task) for task in tasks]
+
+
+def _compute_and_store(task: CellTask) -> CellOutcome:
+    cell, store = task.cell, Store(Path(task.store_root))
+    started_at, started = now_utc(), time.perf_counter()
+    details = None
+    try:
+        _seed_everything(cell.seed)
+        result = dict(task.run(cell))
+        seconds = time.perf_counter() - started
+        record = CellRecord.for_cell(
+            cell, result, versions=_versions(cell.device), wall_seconds=seconds, started_at=started_at,
+            finished_at=now_utc(), host=socket.gethostname(), pid=os.getpid(), executor=task.executor,
+            run_id=uuid.uuid4().hex,
+        )
+        store.write(record)
+    except InputError as error:  # the user's to fix (a target returning NaN, a missing device)
+        reason = " ".join(str(error).split())
+    except Exception as error:  # a bug in a cell kind: reported with its traceback, never dropped
+        reason = f"{type(error).__name__}: {' '.join(str(error).split())}"
+        details = traceback.format_exc()
+    else:
+        store.clear_failure(cell.hash)
+        return CellOutcome(cell.hash, cell.label, "done", seconds)
+    store.write_failure(cell, reason, details)
+    return CellOutcome(cell.hash, cell.label, "failed", time.perf_counter() - started, reason)
+
+
+def _seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _limit_threads(threads: int) -> None:
+    """Set torch's intra-op threads; 0 leaves torch's default (on Slurm: the job's allocation)."""
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _versions(device: str) -> dict[str, str]:
+    versions = {"python": platform.python_version(), "platform": platform.platform()}
+    for package in ("loopbound", "torch", "numpy", "scipy"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    if device.startswith("cuda"):
+        import torch
+
+        versions["cuda"] = str(torch.version.cuda)
+        versions["cuda_device"] = torch.cuda.get_device_name(torch.device(device))
+    return versions
+
+
+def _failed(task: CellTask, reason: str) -> CellOutcome:
+    return CellOutcome(task.cell.hash, task.cell.label, "failed", 0.0, reason)
+
+
+# --------------------------------------------------------------------------- local process pool
+def _start_worker(threads: int) -> None:
+    """Pool initializer: set torch's threads and watch the parent process."""
+    _limit_threads(threads)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_when_parent_dies, args=(parent,), daemon=True).start()
+
+
+def _exit_when_parent_dies(parent: Any) -> None:
+    parent.join()  # returns when the parent's sentinel closes: it exited or was killed
+    _PARENT_GONE.set()
+    with _CELL_RUNNING:  # let the cell being computed write its record first
+        os._exit(0)
+
+
+@dataclass(frozen=True)
+class LocalExecutor:
+    """A process pool on this machine (the default): ``workers`` processes, started by
+    ``forkserver`` (preloaded with torch) where available, else ``spawn``."""
+
+    workers: int = max(1, os.cpu_count() or 1)
+    start_method: str = DEFAULT_START_METHOD
+    name: str = "local"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
+            raise ValueError(f"workers must be an integer >= 1, got {self.workers!r}")
+        if self.start_method not in ("spawn", "forkserver"):
+            raise ValueError(f"start_method must be spawn or forkserver, got {self.start_method!r}")
+
+    @property
+    def runs_here(self) -> bool:
+        """True: cells compute on this machine (so its devices are the ones to check)."""
+        return True
+
+    @property
+    def label(self) -> str:
+        """How records name the executor that wrote them."""
+        return self.name
+
+    def threads(self, cells: int) -> int:
+        """Torch threads per worker: this machine's CPUs shared among the workers."""
+        return max(1, (os.cpu_count() or 1) // max(1, min(self.workers, cells)))
+
+    def describe(self, cells: int) -> str:
+        return f"local process pool, {min(self.workers, cells)} worker(s)" if cells else "nothing to compute"
+
+    def run(self, tasks: Sequence[CellTask], tick: Tick) -> list[CellOutcome]:
+        if not tasks:
+            return []
+        outcomes: list[CellOutcome] = []
+        context = multiprocessing.get_context(self.start_method)
+        if self.start_method == "forkserver":
+            context.set_forkserver_preload(list(FORKSERVER_PRELOAD))  # no effect once the server runs
+        pool = ProcessPoolExecutor(
+            max_workers=min(self.workers, len(tasks)), mp_context=context,
+            initializer=_start_worker, initargs=(tasks[0].threads,),
+        )
+        futures: dict[Any, CellTask] = {}
+        interrupted = True
+        try:
+            futures = {pool.submit(execute_cell, task): task for task in tasks}
+            for future in as_completed(futures):
+                task = futures[future]
+                try:
+                    outcomes.append(future.result())
+                except BrokenProcessPool:
+                    outcomes.append(_failed(task, "a worker process died abruptly (killed, or out of memory); run again with --resume"))
+                except Exception as error:  # e.g. a task that cannot be pickled: every cell says why
+                    outcomes.append(_failed(task, f"{type(error).__name__}: {' '.join(str(error).split())}"))
+                tick()
+            interrupted = False
+        finally:
+            if interrupted:  # Ctrl-C: cancel here, before the pool can be collected (its own
+                for future in futures:  # cancel_futures is lost if it is), then leave at once
+                    future.cancel()
+            pool.shutdown(wait=not interrupted, cancel_futures=True)
+        return outcomes
+
+
+# --------------------------------------------------------------------------- submitit
+class SubmititExecutor:
+    """Cells through ``submitit.AutoExecutor``: a Slurm job array where Slurm exists, else local
+    processes (grouped into ``workers`` jobs). ``parameters`` go to ``update_parameters``; the
+    key ``cluster`` forces submitit's choice (``slurm``, ``local`` or ``debug``)."""
+
+    name = "submitit"
+
+    def __init__(self, folder: Path, *, parameters: Mapping[str, Any] = {}, workers: int | None = None,
+                 poll_seconds: float = 0.2) -> None:
+        try:
+            import submitit
+        except ImportError:
+            raise InputError("--executor submitit needs the submitit package: pip install 'loopbound[slurm]'") from None
+        options = dict(parameters)
+        cluster = options.pop("cluster", None)
+        try:
+            self._executor = submitit.AutoExecutor(folder=folder, cluster=cluster)
+            self._executor.update_parameters(**{"timeout_min": DEFAULT_SUBMITIT_TIMEOUT_MIN, **options})
+        except (NameError, AssertionError, ValueError, TypeError, RuntimeError) as error:
+            # submitit reports bad parameters as NameError/AssertionError/ValueError, several lines long
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise InputError(f"[submitit]: {first}") from None
+        self.cluster: str = self._executor.cluster
+        self.workers = workers if workers is not None else max(1, os.cpu_count() or 1)
+        self.poll_seconds = poll_seconds
+
+    @property
+    def runs_here(self) -> bool:
+        """False on Slurm: cells compute on the cluster's nodes, not on this machine."""
+        return self.cluster != "slurm"
+
+    @property
+    def label(self) -> str:
+        """How records name the executor that wrote them: ``submitit-slurm``, ``submitit-local``."""
+        return f"submitit-{self.cluster}"
+
+    def describe(self, cells: int) -> str:
+        if not cells:
+            return "nothing to compute"
+        if self.cluster == "slurm":
+            return "submitit on Slurm, one array task per cell"
+        return (f"submitit '{self.cluster}' executor (no Slurm here), "
+                f"{min(self.workers, cells)} job(s) as local processes")
+
+    def threads(self, cells: int) -> int:
+        """Torch threads per job: 0 (torch's default) on Slurm, else this machine's CPUs shared."""
+        if self.cluster == "slurm":
+            return 0
+        return max(1, (os.cpu_count() or 1) // max(1, min(self.workers, cells)))
+
+    def _groups(self, tasks: Sequence[CellTask]) -> list[list[CellTask]]:
+        count = len(tasks) if self.cluster == "slurm" else min(self.workers, len(tasks))
+        size = math.ceil(len(tasks) / count)
+        return [list(tasks[k : k + size]) for k in range(0, len(tasks), size)]
+
+    def run(self, tasks: Sequence[CellTask], tick: Tick) -> list[CellOutcome]:
+        if not tasks:
+            return []
+        groups = self._groups(tasks)
+        jobs = self._executor.map_array(execute_cells, groups)
+        store = Store(Path(tasks[0].store_root))
+        wanted = {task.cell.hash for task in tasks}
+        ticked: set[str] = set()
+        while True:  # progress: records appearing in the store, as jobs write them
+            finished = all(job.done() for job in jobs)
+            for hash in (store.record_hashes() & wanted) - ticked:
+                ticked.add(hash)
+                tick()
+            if finished:
+                break
+            time.sleep(self.poll_seconds)
+        outcomes: list[CellOutcome] = []
+        for job, group in zip(jobs, groups):
+            try:
+                outcomes.extend(job.result())
+            except Exception as error:  # submitit's job errors carry the remote traceback: keep its gist
+                lines = str(error).strip().splitlines()
+                gist = lines[-1] if lines else type(error).__name__
+                for task in group:
+                    if task.cell.hash in store.record_hashes():
+                        outcomes.append(CellOutcome(task.cell.hash, task.cell.label, "done", math.nan))
+                    else:
+                        outcomes.append(_failed(task, f"submitit job {job.job_id} failed: {gist} (logs: {job.paths.stderr})"))
+        for outcome in outcomes:
+            if outcome.hash not in ticked:
+                ticked.add(outcome.hash)
+                tick()
+        return outcomes
+
+
+class Executor(Protocol):
+    """What :func:`run_sweep` needs of an executor."""
+
+    name: str
+    workers: int
+
+    @property
+    def runs_here(self) -> bool: ...
+
+    @property
+    def label(self) -> str: ...
+
+    def threads(self, cells: int) -> int: ...
+
+    def describe(self, cells: int) -> str: ...
+
+    def run(self, tasks: Sequence[CellTask], tick: Tick) -> list[CellOutcome]: ...
+
+
+# --------------------------------------------------------------------------- a whole sweep
+@dataclass(frozen=True)
+class SweepSummary:
+    """What a sweep did: cells done now, skipped (valid records already there), failed (with
+    reasons), corrupt records moved aside, and the store's other contents."""
+
+    total: int
+    done: tuple[CellOutcome, ...]
+    failed: tuple[CellOutcome, ...]
+    skipped: int
+    plan: Plan
+    executor: str
+    seconds: float
+    manifest: Path
+
+
+def run_sweep(
+    cells: Sequence[Cell],
+    store: Store,
+    executor: Executor,
+    *,
+    plan: Plan,
+    manifest: Path,
+    tick: Tick = lambda: None,
+) -> SweepSummary:
+    """Run a plan's pending cells on ``executor``; each worker writes its own record."""
+    started = time.perf_counter()
+    threads = executor.threads(len(plan.pending))
+    tasks = [
+        CellTask(cell=cell, run=get_cell_kind(cell.kind).run, store_root=str(store.root), threads=threads,
+                 executor=executor.label)
+        for cell in plan.pending
+    ]
+    outcomes = executor.run(tasks, tick)
+    return SweepSummary(
+        total=len(cells),
+        done=tuple(o for o in outcomes if o.status == "done"),
+        failed=tuple(o for o in outcomes if o.status == "failed"),
+        skipped=len(plan.finished),
+        plan=plan,
+        executor=executor.describe(len(plan.pending)),
+        seconds=time.perf_counter() - started,
+        manifest=manifest,
+    )
