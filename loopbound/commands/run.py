@@ -15,13 +15,8 @@ from typing import Any, Callable
 
 from loopbound.atomic import write_text_atomic
 from loopbound.cli_types import nonnegative_int
-from loopbound.plots import plot_modulus, save_figure
-from theory.kinds import ModulusKind
-from theory.modulus import estimate_moduli
-from theory.targets import BUILTIN_TARGETS, builtin_target
-
-MODULI_DELTAS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
-MODULI_SHAPE = {"d": 2, "N": 3}
+from loopbound.moduli_report import DELTAS, SHAPE, builtin_moduli, plot_builtin_moduli, records, report_lines
+from loopbound.plots import save_figure
 
 
 def add_parser(subcommands: Any) -> None:
@@ -43,32 +38,13 @@ def moduli_stage(out: Path, seed: int) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = sorted(BUILTIN_TARGETS)
-    columns = 3
-    rows = -(-len(names) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(5 * columns, 4 * rows), squeeze=False)
-    records: list[dict[str, Any]] = []
+    results = builtin_moduli(seed=seed)
     lines = [
-        f"moduli of the built-in targets (d={MODULI_SHAPE['d']}, N={MODULI_SHAPE['N']}, p=2, "
-        f"δ from {MODULI_DELTAS[0]} to {MODULI_DELTAS[-1]}, seed {seed})",
-        f"  {'target':<34}{'kind':<12}{'lower at δ=0.1':>16}{'exact/upper':>14}{'min lower/exact':>17}",
+        f"moduli of the built-in targets (d={SHAPE['d']}, N={SHAPE['N']}, p=2, δ from {DELTAS[0]} to {DELTAS[-1]}, seed {seed})",
+        *report_lines(results),
     ]
-    for ax, name in zip(axes.flat, names):
-        target = builtin_target(name, **MODULI_SHAPE)
-        for kind, estimates in estimate_moduli(target, MODULI_DELTAS, seed=seed).items():
-            plot_modulus(estimates, ax=ax)
-            records.extend({"target": target.spec, **MODULI_SHAPE, "p": 2.0, **e.to_json()} for e in estimates)
-            at = next(e for e in estimates if e.delta == 0.1)
-            ratios = [e.lower / e.exact for e in estimates if e.exact]
-            worst = f"{min(ratios):.4f}" if ratios else ("exact 0" if all(e.exact == 0 for e in estimates) else "-")
-            reference = "-" if at.upper is None else f"{at.upper:.4g}"
-            lines.append(f"  {target.spec:<34}{kind.value:<12}{at.lower:>16.4g}{reference:>14}{worst:>17}")
-        ax.set_title(target.spec)
-    for ax in list(axes.flat)[len(names):]:
-        ax.set_visible(False)
-    figure.suptitle("Moduli of the built-ins: certified lower bounds (markers), exact values (bands), analytic upper bounds (dotted)")
-    figure.tight_layout()
-    write_text_atomic(out / "moduli.json", json.dumps(records))
+    write_text_atomic(out / "moduli.json", json.dumps(records(results)))
+    figure = plot_builtin_moduli(results)
     for suffix in ("png", "pdf"):
         save_figure(figure, out / f"moduli.{suffix}", close=False)
     plt.close(figure)

@@ -1,0 +1,57 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Moduli of continuity of the built-in targets
+#
+# Certified lower bounds on the sequence, token and contextual moduli (Xu & Sato 2024, §3) of every
+# built-in target, against the exact moduli where they are known (derived in theory/targets.py) and
+# the analytic upper bounds otherwise. Every lower bound is attained by a witness pair re-checked in
+# float64 (theory/modulus.py).
+#
+# Run as a script: `python notebooks/moduli.py [OUT]` writes `moduli.{pdf,png}` and `moduli.json`
+# under OUT (default `runs/notebooks/`). `LOOPBOUND_NOTEBOOK_SIZE=paper` uses a 12-point δ grid and
+# d = 2, N = 3 (the CI size: 4 points, d = 1, N = 2).
+
+# %%
+import json
+import os
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from loopbound.atomic import write_text_atomic  # noqa: E402
+from loopbound.moduli_report import builtin_moduli, plot_builtin_moduli, records, report_lines  # noqa: E402
+from loopbound.plots import save_figure  # noqa: E402
+
+OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("runs/notebooks")
+PAPER = os.environ.get("LOOPBOUND_NOTEBOOK_SIZE", "ci") == "paper"
+DELTAS = [0.01 * 30 ** (k / 11) for k in range(12)] if PAPER else [0.01, 0.03, 0.1, 0.3]
+SHAPE = {"d": 2, "N": 3} if PAPER else {"d": 1, "N": 2}
+OUT.mkdir(parents=True, exist_ok=True)
+
+# %%
+results = builtin_moduli(deltas=DELTAS, **SHAPE)
+print("\n".join(report_lines(results)))
+
+# %%
+figure = plot_builtin_moduli(results)
+for suffix in ("pdf", "png"):
+    save_figure(figure, OUT / f"moduli.{suffix}", close=False)
+plt.close(figure)
+write_text_atomic(OUT / "moduli.json", json.dumps(records(results)))
+print(f"figure: {OUT / 'moduli.png'}")
