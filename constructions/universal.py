@@ -49,7 +49,8 @@ bound built on it stays honest.
 
 **Widths** (compare the theorem's embedding 17d + 9, feed-forward 49d + 25, 2 heads of size 1):
 embedding 2d + d_out + 6 with timestep scaling (2d + 3d_out + 7 without); feed-forward 2d + 13
-(2d + 8d_out + 18 without); one head of size 1.
+(2d + 8d_out + 16 without); one head of size 1 — independent of N and δ. With timestep scaling the
+per-loop scales η (one d_out-vector per value loop) come on top, as in Theorem 4.2.
 """
 from __future__ import annotations
 

@@ -163,3 +163,12 @@ def test_sizes_are_reported_and_below_the_theorem_budget() -> None:
     assert guarantee.ff_width <= guarantee.theory_ff_width
     assert guarantee.heads == 1 and guarantee.head_size == 1
     assert 0 < guarantee.band_measure < 1e-6 and guarantee.collision_measure == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_widths_follow_the_documented_formulas_and_do_not_depend_on_N(d: int) -> None:
+    for N in (1, 2):
+        scaled = universal_spec(builtin_target("holder", d=d, N=N), Fraction(1, 2), timestep=True)[1]
+        unscaled = universal_spec(builtin_target("holder", d=d, N=N), Fraction(1, 2), timestep=False)[1]
+        assert (scaled.embedding_width, scaled.ff_width) == (2 * d + d + 6, 2 * d + 13)
+        assert (unscaled.embedding_width, unscaled.ff_width) == (2 * d + 3 * d + 7, 2 * d + 8 * d + 16)
