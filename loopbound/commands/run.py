@@ -17,6 +17,7 @@ from loopbound.atomic import write_text_atomic
 from loopbound.cli_types import nonnegative_int
 from loopbound.moduli_report import DELTAS, SHAPE, builtin_moduli, plot_builtin_moduli, records, report_lines
 from loopbound.plots import save_figure
+from loopbound.regression_stage import regression_stage
 
 
 def add_parser(subcommands: Any) -> None:
@@ -52,7 +53,7 @@ def moduli_stage(out: Path, seed: int) -> list[str]:
     return lines
 
 
-STAGES: list[tuple[str, Callable[[Path, int], list[str]]]] = [("moduli", moduli_stage)]
+STAGES: list[tuple[str, Callable[[Path, int], list[str]]]] = [("moduli", moduli_stage), ("regression", regression_stage)]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,0 +1,258 @@
+"""Newton–Schulz matrix inversion as a looped linear-attention transformer.
+
+The iteration (Schulz 1933; used for in-context Newton's method by Giannou et al. 2024, "How Well
+Can Transformers Emulate In-context Newton's Method?", AISTATS 2025, arXiv 2403.03183; theory-notes
+§6) is
+
+    X_{t+1} = X_t (2I − A X_t),       hence   I − A X_{t+1} = I − 2AX_t + (AX_t)² = (I − A X_t)²,
+
+so I − A X_t = (I − A X_0)^{2^t} for any A and X_0 (no commutation is used), and X_t → A⁻¹ as
+soon as the spectral radius of I − A X_0 is below 1. Two starting points, both O(1) token-wise
+linear maps of the input:
+
+- ``init="identity"``: X_0 = αI, for symmetric positive definite A; I − AX_0 = I − αA has
+  spectral norm ρ₀ = max_i |1 − αλ_i| (= (κ−1)/(κ+1) for α = 2/(λ_max + λ_min));
+- ``init="transpose"``: X_0 = αAᵀ, for any invertible A; I − αAAᵀ is symmetric with
+  ρ₀ = max_i |1 − ασ_i²| (= 1 − 1/κ² for α = 1/σ_max²).
+
+**The layout (derived here; Giannou et al. use a different, two-layer one).** A is m×m; there
+are m tokens, token k holding three slots of width m (residual width 3m):
+
+    x-slot: row k of X_t,     a-slot: column k of A,     e-slot: the one-hot e_k.
+
+The input token k is (A[:, k], e_k) ∈ R^{2m}; L₁ copies both and writes the x-slot
+α·e_k = row k of αI (``identity``) or α·A[:, k] = row k of αAᵀ (``transpose``). L₂ reads the
+x-slot, so the output [B, m, m] is X_t with its rows on the token axis.
+
+**One block = one Newton–Schulz step, exactly.** A single linear-attention head of size 2m, every
+token a key, feed-forward 0:
+
+    W_Q z = (x, −e),   W_K z = (a, e),   W_V z = (x, 0),   W_O: −1 on the x-slot.
+
+The score of token j on key k is x_j·a_k − e_j·e_k = Σ_p X_{jp}A_{pk} − δ_{jk} = (XA − I)_{jk},
+so the head writes −Σ_k (XA − I)_{jk} X_{k,:} = −(XAX)_{j,:} + X_{j,:} into the x-slot and the
+residual connection makes it X_{j,:} + X_{j,:} − (XAX)_{j,:} = (X(2I − AX))_{j,:}. The a- and
+e-slots receive nothing (W_O has no rows there), and the zero feed-forward adds exactly 0.
+Every step is a standard block of :mod:`constructions.blocks` (``MultiHeadAttention`` of kind
+``"linear"``, the cubic map Z ↦ (ZW_Q)(ZW_K)ᵀ(ZW_V)W_O); nothing had to be done outside a block.
+
+What the construction does *not* do: it does not choose α from A. α is a weight of L₁, fixed when
+the model is built, so one model serves every A whose spectrum it contracts (ρ₀ < 1);
+:func:`looped_newton_schulz` picks one α for a whole batch from the batch's extreme eigenvalues
+(computed outside the transformer, as a step size is chosen outside the GD construction).
+In floating point the iteration is self-correcting: ‖I − AX_t‖ falls as ρ₀^{2^t} down to a
+rounding floor of order κ·u (u the unit roundoff), where it stays.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from constructions.blocks import FeedForward, LoopedTransformer, MultiHeadAttention, ResidualBlock
+from theory.errors import InputError
+
+__all__ = [
+    "NewtonSchulzConstruction",
+    "newton_schulz_state_dict",
+    "build_newton_schulz",
+    "newton_schulz_tokens",
+    "default_alpha",
+    "looped_newton_schulz",
+]
+
+Init = Literal["identity", "transpose"]
+INITS: tuple[str, ...] = ("identity", "transpose")
+
+
+@dataclass(frozen=True)
+class NewtonSchulzConstruction:
+    """A built Newton–Schulz transformer and the record of its guarantee:
+    I − A X_t = (I − A X_0)^{2^t} exactly (in exact arithmetic), so
+    ‖I − A X_t‖₂ ≤ ρ₀^{2^t} with ρ₀ = ‖I − A X_0‖₂ (theory.bounds.regression)."""
+
+    model: LoopedTransformer
+    m: int
+    alpha: float
+    init: str
+    loops: int
+    width: int
+    heads: int
+    head_dim: int
+    parameter_count: int
+    claim: str
+
+
+def _check(m: Any, alpha: Any, init: Any) -> tuple[int, float, str]:
+    if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+        raise InputError(f"matrix size m must be an integer >= 1, got {m!r}")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha) or alpha <= 0:
+        raise InputError(f"alpha must be a finite number > 0, got {alpha!r}")
+    if init not in INITS:
+        raise InputError(f"init must be one of {', '.join(INITS)}, got {init!r}")
+    return m, float(alpha), init
+
+
+def _check_loops(loops: Any) -> int:
+    if isinstance(loops, bool) or not isinstance(loops, int):
+        raise InputError(f"loops must be an integer, got {loops!r}")
+    if loops < 0:
+        raise InputError(f"loops must be >= 0, got {loops}")
+    return loops
+
+
+def newton_schulz_state_dict(m: int, *, alpha: float, init: Init = "identity", dtype: torch.dtype = torch.float64) -> dict[str, torch.Tensor]:
+    """The complete state dict (one pure function). Slots: x = [0, m), a = [m, 2m), e = [2m, 3m).
+
+    Shapes: ``embed`` [3m, 2m] (+ bias [3m]); ``block.attention.W_Q/W_K/W_V`` [1, 2m, 3m];
+    ``W_O`` [1, 3m, 2m]; feed-forward hidden width 1, all zero; ``readout`` [m, 3m] (+ bias [m]).
+    """
+    m, alpha, init = _check(m, alpha, init)
+    I = torch.eye(m, dtype=dtype)
+    x, a, e = slice(0, m), slice(m, 2 * m), slice(2 * m, 3 * m)
+    embed = torch.zeros(3 * m, 2 * m, dtype=dtype)  # input token k = (A[:, k], e_k)
+    embed[a, :m] = I
+    embed[e, m:] = I
+    if init == "identity":
+        embed[x, m:] = alpha * I  # row k of X_0 = αI is α e_k
+    else:
+        embed[x, :m] = alpha * I  # row k of X_0 = αAᵀ is α A[:, k]
+    W_Q = torch.zeros(1, 2 * m, 3 * m, dtype=dtype)
+    W_Q[0, :m, x] = I
+    W_Q[0, m:, e] = -I  # q_j = (x_j, −e_j)
+    W_K = torch.zeros(1, 2 * m, 3 * m, dtype=dtype)
+    W_K[0, :m, a] = I
+    W_K[0, m:, e] = I  # k_k = (a_k, e_k): score = (XA − I)_{jk}
+    W_V = torch.zeros(1, 2 * m, 3 * m, dtype=dtype)
+    W_V[0, :m, x] = I  # v_k = (x_k, 0)
+    W_O = torch.zeros(1, 3 * m, 2 * m, dtype=dtype)
+    W_O[0, x, :m] = -I
+    readout = torch.zeros(m, 3 * m, dtype=dtype)
+    readout[:, x] = I
+    return {
+        "embed.weight": embed,
+        "embed.bias": torch.zeros(3 * m, dtype=dtype),
+        "block.attention.W_Q": W_Q,
+        "block.attention.W_K": W_K,
+        "block.attention.W_V": W_V,
+        "block.attention.W_O": W_O,
+        "block.feed_forward.W_in": torch.zeros(1, 3 * m, dtype=dtype),
+        "block.feed_forward.b_in": torch.zeros(1, dtype=dtype),
+        "block.feed_forward.W_out": torch.zeros(3 * m, 1, dtype=dtype),
+        "block.feed_forward.b_out": torch.zeros(3 * m, dtype=dtype),
+        "readout.weight": readout,
+        "readout.bias": torch.zeros(m, dtype=dtype),
+    }
+
+
+def build_newton_schulz(
+    m: int,
+    *,
+    alpha: float,
+    init: Init = "identity",
+    loops: int = 1,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | None = None,
+) -> NewtonSchulzConstruction:
+    """The looped transformer of one Newton–Schulz step per loop for m×m matrices, its state dict
+    from :func:`newton_schulz_state_dict` loaded strictly."""
+    loops = _check_loops(loops)
+    if dtype not in (torch.float32, torch.float64):
+        raise InputError(f"the Newton–Schulz construction computes in float32 or float64, got {dtype}")
+    weights = newton_schulz_state_dict(m, alpha=alpha, init=init, dtype=dtype)
+    width = 3 * m
+    attention = MultiHeadAttention(width, 1, 2 * m, "linear", inverse_temperature=1.0, dtype=dtype)
+    block = ResidualBlock(attention, FeedForward(width, 1, dtype=dtype))
+    model = LoopedTransformer(nn.Linear(2 * m, width, dtype=dtype), block, nn.Linear(width, m, dtype=dtype), loops=loops)
+    model.load_state_dict(weights, strict=True)
+    model.requires_grad_(False)
+    if device is not None:
+        model = model.to(device)
+    start = "αI" if init == "identity" else "αAᵀ"
+    return NewtonSchulzConstruction(
+        model=model,
+        m=m,
+        alpha=float(alpha),
+        init=init,
+        loops=loops,
+        width=width,
+        heads=1,
+        head_dim=2 * m,
+        parameter_count=model.parameter_count(),
+        claim=f"loop t maps X_t to X_t(2I − AX_t) from X_0 = {start}; I − AX_t = (I − AX_0)^(2^t) exactly",
+    )
+
+
+def newton_schulz_tokens(A: torch.Tensor) -> torch.Tensor:
+    """Input tokens [B, m, 2m]: token k = (A[:, k], e_k), i.e. the rows of [Aᵀ | I]."""
+    B, m, _ = A.shape
+    eye = torch.eye(m, dtype=A.dtype, device=A.device).expand(B, m, m)
+    return torch.cat([A.transpose(1, 2), eye], dim=-1)
+
+
+def _check_matrices(A: Any, dtype: torch.dtype, device: torch.device | None) -> torch.Tensor:
+    try:
+        A = torch.as_tensor(A)
+    except (TypeError, ValueError, RuntimeError):
+        raise InputError("A must be a tensor or array of numbers") from None
+    A = A.to(dtype=dtype, device=device if device is not None else A.device)
+    if A.dim() != 3 or A.shape[1] != A.shape[2] or A.shape[1] < 1 or A.shape[0] < 1:
+        raise InputError(f"A must be a batch of square matrices [B, m, m], got {list(A.shape)}")
+    if not torch.isfinite(A).all():
+        raise InputError("A contains NaN or infinite entries")
+    return A
+
+
+def default_alpha(A: torch.Tensor, init: Init = "identity") -> float:
+    """One α for the whole batch that contracts every matrix in it:
+    ``identity`` (symmetric positive definite A): α = 2/(max_b λ_max + min_b λ_min);
+    ``transpose`` (invertible A): α = 2/(max_b σ_max² + min_b σ_min²).
+    Then |1 − αμ| < 1 for every eigenvalue μ (λ or σ²) of every matrix of the batch."""
+    A = _check_matrices(A, torch.float64, torch.device("cpu"))
+    if init == "identity":
+        asymmetry = (A - A.transpose(1, 2)).abs().amax()
+        if asymmetry > 1e-12 * max(1.0, float(A.abs().amax())):
+            raise InputError("init='identity' needs symmetric positive definite A; use init='transpose' or pass alpha")
+        spectrum = torch.linalg.eigvalsh(A)
+    elif init == "transpose":
+        spectrum = torch.linalg.svdvals(A) ** 2
+    else:
+        raise InputError(f"init must be one of {', '.join(INITS)}, got {init!r}")
+    low, high = float(spectrum.amin()), float(spectrum.amax())
+    if not low > 1e-300 or not math.isfinite(high):
+        what = "positive definite" if init == "identity" else "invertible"
+        raise InputError(f"A is not {what} (smallest {'eigenvalue' if init == 'identity' else 'squared singular value'} {low:.3g})")
+    return 2.0 / (high + low)
+
+
+def looped_newton_schulz(
+    A: Any,
+    *,
+    loops: int,
+    alpha: float | None = None,
+    init: Init = "identity",
+    trace: bool = False,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | None = None,
+) -> torch.Tensor:
+    """X_loops ≈ A⁻¹ [B, m, m] computed by the looped transformer (``trace=True``:
+    [loops + 1, B, m, m], every iterate X_0..X_loops from one pass). ``alpha`` defaults to
+    :func:`default_alpha` of the batch. Bad input raises :class:`~theory.errors.InputError`."""
+    loops = _check_loops(loops)
+    if init not in INITS:
+        raise InputError(f"init must be one of {', '.join(INITS)}, got {init!r}")
+    A = _check_matrices(A, dtype, device)
+    if alpha is None:
+        alpha = default_alpha(A, init)
+    built = build_newton_schulz(A.shape[1], alpha=alpha, init=init, loops=loops, dtype=dtype, device=A.device)
+    tokens = newton_schulz_tokens(A)
+    with torch.no_grad():
+        if trace:
+            iterates: list[torch.Tensor] = []
+            readout = built.model.readout
+            built.model(tokens, loops, capture=lambda t, Z: iterates.append(readout(Z)))
+            return torch.stack(iterates)
+        return built.model(tokens, loops)

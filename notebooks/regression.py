@@ -1,0 +1,105 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # In-context regression by looped linear attention
+#
+# The paper figure for theory-notes §6–§7: one linear-attention layer with von Oswald et al.'s
+# weights is one gradient-descent step on the in-context least-squares loss, so looping it r times
+# is r steps, and its error obeys |ŷ_r − ŷ_LS| ≤ ‖x_q‖ ρ^r ‖w_LS‖. Panels:
+#
+# (a) normalised error against loops for n/d ∈ {1, 2, 4, 8} at one covariance condition number,
+#     with the bound ρ^r (η = 1/λ_max);
+# (b) loops to reach ε against κ(H), with κ ln(1/ε) and (κ/2) ln(1/ε);
+# (c) the reference curves error/d against k (Monte Carlo, transformer with one loop) against
+#     least squares 1 − k/d, averaging (d+1)/k, one-step GD (d+1)/(k+d+1).
+#
+# Run as a script: `python notebooks/regression.py [OUT]` writes `regression_figure.{pdf,png}` and
+# the records under OUT (default `runs/notebooks/`). `REGRESSION_SIZE=paper` uses the full sizes
+# (d = 8, 64 prompts per cell, 1500 loops; reference curves with 8000 prompts); the default is
+# the small CI size (about 15 s on two CPU cores).
+
+# %%
+import os
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from loopbound.plots import save_figure  # noqa: E402
+from loopbound.regression_experiment import (  # noqa: E402
+    ReferenceConfig,
+    SweepConfig,
+    plot_error_curves,
+    plot_loops_to_epsilon,
+    plot_reference_curves,
+    reference_report,
+    run_reference,
+    run_sweep,
+    sweep_report,
+)
+
+PAPER = os.environ.get("REGRESSION_SIZE", "small") == "paper"
+OUT = Path(sys.argv[1]) if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else Path("runs/notebooks")
+OUT.mkdir(parents=True, exist_ok=True)
+SEED = 0
+
+if PAPER:
+    sweep_config = SweepConfig(d=8, ratios=(1, 2, 4, 8), kappas=(4.0,), rules=("max", "optimal"), instances=64, loops=1500, seed=SEED)
+    reference_config = ReferenceConfig(d=20, ks=(5, 10, 20, 30, 40, 60, 80), prompts=8000, queries=16, seed=SEED)
+else:
+    sweep_config = SweepConfig(d=4, ratios=(1, 2, 4, 8), kappas=(4.0,), rules=("max", "optimal"), instances=24, loops=400, seed=SEED)
+    reference_config = ReferenceConfig(d=20, ks=(5, 10, 20, 40), prompts=1000, queries=8, seed=SEED)
+
+# %% [markdown]
+# ## The sweep: error against loops, per n/d
+
+# %%
+records = run_sweep(sweep_config, out=OUT / "regression")
+print("\n".join(sweep_report(records)))
+
+# %% [markdown]
+# ## The reference curves (Garg et al. 2022, Fig. 2; closed forms derived in theory/bounds/regression.py)
+
+# %%
+reference = run_reference(reference_config)
+print("\n".join(reference_report(reference)))
+
+# %% [markdown]
+# ## The figure
+
+# %%
+figure, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+colours = {1: "C0", 2: "C1", 4: "C2", 8: "C3"}
+for ratio in sweep_config.ratios:
+    cell = [r for r in records if r["config"]["ratio"] == ratio and r["config"]["rule"] == "max"]
+    before = len(axes[0].lines)
+    plot_error_curves(cell, ax=axes[0])
+    for line in axes[0].lines[before:]:
+        line.set_color(colours[ratio])
+        line.set_label(f"n/d = {ratio}" if line.get_linestyle() == "-" else "_nolegend_")
+    for band in axes[0].collections[-1:]:
+        band.set_color(colours[ratio])
+axes[0].set_title(f"(a) looped GD, η = 1/λ_max, d = {sweep_config.d}, κ_Σ = {sweep_config.kappas[0]:g} (dashed: ρ^r)", fontsize="small")
+axes[0].legend(fontsize="x-small")
+plot_loops_to_epsilon(records, ax=axes[1])
+axes[1].set_title("(b) loops to ε against κ(H)", fontsize="small")
+plot_reference_curves(reference, ax=axes[2])
+axes[2].set_title(f"(c) reference curves, d = {reference_config.d}", fontsize="small")
+figure.tight_layout()
+for suffix in ("pdf", "png"):
+    print(save_figure(figure, OUT / f"regression_figure.{suffix}", close=False))
+plt.close(figure)
