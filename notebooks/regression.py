@@ -25,7 +25,7 @@
 #     least squares 1 − k/d, averaging (d+1)/k, one-step GD (d+1)/(k+d+1).
 #
 # Run as a script: `python notebooks/regression.py [OUT]` writes `regression_figure.{pdf,png}` and
-# the records under OUT (default `runs/notebooks/`). `REGRESSION_SIZE=paper` uses the full sizes
+# the records under OUT (default `runs/notebooks/`). `LOOPBOUND_NOTEBOOK_SIZE=paper` uses the full sizes
 # (d = 8, 64 prompts per cell, 1500 loops; reference curves with 8000 prompts); the default is
 # the small CI size (about 15 s on two CPU cores).
 
@@ -52,7 +52,7 @@ from loopbound.regression_experiment import (  # noqa: E402
     sweep_report,
 )
 
-PAPER = os.environ.get("REGRESSION_SIZE", "small") == "paper"
+PAPER = os.environ.get("LOOPBOUND_NOTEBOOK_SIZE", "ci") == "paper"
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else Path("runs/notebooks")
 OUT.mkdir(parents=True, exist_ok=True)
 SEED = 0
