@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from loopbound.approximation_stage import approximation_stage
 from loopbound.atomic import write_text_atomic
 from loopbound.cli_types import nonnegative_int
 from loopbound.moduli_report import DELTAS, SHAPE, builtin_moduli, plot_builtin_moduli, records, report_lines
@@ -53,7 +54,7 @@ def moduli_stage(out: Path, seed: int) -> list[str]:
     return lines
 
 
-STAGES: list[tuple[str, Callable[[Path, int], list[str]]]] = [("moduli", moduli_stage), ("regression", regression_stage)]
+STAGES: list[tuple[str, Callable[[Path, int], list[str]]]] = [("moduli", moduli_stage), ("approximation", approximation_stage), ("regression", regression_stage)]
 
 
 def run(args: argparse.Namespace) -> int:

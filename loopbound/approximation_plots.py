@@ -1,0 +1,227 @@
+"""Figures of approximation error against loop count, from verify records.
+
+A *verify record* is the JSON object of :meth:`loopbound.verify.VerifyResult.to_json` (what
+``loopbound verify --json`` prints, what the run stage and a sweep's ``approximation`` cells
+store): target, d, N, p, timestep, the bound's description and ``rows`` with ``r``, ``error``,
+``lower``, ``upper`` and ``bound`` per loop budget. Records of the same series (same target, d, N,
+p, variant and bound) are merged by r.
+
+- :func:`plot_error_vs_loops`: one series on log-log axes — the measured L^p error (markers and
+  line) with its confidence interval as a band, the bound dashed in the same colour, the fitted
+  slope (with its bootstrap interval) annotated; takes records, accepts ``ax``, returns the axes.
+- :func:`plot_approximation`: both variants (looped, looped + timestep scaling) of one target.
+- :func:`approximation_figure` / :func:`save_approximation_figure`: one panel per (target, d, N, p),
+  saved atomically (PDF, PNG or SVG from the suffix).
+- :func:`load_records`: verify records from JSON files or a sweep store folder.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from loopbound.plots import save_figure
+from theory.errors import InputError
+from theory.rate_fit import fit_rate
+
+VARIANT_COLOURS = {False: "C0", True: "C3"}
+VARIANT_LABELS = {False: "looped", True: "looped + timestep"}
+
+Record = Mapping[str, Any]
+
+
+def series_key(record: Record) -> tuple:
+    """What makes two records the same series: target, d, N, p, variant, bound kind and expression."""
+    bound = record.get("bound") or {}
+    return (record["target"], record["d"], record["N"], float(record["p"]), bool(record["timestep"]),
+            bound.get("kind"), bound.get("expression"))
+
+
+def panel_key(record: Record) -> tuple:
+    """What shares one panel: target, d, N, p."""
+    return (record["target"], record["d"], record["N"], float(record["p"]))
+
+
+def merged_rows(records: Sequence[Record]) -> list[dict[str, Any]]:
+    """The measured rows of records of one series, one per r (the last record wins), sorted by r."""
+    keys = {series_key(record) for record in records}
+    if len(keys) > 1:
+        raise InputError(f"records of different series cannot be merged into one curve: {sorted(map(str, keys))}")
+    by_r: dict[int, dict[str, Any]] = {}
+    for record in records:
+        for row in record.get("rows", ()):
+            if row.get("error") is not None and row.get("bound") is not None:
+                by_r[int(row["r"])] = dict(row)
+    return [by_r[r] for r in sorted(by_r)]
+
+
+def _check_record(record: Any, where: str) -> Record:
+    needed = ("target", "d", "N", "p", "timestep", "rows")
+    if not isinstance(record, Mapping) or any(key not in record for key in needed):
+        raise InputError(f"{where}: not a verify record (needs {', '.join(needed)})")
+    return record
+
+
+def plot_error_vs_loops(
+    records: Sequence[Record] | Record,
+    *,
+    ax=None,
+    label: str | None = None,
+    colour: str | None = None,
+    show_bound: bool = True,
+    annotate: bool = True,
+    level: float = 0.95,
+    seed: int = 0,
+    slot: int = 0,
+):
+    """One series: measured L^p error against r (log-log) with its interval band, the bound dashed,
+    and the fitted slope annotated in the lower left (line ``slot``; refitted from the merged rows,
+    :func:`theory.rate_fit.fit_rate`, pairs bootstrap at ``level`` from ``seed``). Zero errors are
+    left off the log axes."""
+    import matplotlib.pyplot as plt
+    from matplotlib import ticker
+
+    if isinstance(records, Mapping):
+        records = [records]
+    records = [_check_record(r, "plot_error_vs_loops") for r in records]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 4.2))
+    if not records:
+        return ax
+    rows = merged_rows(records)
+    timestep = bool(records[0]["timestep"])
+    colour = colour or VARIANT_COLOURS[timestep]
+    name = label or VARIANT_LABELS[timestep]
+    shown = [row for row in rows if row["error"] > 0]
+    if shown:
+        r = [row["r"] for row in shown]
+        ax.fill_between(r, [max(row["lower"], 1e-300) for row in shown], [row["upper"] for row in shown],
+                        color=colour, alpha=0.25, linewidth=0)
+        ax.plot(r, [row["error"] for row in shown], "o-", color=colour, markersize=4, linewidth=1.2,
+                label=f"{name}: measured L^p error")
+    elif rows:
+        ax.plot([], [], "o", color=colour, label=f"{name}: error 0 at every r")
+    if show_bound:
+        bounded = [row for row in rows if row["bound"] > 0 and math.isfinite(row["bound"])]
+        if bounded:
+            ax.plot([row["r"] for row in bounded], [row["bound"] for row in bounded], "--", color=colour,
+                    linewidth=1.2, label=f"{name}: bound")
+    if annotate and shown:
+        fit = fit_rate([row["r"] for row in rows], [row["error"] for row in rows], level=level, seed=seed)
+        if fit.fitted:
+            text = (f"{name}: slope {fit.exponent:.2f} [{fit.lower:.2f}, {fit.upper:.2f}] "
+                    f"({fit.level:.0%} bootstrap, r ≥ {fit.r_min:g})")
+        else:
+            text = f"{name}: slope not fitted (fewer than 3 r)"
+        ax.text(0.03, 0.04 + 0.065 * slot, text, transform=ax.transAxes, fontsize="x-small", color=colour)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(ticker.FuncFormatter(_minor_label))
+    if shown:
+        ax.set_yscale("log")
+    ax.set_xlabel("loops r")
+    ax.set_ylabel(f"L^{records[0]['p']:g} error")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="xx-small", loc="upper right")
+    return ax
+
+
+def _minor_label(value: float, _: Any = None) -> str:
+    """Label the minor ticks 2, 3, 5 (× powers of ten) only, so log axes over a decade stay legible."""
+    if value <= 0:
+        return ""
+    leading = round(value / 10 ** math.floor(math.log10(value) + 1e-12))
+    return f"{value:g}" if leading in (2, 3, 5) else ""
+
+
+def plot_approximation(records: Sequence[Record], *, ax=None, level: float = 0.95, seed: int = 0):
+    """Every series of one (target, d, N, p): looped and looped + timestep on the same axes."""
+    import matplotlib.pyplot as plt
+
+    records = [_check_record(r, "plot_approximation") for r in records]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 4.2))
+    groups: dict[tuple, list[Record]] = {}
+    for record in records:
+        groups.setdefault(series_key(record), []).append(record)
+    for slot, key in enumerate(sorted(groups, key=lambda k: (k[4], str(k[5])))):
+        plot_error_vs_loops(groups[key], ax=ax, level=level, seed=seed, slot=slot)
+    if records:
+        first = records[0]
+        ax.set_title(f"{first['target']}  (d={first['d']}, N={first['N']}, p={float(first['p']):g})", fontsize="small")
+    return ax
+
+
+def approximation_figure(records: Sequence[Record], *, columns: int = 3, level: float = 0.95, seed: int = 0):
+    """A figure with one panel (:func:`plot_approximation`) per (target, d, N, p)."""
+    import matplotlib.pyplot as plt
+
+    records = [_check_record(r, "approximation_figure") for r in records]
+    if not records:
+        raise InputError("no verify records to plot")
+    panels: dict[tuple, list[Record]] = {}
+    for record in records:
+        panels.setdefault(panel_key(record), []).append(record)
+    columns = max(1, min(columns, len(panels)))
+    rows = -(-len(panels) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 4.0 * rows), squeeze=False)
+    for ax, key in zip(axes.flat, sorted(panels, key=str)):
+        plot_approximation(panels[key], ax=ax, level=level, seed=seed)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    figure.suptitle("Approximation error against loops: measured (band: confidence interval), bound dashed", fontsize="medium")
+    figure.tight_layout()
+    return figure
+
+
+def save_approximation_figure(records: Sequence[Record], path: str | Path, *, close: bool = True) -> Path:
+    """:func:`approximation_figure` written atomically to ``path``."""
+    return save_figure(approximation_figure(records), path, close=close)
+
+
+# --------------------------------------------------------------------------- reading records
+def _records_in(payload: Any, where: str) -> list[Record]:
+    if isinstance(payload, Mapping) and "records" in payload:
+        payload = payload["records"]
+    if isinstance(payload, Mapping):
+        payload = [payload]
+    if not isinstance(payload, list):
+        raise InputError(f"{where}: expected a verify record, a list of them or {{\"records\": [...]}}")
+    return [_check_record(item, where) for item in payload]
+
+
+def load_records(paths: Iterable[str | Path]) -> list[Record]:
+    """Verify records from JSON files (one record, a list, or ``{"records": [...]}``) and from sweep
+    store folders (:class:`loopbound.sweep.store.Store`: each ``approximation`` cell's result is a
+    verify record). Anything else is an InputError naming the path."""
+    records: list[Record] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            records.extend(_store_records(path))
+            continue
+        if not path.is_file():
+            raise InputError(f"no such file or folder: {path}")
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise InputError(f"{path} is not JSON: {error}") from None
+        records.extend(_records_in(payload, str(path)))
+    if not records:
+        raise InputError("no verify records found in " + ", ".join(map(str, paths)))
+    return records
+
+
+def _store_records(folder: Path) -> list[Record]:
+    try:
+        from loopbound.sweep.store import Store
+    except ImportError:
+        raise InputError(f"{folder} is a folder, and this checkout has no sweep store to read it") from None
+    if not (folder / "records").is_dir():
+        raise InputError(f"{folder} is not a sweep store (no records/ folder)")
+    found = []
+    for record in Store(folder).iter_records():
+        config = record.config
+        if config.get("cell") == "approximation":
+            found.extend(_records_in(dict(record.result), f"{folder}/records/{record.hash}.json"))
+    return found

@@ -1,0 +1,317 @@
+"""Rates and verdicts: log-log fits of error against loop count, and measurement against bound.
+
+- :func:`fit_rate`: on the asymptotic range, least squares of log(error) on log(r), so
+  error ≈ C·r^a with a the fitted exponent (negative when the error falls). Its interval is a
+  **pairs bootstrap** percentile interval (resample the (r, error) points with replacement, refit),
+  at a stated level with a stated seed (Efron & Tibshirani 1993, ch. 9 and 13). It is an estimate:
+  with few points the interval is wide, and it says nothing about r outside the range fitted.
+- :func:`judge`: per r, a measured interval [lower, upper] against a bound b: **held** when
+  upper ≤ b, **violated** when lower > b (the violation is outside the measurement's uncertainty),
+  **inconclusive** otherwise; then the fitted exponent against the claimed one (the bound's own
+  log-log slope on the same range).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Sequence
+
+import numpy as np
+
+from theory.errors import InputError
+
+__all__ = ["RateFit", "fit_rate", "loglog_slope", "Status", "PointVerdict", "Verdict", "judge", "compare_rates"]
+
+MIN_POINTS = 3
+
+
+@dataclass(frozen=True)
+class RateFit:
+    """error ≈ prefactor · r^exponent fitted on ``r_min ≤ r ≤ r_max`` (``points`` points).
+
+    ``exponent`` is an **estimate**; ``[lower, upper]`` its pairs-bootstrap percentile interval at
+    ``level`` (``resamples`` resamples from ``seed``). ``status`` is ``"fitted"`` or says why not
+    (then the numbers are None): never a silent fallback. ``excluded`` lists points left out and why.
+    """
+
+    exponent: float | None
+    prefactor: float | None
+    lower: float | None
+    upper: float | None
+    level: float
+    seed: int
+    resamples: int
+    r_min: float | None
+    r_max: float | None
+    points: int
+    status: str
+    excluded: tuple[str, ...] = ()
+    kind: str = "estimate"
+    method: str = "least squares on log error vs log r; pairs bootstrap, percentile interval"
+
+    @property
+    def fitted(self) -> bool:
+        return self.status == "fitted"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "status": self.status,
+            "exponent": self.exponent,
+            "prefactor": self.prefactor,
+            "lower": self.lower,
+            "upper": self.upper,
+            "level": self.level,
+            "seed": self.seed,
+            "resamples": self.resamples,
+            "r_min": self.r_min,
+            "r_max": self.r_max,
+            "points": self.points,
+            "excluded": list(self.excluded),
+            "method": self.method,
+        }
+
+
+def _least_squares(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    xm = x.mean()
+    sxx = float(((x - xm) ** 2).sum())
+    slope = float(((x - xm) * (y - y.mean())).sum()) / sxx
+    return slope, float(y.mean() - slope * xm)
+
+
+def loglog_slope(r: Sequence[float], values: Sequence[float]) -> float:
+    """The least-squares slope of log(values) on log(r) (no interval: for noiseless curves such as
+    a bound). Needs two or more distinct r and positive values."""
+    x = np.log(np.asarray(r, dtype=np.float64))
+    y = np.asarray(values, dtype=np.float64)
+    if np.any(~np.isfinite(y)) or np.any(y <= 0):
+        raise InputError("a log-log slope needs finite positive values")
+    if np.unique(x).size < 2:
+        raise InputError("a log-log slope needs two or more distinct r")
+    return _least_squares(x, np.log(y))[0]
+
+
+def asymptotic_range(r: Sequence[float], asymptotic_from: float | None = None) -> float:
+    """The smallest r of the fit: ``asymptotic_from`` when given, else the geometric midpoint of
+    the range, moved down so that at least three points remain where there are three."""
+    values = np.sort(np.asarray(r, dtype=np.float64))
+    if asymptotic_from is not None:
+        return float(asymptotic_from)
+    middle = math.sqrt(values[0] * values[-1])
+    inside = values[values >= middle]
+    if inside.size < MIN_POINTS:
+        return float(values[max(0, values.size - MIN_POINTS)])
+    return float(inside[0])
+
+
+def fit_rate(
+    r: Sequence[float],
+    errors: Sequence[float],
+    *,
+    asymptotic_from: float | None = None,
+    level: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> RateFit:
+    """Fit error ≈ C·r^a on the asymptotic range (:func:`asymptotic_range`), with a pairs-bootstrap
+    percentile interval for a at ``level`` (``resamples`` from ``seed``). Points with error ≤ 0 or
+    non-finite cannot enter a log-log fit and are listed in ``excluded``; fewer than three usable
+    points (or fewer than two distinct r) gives ``status`` "not fitted: …"."""
+    x_all = np.asarray(r, dtype=np.float64)
+    y_all = np.asarray(errors, dtype=np.float64)
+    if x_all.shape != y_all.shape or x_all.ndim != 1:
+        raise InputError(f"r and errors must be 1-D of the same length, got {x_all.shape} and {y_all.shape}")
+    if not 0.0 < level < 1.0:
+        raise InputError(f"level must satisfy 0 < level < 1, got {level!r}")
+    if np.any(~np.isfinite(x_all)) or np.any(x_all <= 0):
+        raise InputError("r must be finite and > 0")
+
+    def unfitted(reason: str, excluded: tuple[str, ...] = (), points: int = 0) -> RateFit:
+        return RateFit(None, None, None, None, level, seed, resamples, None, None, points, f"not fitted: {reason}", excluded)
+
+    if x_all.size == 0:
+        return unfitted("no points")
+    usable = np.isfinite(y_all) & (y_all > 0)
+    excluded = tuple(f"r={x:g}: error {y:g} (not > 0)" for x, y in zip(x_all[~usable], y_all[~usable]))
+    x_use, y_use = x_all[usable], y_all[usable]
+    if x_use.size == 0:
+        return unfitted("no point with error > 0", excluded)
+    start = asymptotic_range(x_use, asymptotic_from)
+    keep = x_use >= start
+    excluded += tuple(f"r={x:g}: below the asymptotic range (r >= {start:g})" for x in x_use[~keep])
+    r_kept = x_use[keep]
+    x, y = np.log(r_kept), np.log(y_use[keep])
+    if x.size < MIN_POINTS or np.unique(x).size < 2:
+        return unfitted(f"{x.size} usable point(s) on r >= {start:g}; a fit needs {MIN_POINTS} with two distinct r", excluded, int(x.size))
+    slope, intercept = _least_squares(x, y)
+    rng = np.random.default_rng(seed)
+    slopes = np.empty(resamples)
+    drawn = 0
+    for b in range(resamples):
+        while True:  # a resample with a single distinct r has no slope: draw again (counted)
+            index = rng.integers(0, x.size, x.size)
+            drawn += 1
+            if np.unique(x[index]).size >= 2:
+                break
+        slopes[b] = _least_squares(x[index], y[index])[0]
+    tail = (1.0 - level) / 2.0
+    lower, upper = (float(v) for v in np.quantile(slopes, [tail, 1.0 - tail]))
+    return RateFit(
+        exponent=slope,
+        prefactor=float(math.exp(intercept)),
+        lower=lower,
+        upper=upper,
+        level=level,
+        seed=seed,
+        resamples=resamples,
+        r_min=float(r_kept.min()),
+        r_max=float(r_kept.max()),
+        points=int(x.size),
+        status="fitted",
+        excluded=excluded,
+    )
+
+
+class Status(str, Enum):
+    """A bound at one r against a measured interval."""
+
+    HELD = "held"
+    VIOLATED = "violated"
+    INCONCLUSIVE = "inconclusive"
+
+
+@dataclass(frozen=True)
+class PointVerdict:
+    """At loop count ``r``: the measured estimate ``value`` with interval ``[lower, upper]`` against
+    the ``bound``; ``ratio`` = value / bound (inf where the bound is 0 and the value is not)."""
+
+    r: int
+    value: float
+    lower: float
+    upper: float
+    bound: float
+    status: Status
+
+    @property
+    def ratio(self) -> float:
+        if self.bound > 0:
+            return self.value / self.bound
+        return 0.0 if self.value == 0 else math.inf
+
+    def to_json(self) -> dict[str, Any]:
+        return {"r": self.r, "value": self.value, "lower": self.lower, "upper": self.upper, "bound": self.bound,
+                "ratio": self.ratio, "status": self.status.value}
+
+
+def classify(lower: float, upper: float, bound: float) -> Status:
+    """held when upper ≤ bound, violated when lower > bound, inconclusive in between."""
+    if math.isnan(bound):
+        raise InputError("the bound evaluates to NaN")
+    if upper <= bound:
+        return Status.HELD
+    if lower > bound:
+        return Status.VIOLATED
+    return Status.INCONCLUSIVE
+
+
+def compare_rates(fit: RateFit, claimed: float | None) -> str:
+    """Where the claimed exponent lies relative to the fitted exponent's interval."""
+    if claimed is None or not math.isfinite(claimed):
+        return "no claimed exponent"
+    if not fit.fitted:
+        return "not compared (" + fit.status + ")"
+    assert fit.lower is not None and fit.upper is not None
+    if fit.lower <= claimed <= fit.upper:
+        return "consistent with the claimed exponent"
+    if fit.upper < claimed:
+        return "falls faster than claimed"
+    return "falls slower than claimed"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Measurement against bound at every r, and the fitted rate against the claimed exponent.
+
+    ``held`` is True when every point held; ``violated`` and ``inconclusive`` name the r where the
+    bound failed outside the measurement's interval, and where the interval straddles it.
+    ``claimed_exponent`` is the bound's own log-log slope over the fitted range (None if it cannot
+    be taken, e.g. a bound ≤ 0 there)."""
+
+    points: tuple[PointVerdict, ...]
+    rate: RateFit
+    claimed_exponent: float | None
+    rate_comparison: str
+
+    @property
+    def violated(self) -> tuple[int, ...]:
+        return tuple(v.r for v in self.points if v.status is Status.VIOLATED)
+
+    @property
+    def inconclusive(self) -> tuple[int, ...]:
+        return tuple(v.r for v in self.points if v.status is Status.INCONCLUSIVE)
+
+    @property
+    def held(self) -> bool:
+        return bool(self.points) and all(v.status is Status.HELD for v in self.points)
+
+    @property
+    def status(self) -> Status:
+        if self.violated:
+            return Status.VIOLATED
+        return Status.HELD if self.held else Status.INCONCLUSIVE
+
+    def summary(self) -> str:
+        if self.violated:
+            text = f"bound violated at r = {', '.join(map(str, self.violated))}"
+            if self.inconclusive:
+                text += f"; inconclusive at r = {', '.join(map(str, self.inconclusive))}"
+            return text
+        if self.inconclusive:
+            return (f"bound not shown to hold at r = {', '.join(map(str, self.inconclusive))} "
+                    "(the interval straddles it: raise --samples)")
+        return f"bound holds at every r measured ({len(self.points)})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "held": self.held,
+            "violated": list(self.violated),
+            "inconclusive": list(self.inconclusive),
+            "summary": self.summary(),
+            "rate": self.rate.to_json(),
+            "claimed_exponent": self.claimed_exponent,
+            "rate_comparison": self.rate_comparison,
+        }
+
+
+def judge(
+    r: Sequence[int],
+    values: Sequence[float],
+    lowers: Sequence[float],
+    uppers: Sequence[float],
+    bounds: Sequence[float],
+    *,
+    asymptotic_from: float | None = None,
+    level: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> Verdict:
+    """Per-r verdicts (:func:`classify`), a rate fit of the measured values, and the bound's own
+    slope over the same range as the claimed exponent."""
+    lengths = {len(r), len(values), len(lowers), len(uppers), len(bounds)}
+    if len(lengths) != 1:
+        raise InputError("r, values, lowers, uppers and bounds must have the same length")
+    points = tuple(
+        PointVerdict(int(ri), float(v), float(lo), float(hi), float(b), classify(float(lo), float(hi), float(b)))
+        for ri, v, lo, hi, b in zip(r, values, lowers, uppers, bounds)
+    )
+    fit = fit_rate(r, values, asymptotic_from=asymptotic_from, level=level, resamples=resamples, seed=seed)
+    claimed = None
+    if fit.fitted:
+        inside = [(ri, b) for ri, b in zip(r, bounds) if fit.r_min <= ri <= fit.r_max]  # type: ignore[operator]
+        try:
+            claimed = loglog_slope([ri for ri, _ in inside], [b for _, b in inside])
+        except InputError:
+            claimed = None
+    return Verdict(points=points, rate=fit, claimed_exponent=claimed, rate_comparison=compare_rates(fit, claimed))
