@@ -29,8 +29,12 @@ K = (K₀ − 1)K₀^N + Σ_{j=1}^{N} (K₀ − j)K₀^{N−j}. **Loop budget:**
 theory's (δ^{−1} − 1) + N + (2δ^{−(N+1)d} − 1) (K < K₀^{N+1} = δ^{−(N+1)d}).
 
 **Failure set.** Inputs with an entry in a transition band (measure 1 − (1 − m(1/M + 2·2⁻⁴⁰))^{Nd})
-or two tokens in one cell (measure 1 − Π_{j<N}(1 − j/K₀)). There every step stays in [0, 1], so the
-output stays within ``output_bound`` = |ŷ'_0| + Σ_s|η(s)| (timestep) or |ŷ'_0| + Kε (without).
+or two tokens in one cell (measure 1 − Π_{j<N}(1 − j/K₀)). In a band every step stays in [0, 1],
+so each output entry stays within ``output_bound`` = |ŷ'_0| + Σ_s|η(s)| (timestep) or |ŷ'_0| + Kε
+(without). On a collision away from the bands all arithmetic stays in integers (equal ids tie in
+the hardmax with equal values, both tokens are taken in one loop, the spare loop reads the maximum
+again), so k is an integer and the output is a stored value ŷ'_k, or the walk's value within ε of
+it: each entry within ``collision_output_bound`` = max|ŷ'| (+ ε without timestep scaling).
 
 **Why ε shrinks with δ (d = 1, N ≤ 2).** Ids are ordered own token first, and the greedy walk
 spends every id step, valid or not, so ε = max |Δŷ|/Δk over consecutive valid ids (m = 1/δ):
@@ -166,6 +170,7 @@ class UniversalGuarantee:
     value_error_bound: tuple[float, ...]
     label_rounding: float
     output_bound: float
+    collision_output_bound: float
     valid_ids: int
     equivariance: str
 
@@ -320,6 +325,7 @@ def universal_spec(
         precision_bits=precision, sharpness=sharpness, band_measure=band_measure(m, sharpness, N * d),
         collision_measure=1.0 - math.prod(1.0 - j / K0 for j in range(N)),
         value_error_bound=errors, label_rounding=2.0 ** (-F - 1), output_bound=output_bound,
+        collision_output_bound=max(float(max(abs(v) for v in carried[j])) + errors[j] for j in range(d_out)),
         valid_ids=len(raw), equivariance=equivariance,
     )
     return spec, guarantee

@@ -172,3 +172,15 @@ def test_widths_follow_the_documented_formulas_and_do_not_depend_on_N(d: int) ->
         unscaled = universal_spec(builtin_target("holder", d=d, N=N), Fraction(1, 2), timestep=False)[1]
         assert (scaled.embedding_width, scaled.ff_width) == (2 * d + d + 6, 2 * d + 13)
         assert (unscaled.embedding_width, unscaled.ff_width) == (2 * d + 3 * d + 7, 2 * d + 8 * d + 16)
+
+
+@pytest.mark.parametrize("timestep", [True, False])
+def test_collisions_away_from_bands_stay_within_the_collision_output_bound(timestep: bool) -> None:
+    target = builtin_target("smooth", d=1, N=2)
+    approximator = build_universal(target, Fraction(1, 4), timestep=timestep, exact=not timestep)
+    torch.manual_seed(0)
+    cells = torch.randint(0, 4, (6, 1, 1)).to(torch.float64)
+    X = ((cells + 0.2 + 0.6 * torch.rand(6, 2, 1, dtype=torch.float64)) / 4)  # both tokens in one cell
+    out = approximator(X)
+    assert float(out.abs().max()) <= approximator.guarantee.collision_output_bound + approximator.guarantee.label_rounding
+    assert approximator.guarantee.collision_output_bound <= approximator.guarantee.output_bound
