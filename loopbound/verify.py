@@ -43,6 +43,8 @@ from typing import Any, Callable, Mapping, Sequence
 import sympy
 import torch
 
+from constructions.blocks import LoopedTransformer
+
 from theory.bounds.approximation import (
     SYMBOLS,
     THEOREM_3_6,
@@ -401,10 +403,12 @@ def verify(
     sup_search: bool = True,
     chunk: int | None = None,
     progress: bool | None = None,
+    compile: bool = False,
 ) -> VerifyResult:
     """Measure the construction's error at each loop budget and judge it against ``bound``
     (``"construction"``, ``"theorem"`` or a :class:`Bound` from :func:`parse_bound`); module
-    docstring for every choice. ``on_refusal``: ``"raise"`` turns a construction's
+    docstring for every choice. ``compile``: put each construction's block under torch.compile
+    (opt-in; benchmarks/loops.py). ``on_refusal``: ``"raise"`` turns a construction's
     :class:`PrecisionError` into an InputError naming r; ``"record"`` keeps it as a refused row."""
     started = time.perf_counter()
     p = check_p(p)
@@ -436,6 +440,8 @@ def verify(
     for m in sorted(set(grids.values())):
         try:
             built[m] = family.build(target, 1.0 / m, timestep=timestep, dtype=torch.float64, device=device)
+            if compile and isinstance(getattr(built[m], "model", None), LoopedTransformer):
+                built[m].model.compile_block()
         except PrecisionError as error:
             first = min(r for r, g in grids.items() if g == m)
             message = f"r={first} (grid {m}): {' '.join(str(error).split())}"

@@ -74,6 +74,7 @@ def add_parser(subcommands: Any) -> None:
                         help="torch intra-op threads on CPU (default torch's; 1 is often fastest for these small widths)")
     parser.add_argument("--construction", default=DEFAULT_CONSTRUCTION, metavar="MODULE",
                         help=f"module or .py file with build_universal/loops_for_grid/grid_for_loops (default {DEFAULT_CONSTRUCTION})")
+    parser.add_argument("--compile", action="store_true", help="run the block under torch.compile (opt-in; faster on 2+ threads)")
     parser.add_argument("--no-sup", dest="sup", action="store_false", help="skip the sup-error search")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--plot", type=figure_path, default=None, metavar="FILE", help="write error against r (.png/.pdf/.svg)")
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     result = verify(
         target, loops=args.loops, timestep=args.timestep, p=args.p, bound=claimed, samples=args.samples,
         scramblings=args.scramblings, level=args.level, seed=args.seed, device=device, family=family,
-        sup_search=args.sup, progress=progress,
+        sup_search=args.sup, progress=progress, compile=args.compile,
     )
     if args.json:
         print(json.dumps(result.to_json()))

@@ -262,3 +262,11 @@ def test_run_stage_at_its_default_size(tmp_path: Path) -> None:
 
     text = "\n".join(approximation_stage(tmp_path, 0))
     assert "the bound holds in every case and at every r measured" in text
+
+
+def test_compiled_block_gives_the_same_measurement() -> None:
+    """--compile is an opt-in speed-up: the same numbers as eager evaluation (bit-identical blocks)."""
+    common = ("verify", "holder", "--N", "1", "--timestep", "--loops", "5,19", "--samples", "512", "--scramblings", "2", "--no-sup", "--json")
+    eager = json.loads(run_cli(*common).stdout)
+    compiled = json.loads(run_cli(*common, "--compile").stdout)
+    assert [row["error"] for row in eager["rows"]] == [row["error"] for row in compiled["rows"]]
