@@ -16,6 +16,7 @@ A witness found at a smaller δ also counts for every larger δ, so each returne
 from __future__ import annotations
 
 import time
+from fractions import Fraction
 from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
@@ -62,8 +63,9 @@ class Witness:
 class ModulusEstimate:
     """One point of an estimated modulus curve.
 
-    ``lower`` is a certified lower bound: it is attained by ``witness`` (recomputed in float64), a
-    pair that meets the kind's constraint with distance ``witness.distance`` ≤ ``delta``.
+    ``lower`` is a certified lower bound: it is attained by ``witness``, a pair that meets the
+    kind's constraint exactly with squared distance ≤ δ² in exact arithmetic; the value is the
+    target evaluated in float64 at that pair (certified up to that evaluation's rounding).
     ``upper`` is an analytic upper bound (the exact value where known) or None; ``exact`` is the
     exact modulus where known, else None.
     """
@@ -92,26 +94,34 @@ class ModulusEstimate:
         }
 
 
+def exact_squared_distance(X: np.ndarray, Y: np.ndarray) -> Fraction:
+    """‖X − Y‖_2² of two float64 arrays in exact rational arithmetic (the floats as they are)."""
+    return sum((Fraction(float(y)) - Fraction(float(x))) ** 2 for x, y in zip(X.ravel(), Y.ravel()))
+
+
 def certify(
     target: Target, X: np.ndarray, Y: np.ndarray, kind: ModulusKind, position: int | None, delta: float, p: float
 ) -> tuple[float, Witness]:
-    """Re-check a candidate pair in float64: enforce the constraint exactly, return (value, witness).
+    """Re-check a candidate pair: enforce the constraint exactly, return (value, witness).
 
     The pair is pulled into the cube, the entries outside the allowed subspace of ``kind`` are set
-    equal, and the difference is shrunk until its float64 norm is ≤ δ. The value returned is
-    recomputed from the resulting pair, so it is a certified lower bound on the modulus at δ.
+    equal (bit for bit), and the difference is shrunk until its squared norm, computed in exact
+    rational arithmetic on the float64 entries, is ≤ δ². The value returned is recomputed from the
+    resulting pair by evaluating the target in float64: the bound is certified up to that
+    evaluation's rounding (for the built-ins a few units in the last place).
     """
     X = np.clip(np.asarray(X, dtype=np.float64), 0.0, 1.0)
     Y = np.clip(np.asarray(Y, dtype=np.float64), 0.0, 1.0)
     N, d = X.shape
     mask = kind.perturbation_mask(N, d, position).numpy()
     Y = np.where(mask, Y, X)
-    for _ in range(60):
-        distance = float(np.linalg.norm((Y - X).ravel()))
-        if distance <= delta:
+    bound = Fraction(float(delta)) ** 2
+    for _ in range(200):
+        if exact_squared_distance(X, Y) <= bound:
             break
-        Y = np.clip(X + (Y - X) * (delta / distance) * (1.0 - 1e-12), 0.0, 1.0)
-        Y = np.where(mask, Y, X)
+        distance = float(np.linalg.norm((Y - X).ravel()))
+        shrink = min(delta / distance, 1.0) * (1.0 - 1e-12) if distance > 0 else 0.0
+        Y = np.where(mask, np.clip(X + (Y - X) * shrink, 0.0, 1.0), X)
     else:  # pragma: no cover - shrinking by (1 − 1e-12) reaches δ in a step or two
         raise RuntimeError("could not pull a witness pair inside the δ-ball")
     position_tensor = torch.tensor([position]) if kind.per_token else None

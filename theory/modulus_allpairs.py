@@ -5,7 +5,9 @@ For samples (x_i, y_i = f(x_i)), i = 1..n, the estimate is
     ω̂(δ) = max { ‖y_i − y_j‖_p : i < j, ‖x_i − x_j‖_2 ≤ δ }     (0 when no pair is that close),
 
 a certified lower bound on the sequence modulus ω_f(δ) when every y_i is f(x_i): each pair is a
-genuine pair. The result equals the exact float64 all-pairs value; how it gets there fast:
+genuine pair. The result equals the all-pairs value computed in float64 (a pair whose squared
+distance lies within float64 rounding of δ² is counted for the next δ only, so no pair is counted
+where its distance might exceed δ); how it gets there fast:
 
 **One GEMM per tile, then a conservative filter.** Write a = ‖x_i − x_j‖², c = κ²‖y_i − y_j‖_2²
 with κ = c_p(D_out), so that c ≥ ‖y_i − y_j‖_p² (:func:`theory.norms.ball_2_to_p`). Let b_k be the
@@ -23,7 +25,8 @@ a seed block to minimise the pairs that pass.
 **Cancellation.** The GEMM form ‖x‖² + ‖y‖² − 2x·y cancels catastrophically for close pairs,
 exactly where small δ looks. The data are centred for the GEMM; the filter threshold is lowered by a
 rigorous bound on the fp32 error, (K + 3)·2⁻²⁴·max‖P_i‖·max‖Q_j‖ (rounding of the features plus
-the accumulation, Higham Thm 3.4, with 10% slack), so no useful pair is dropped; and every pair that
+the accumulation, Higham Thm 3.4, with 10% slack), so no useful pair is dropped; the features are
+scaled by powers of two (exactly) so that fp32 cannot overflow, and a NaN in a tile passes the filter; and every pair that
 passes is recomputed from the differences of the data as given, in float64, which is where values
 and bins come from. The few pairs near the threshold cost exact work, never accuracy.
 """
@@ -95,7 +98,9 @@ class _Staircase:
 
     def update(self, i: torch.Tensor, j: torch.Tensor, a: torch.Tensor, c: torch.Tensor) -> None:
         """Offer pairs (i, j) with exact squared input distance a and squared p-distance c."""
-        bins = torch.searchsorted(self.thresholds, a)
+        # a pair within float64 rounding of a bin edge goes to the next bin: it may then be missed
+        # at the edge, never counted where its exact distance exceeds δ
+        bins = torch.searchsorted(self.thresholds, a * (1 + 4 * 2.0**-53))
         keep = bins < len(self.thresholds)
         if not bool(keep.any()):
             return
@@ -201,7 +206,13 @@ def all_pairs_modulus(
     margin = 1.1 * (features + 3) * UNIT_ROUNDOFF_FP32 * float(
         torch.linalg.vector_norm(P64, dim=1).max() * torch.linalg.vector_norm(Q64, dim=1).max()
     )
-    P, Q = P64.to(torch.float32), Q64.to(torch.float32)
+    # scale the features by powers of two (exact) so their entries are at most 1: no fp32 overflow
+    # for any data; the tile and its threshold carry the same scale
+    exponent_P = math.frexp(float(P64.abs().max()))[1]
+    exponent_Q = math.frexp(float(Q64.abs().max()))[1]
+    scale = math.ldexp(1.0, -(exponent_P + exponent_Q))
+    P = (P64 * math.ldexp(1.0, -exponent_P)).to(torch.float32)
+    Q = (Q64 * math.ldexp(1.0, -exponent_Q)).to(torch.float32)
     del P64, Q64
 
     buffer = torch.empty(tile_rows, tile_cols, dtype=torch.float32)
@@ -209,22 +220,22 @@ def all_pairs_modulus(
     candidates = 0
     for r0 in tqdm(range(0, n, tile_rows), desc="all-pairs modulus", disable=not progress, leave=False):
         r1 = min(n, r0 + tile_rows)
-        threshold = staircase.offset(slope) - margin
+        threshold = (staircase.offset(slope) - margin) * scale
         for c0 in range(r0, n, tile_cols):
             c1 = min(n, c0 + tile_cols)
             tile = buffer[: r1 - r0, : c1 - c0]
             torch.mm(P[r0:r1], Q[c0:c1].T, out=tile)
             if c0 == r0:  # only pairs i < j
                 tile.masked_fill_(lower_triangle[: r1 - r0, : c1 - c0], -math.inf)
-            rows = (tile.amax(dim=1) > threshold).nonzero().squeeze(1)
+            rows = (~(tile.amax(dim=1) <= threshold)).nonzero().squeeze(1)  # NaN passes: recheck, never drop
             if len(rows) == 0:
                 continue
-            local = (tile[rows] > threshold).nonzero()
+            local = (~(tile[rows] <= threshold)).nonzero()
             i, j = rows[local[:, 0]] + r0, local[:, 1] + c0
             candidates += len(i)
             a, c = _exact(x_exact, y_exact, i, j, p)
             staircase.update(i, j, a, c)
-            threshold = staircase.offset(slope) - margin
+            threshold = (staircase.offset(slope) - margin) * scale
 
     values, holders = staircase.cumulative()
     points = []

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Callable, Sequence, Union
 
 import numpy as np
@@ -34,7 +35,7 @@ def assert_pair_meets_constraint(
     delta: float,
     position: int | None = None,
 ) -> None:
-    """X, Y ∈ [0,1]^{N×d}, ‖X − Y‖_2 ≤ δ in float64, and only the entries ``kind`` lets move differ
+    """X, Y ∈ [0,1]^{N×d}, ‖X − Y‖_2 ≤ δ (exactly, in rational arithmetic), and only the entries ``kind`` lets move differ
     (token: only token ``position``; contextual: token ``position`` identical)."""
     kind = ModulusKind(kind)
     X = np.asarray(X, dtype=np.float64)
@@ -42,8 +43,10 @@ def assert_pair_meets_constraint(
     assert X.shape == Y.shape and X.ndim == 2, f"a pair must be two [N, d] arrays, got {X.shape} and {Y.shape}"
     for name, Z in (("X", X), ("Y", Y)):
         assert np.all((Z >= 0) & (Z <= 1)), f"{name} leaves the cube [0,1]: range [{Z.min()}, {Z.max()}]"
-    distance = float(np.linalg.norm((X - Y).ravel()))
-    assert distance <= delta, f"‖X − Y‖_2 = {distance!r} exceeds δ = {delta!r}"
+    squared = sum((Fraction(float(y)) - Fraction(float(x))) ** 2 for x, y in zip(X.ravel(), Y.ravel()))
+    assert squared <= Fraction(float(delta)) ** 2, (
+        f"‖X − Y‖_2 = {float(np.linalg.norm((X - Y).ravel()))!r} exceeds δ = {delta!r} (checked in exact arithmetic)"
+    )
     fixed = ~kind.perturbation_mask(X.shape[0], X.shape[1], position).numpy()
     assert np.array_equal(X[fixed], Y[fixed]), f"{kind.value} pair at token {position} moves entries it must keep equal"
 

@@ -69,7 +69,7 @@ def pairs_within(
     draw: Any, *, kind: ModulusKind | str, delta: float, d: int, N: int
 ) -> tuple[torch.Tensor, torch.Tensor, int | None]:
     """A pair (X, X', n) in the cube meeting ``kind``'s constraint with ‖X − X'‖_2 ≤ δ exactly
-    (checked in float64): sequence — anything; token — only token n differs; contextual — token n
+    (checked in rational arithmetic): sequence — anything; token — only token n differs; contextual — token n
     is equal. ``n`` is None for the sequence kind."""
     _check_shape(d, N)
     kind = ModulusKind(kind)
@@ -83,9 +83,10 @@ def pairs_within(
     step = direction * (radius / norm) if norm > 0 else direction
     Y = (X + step).clamp(0.0, 1.0)
     Y = torch.where(mask.bool(), Y, X)
-    distance = float(torch.linalg.vector_norm(Y - X))
-    if distance > delta:  # rounding: shrink onto the ball
-        Y = torch.where(mask.bool(), X + (Y - X) * (delta / distance) * (1 - 1e-12), X)
+    bound = Fraction(float(delta)) ** 2
+    while sum((Fraction(float(y)) - Fraction(float(x))) ** 2 for x, y in zip(X.flatten().tolist(), Y.flatten().tolist())) > bound:
+        distance = float(torch.linalg.vector_norm(Y - X))  # rounding: shrink onto the ball, checked exactly
+        Y = torch.where(mask.bool(), X + (Y - X) * (min(delta / distance, 1.0) * (1 - 1e-12)), X)
     return X, Y, position
 
 

@@ -79,3 +79,13 @@ def test_no_pair_within_delta_gives_zero_without_a_witness() -> None:
 def test_bad_samples_are_input_errors(x, y, message: str) -> None:
     with pytest.raises(InputError, match=message):
         all_pairs_modulus(x, y, [0.1])
+
+
+def test_huge_outputs_do_not_overflow_the_fp32_filter() -> None:
+    """Outputs of 1e20 overflow fp32 squared norms; the features are rescaled by powers of two, so
+    the estimate is still the exact all-pairs value (found by review: it used to drop every pair
+    outside the seed block)."""
+    rng = np.random.default_rng(3)
+    x = rng.random((1500, 2))
+    check(x, 1e20 * np.sin(5 * x), [0.01, 0.05, 0.3], 2.0)
+    check(x, 1e-25 * np.sin(5 * x), [0.01, 0.05, 0.3], 2.0)
