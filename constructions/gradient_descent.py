@@ -47,7 +47,6 @@ prediction after every loop from one pass (through ``LoopedTransformer``'s ``cap
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +54,7 @@ import torch
 from torch import nn
 
 from constructions.blocks import FeedForward, LoopedTransformer, MultiHeadAttention, ResidualBlock
+from constructions.validation import check_int, check_loops, check_positive_real
 from theory.errors import InputError
 
 __all__ = [
@@ -90,30 +90,6 @@ class GDConstruction:
     claimed_error: float = 0.0
 
 
-def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"{name} must be an integer, got {value!r}")
-    if value < 1:
-        raise InputError(f"{name} must be >= 1, got {value}")
-    return value
-
-
-def _check_loops(loops: Any) -> int:
-    if isinstance(loops, bool) or not isinstance(loops, int):
-        raise InputError(f"loops must be an integer, got {loops!r}")
-    if loops < 0:
-        raise InputError(f"loops must be >= 0, got {loops}")
-    return loops
-
-
-def _check_eta(eta: Any) -> float:
-    if isinstance(eta, bool) or not isinstance(eta, (int, float)):
-        raise InputError(f"eta must be a real number, got {eta!r}")
-    if not math.isfinite(eta) or eta <= 0:
-        raise InputError(f"eta must be a finite number > 0, got {eta}")
-    return float(eta)
-
-
 def _check_preconditioner(preconditioner: Any, d: int, dtype: torch.dtype) -> torch.Tensor | None:
     if preconditioner is None:
         return None
@@ -140,9 +116,9 @@ def gd_state_dict(
     ``block.feed_forward.W_in`` [1, w], ``b_in`` [1], ``W_out`` [w, 1], ``b_out`` [w] (all 0);
     ``readout`` [1, w] = −e_y. See the module docstring for the matrices and why they work.
     """
-    d = _check_positive_int("d", d)
-    n = _check_positive_int("n", n)
-    eta = _check_eta(eta)
+    d = check_int("d", d, minimum=1)
+    n = check_int("n", n, minimum=1)
+    eta = check_positive_real("eta", eta)
     A = _check_preconditioner(preconditioner, d, dtype)
     w = d + 1
     eye_d = torch.eye(d, dtype=dtype)
@@ -185,7 +161,7 @@ def build_gd_transformer(
     """The looped transformer whose every loop is one step w ← w − ηA∇L(w) (A = I when no
     preconditioner is given) on the in-context loss of n examples in dimension d, with its
     state dict from :func:`gd_state_dict` loaded strictly (a missing or misshapen weight raises)."""
-    loops = _check_loops(loops)
+    loops = check_loops(loops)
     if dtype not in (torch.float32, torch.float64):
         raise InputError(f"the GD construction computes in float32 or float64, got {dtype}")
     weights = gd_state_dict(d, n, eta=eta, preconditioner=preconditioner, dtype=dtype)
@@ -281,8 +257,8 @@ def looped_gd_predict(
     Bad input (shapes that do not match, η ≤ 0, loops < 0, NaN or inf anywhere) raises
     :class:`~theory.errors.InputError` with a one-line message.
     """
-    loops = _check_loops(loops)
-    eta = _check_eta(eta)
+    loops = check_loops(loops)
+    eta = check_positive_real("eta", eta)
     X, y, queries, single = _check_regression_inputs(X, y, x_query, dtype, device)
     B, n, d = X.shape
     A = _check_preconditioner(preconditioner, d, dtype)

@@ -53,6 +53,7 @@ import torch
 from torch import nn
 
 from constructions.blocks import FeedForward, LoopedTransformer, MultiHeadAttention, ResidualBlock
+from constructions.validation import check_choice, check_int, check_loops, check_positive_real
 from theory.errors import InputError
 
 __all__ = [
@@ -87,21 +88,7 @@ class NewtonSchulzConstruction:
 
 
 def _check(m: Any, alpha: Any, init: Any) -> tuple[int, float, str]:
-    if isinstance(m, bool) or not isinstance(m, int) or m < 1:
-        raise InputError(f"matrix size m must be an integer >= 1, got {m!r}")
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha) or alpha <= 0:
-        raise InputError(f"alpha must be a finite number > 0, got {alpha!r}")
-    if init not in INITS:
-        raise InputError(f"init must be one of {', '.join(INITS)}, got {init!r}")
-    return m, float(alpha), init
-
-
-def _check_loops(loops: Any) -> int:
-    if isinstance(loops, bool) or not isinstance(loops, int):
-        raise InputError(f"loops must be an integer, got {loops!r}")
-    if loops < 0:
-        raise InputError(f"loops must be >= 0, got {loops}")
-    return loops
+    return check_int("matrix size m", m, minimum=1), check_positive_real("alpha", alpha), check_choice("init", init, INITS)
 
 
 def newton_schulz_state_dict(m: int, *, alpha: float, init: Init = "identity", dtype: torch.dtype = torch.float64) -> dict[str, torch.Tensor]:
@@ -159,7 +146,7 @@ def build_newton_schulz(
 ) -> NewtonSchulzConstruction:
     """The looped transformer of one Newton–Schulz step per loop for m×m matrices, its state dict
     from :func:`newton_schulz_state_dict` loaded strictly."""
-    loops = _check_loops(loops)
+    loops = check_loops(loops)
     if dtype not in (torch.float32, torch.float64):
         raise InputError(f"the Newton–Schulz construction computes in float32 or float64, got {dtype}")
     weights = newton_schulz_state_dict(m, alpha=alpha, init=init, dtype=dtype)
@@ -220,7 +207,7 @@ def default_alpha(A: torch.Tensor, init: Init = "identity") -> float:
     elif init == "transpose":
         spectrum = torch.linalg.svdvals(A) ** 2
     else:
-        raise InputError(f"init must be one of {', '.join(INITS)}, got {init!r}")
+        check_choice("init", init, INITS)
     low, high = float(spectrum.amin()), float(spectrum.amax())
     if not low > 1e-300 or not math.isfinite(high):
         what = "positive definite" if init == "identity" else "invertible"
@@ -241,9 +228,8 @@ def looped_newton_schulz(
     """X_loops ≈ A⁻¹ [B, m, m] computed by the looped transformer (``trace=True``:
     [loops + 1, B, m, m], every iterate X_0..X_loops from one pass). ``alpha`` defaults to
     :func:`default_alpha` of the batch. Bad input raises :class:`~theory.errors.InputError`."""
-    loops = _check_loops(loops)
-    if init not in INITS:
-        raise InputError(f"init must be one of {', '.join(INITS)}, got {init!r}")
+    loops = check_loops(loops)
+    check_choice("init", init, INITS)
     A = _check_matrices(A, dtype, device)
     if alpha is None:
         alpha = default_alpha(A, init)

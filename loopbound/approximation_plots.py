@@ -32,10 +32,16 @@ Record = Mapping[str, Any]
 
 
 def series_key(record: Record) -> tuple:
-    """What makes two records the same series: target, d, N, p, variant, bound kind and expression."""
+    """What makes two records the same series: target, d, N, p, variant, bound kind and expression.
+
+    The expression of the ``construction`` bound carries the constants of the construction built
+    for the record's smallest r (its guarantee at that grid), so records of one series measured at
+    different r (a sweep's ``approximation`` cells, one r each) differ in it: for that kind the
+    series is the kind alone."""
     bound = record.get("bound") or {}
-    return (record["target"], record["d"], record["N"], float(record["p"]), bool(record["timestep"]),
-            bound.get("kind"), bound.get("expression"))
+    kind = bound.get("kind")
+    expression = None if kind == "construction" else bound.get("expression")
+    return (record["target"], record["d"], record["N"], float(record["p"]), bool(record["timestep"]), kind, expression)
 
 
 def panel_key(record: Record) -> tuple:

@@ -9,22 +9,21 @@ the precision wall as a refusal rather than hiding it. Records (:meth:`VerifyRes
 ``approximation.json``, the figure to ``approximation.pdf``/``.png``; the report lines are a
 verdict table. A few seconds per case on one CPU core.
 
-The stage computes with **one intra-op thread** (restored afterwards): its batches are small
-(≤ 8192 sequences of width ≤ 30), where torch's multi-threaded matmuls are slower than one thread —
-benchmarks/loops.py measured the block's matrix products 35× slower with 2 threads than with 1 on
-a 2-core machine, and the whole stage took 2 min 22 s with 2 threads against 25 s with one.
+The stage computes with **one intra-op thread** (:func:`theory.numerics.intra_op_threads`,
+restored afterwards): its batches are small (≤ 8192 sequences of width ≤ 30), where torch's
+multi-threaded matmuls are slower than one thread — benchmarks/loops.py measured the block's matrix
+products 35× slower with 2 threads than with 1 on a 2-core machine, and the whole stage took
+2 min 22 s with 2 threads against 25 s with one.
 """
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
-
-import torch
+from typing import Any
 
 from loopbound.atomic import write_text_atomic
 from loopbound.verify import load_family, verify
+from theory.numerics import intra_op_threads
 from theory.targets import builtin_target
 
 STAGE_TARGETS = ("holder:alpha=0.5", "contextual_max", "smooth")
@@ -44,20 +43,9 @@ def _target(spec: str, N: int):
     return builtin_target(name, d=1, N=N, **values)
 
 
-@contextmanager
-def torch_threads(count: int) -> Iterator[None]:
-    """Run the body with ``count`` intra-op threads, restoring the previous count after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def approximation_stage(out: Path, seed: int) -> list[str]:
     """Verify every case, write records and the figure under ``out``; return the report lines."""
-    with torch_threads(1):
+    with intra_op_threads(1):
         return _approximation_stage(out, seed)
 
 

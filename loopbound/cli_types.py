@@ -5,31 +5,47 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from theory.deltas import parse_deltas
 from theory.errors import InputError
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+T = TypeVar("T")
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
+def integer_at_least(low: int) -> Callable[[str], int]:
+    """An argument type for integers ≥ ``low``: ``must be an integer >= low, got '…'`` otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}")
+        return value
+
+    parse.__name__ = parse.__qualname__ = f"integer_at_least_{low}"
+    return parse
 
 
-def nonnegative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
-    return value
+positive_int = integer_at_least(1)
+nonnegative_int = integer_at_least(0)
+
+
+def from_parser(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argument type from a parser that raises :class:`InputError` (its one line becomes argparse's
+    message), so the command line and the library refuse the same text with the same words."""
+
+    def argument_type(text: str) -> T:
+        try:
+            return parse(text)
+        except InputError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    argument_type.__name__ = argument_type.__qualname__ = getattr(parse, "__name__", "argument")
+    return argument_type
 
 
 def exponent_p(text: str) -> float:
@@ -53,12 +69,8 @@ def positive_float(text: str) -> float:
     return value
 
 
-def delta_list(text: str) -> tuple[float, ...]:
-    """``0.01,0.1,0.3`` or ``LOW:HIGH:COUNT`` (log-spaced)."""
-    try:
-        return parse_deltas(text)
-    except InputError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+delta_list = from_parser(parse_deltas)
+"""``0.01,0.1,0.3`` or ``LOW:HIGH:COUNT`` (log-spaced)."""
 
 
 def figure_path(text: str) -> Path:

@@ -1,5 +1,6 @@
 """The in-context regression experiments: looped GD against its bound, the reference curves, and
-Newton–Schulz loop counts, with records (atomic JSON) and figures (theory-notes §6, §7).
+Newton–Schulz loop counts, as records (theory-notes §6, §7); their figures are in
+:mod:`loopbound.regression_plots`.
 
 - :func:`run_sweep` — for every cell (n/d, κ_Σ, step rule) of a :class:`SweepConfig`: prompts
   x ~ N(0, Σ), Σ of condition number κ_Σ, n = (n/d)·d examples, each prompt rescaled so that its
@@ -8,16 +9,19 @@ Newton–Schulz loop counts, with records (atomic JSON) and figures (theory-note
   the normalised error e_r = |ŷ_r − ŷ_LS|/(‖x_q‖‖w_LS‖) against the bound ρ^r
   (GD_PREDICTION_ERROR), the fitted log-error slope against log ρ (per prompt, in the asymptotic
   window; median over prompts with a percentile-bootstrap interval), and loops to reach ε
-  against ⌈ln(1/ε)/ln(1/ρ)⌉ and κ·ln(1/ε). One JSON record per cell, keyed by a hash of its
-  configuration and written atomically; a record already on disk is reused (resume).
+  against ⌈ln(1/ε)/ln(1/ρ)⌉ and κ·ln(1/ε). Each cell is a ``looped_gd`` sweep cell
+  (:mod:`loopbound.sweep.looped_gd`): one record per cell in a :class:`loopbound.sweep.store.Store`,
+  keyed by the cell's hash and written atomically; a record already there is reused (resume), and
+  ``loopbound sweep`` computes and reads the same records.
 - :func:`run_reference` — Monte Carlo error/d against k for least squares (numpy, the r → ∞
   limit), averaging and the best one-step GD, the last two predicted by the looped transformer
   with one loop (η = 1 and η* = k/(k + d + 1)), against their closed forms.
 - :func:`run_newton_schulz` — ‖I − AX_t‖₂ of the Newton–Schulz transformer against ρ₀^{2^t},
   and loops to ε against ⌈log₂(ln(1/ε)/ln(1/ρ₀))⌉ and 2log₂κ + log₂ln(1/ε).
-- Figures: :func:`plot_error_curves`, :func:`plot_slopes`, :func:`plot_loops_to_epsilon`,
-  :func:`plot_reference_curves`, :func:`plot_newton_schulz` take records and ``ax`` and return
-  the axes (STYLE.md §9); :func:`write_figures` saves PDF and PNG atomically.
+- Report lines: :func:`sweep_report`, :func:`reference_report`, :func:`newton_schulz_report`.
+
+Every looped pass runs with one intra-op thread (:func:`theory.numerics.intra_op_threads`): the
+passes are hundreds of tiny [B, n + 1, d + 1] products whose cost is synchronisation.
 
 **The slope fit.** Per prompt, e_r = |Σ_i c_i μ_i^r| with μ_i = 1 − ηλ_i; its asymptotic
 log-slope is log ρ, ρ = max|μ_i|, but a subdominant μ₂ bends any finite window (a fit started
@@ -37,18 +41,17 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from contextlib import contextmanager
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
 
 from constructions.gradient_descent import looped_gd_predict
 from constructions.newton_schulz import looped_newton_schulz
-from loopbound.atomic import write_text_atomic
-from loopbound.plots import save_figure
+from loopbound.sweep.store import Store, computed_record, now_utc
 from theory.bounds.regression import (
     GD_LOOPS_KAPPA_MAX_STEP,
     GD_LOOPS_KAPPA_OPTIMAL_STEP,
@@ -59,9 +62,8 @@ from theory.bounds.regression import (
     NS_LOOPS_TO_EPSILON,
     NS_RESIDUAL,
     ONE_STEP_OPTIMAL_ETA,
-    REFERENCE_CURVES,
 )
-from theory.errors import InputError
+from theory.numerics import intra_op_threads
 from theory.regression import (
     STEP_RULES,
     Estimator,
@@ -86,12 +88,7 @@ __all__ = [
     "run_reference",
     "run_newton_schulz",
     "transformer_estimators",
-    "plot_error_curves",
-    "plot_slopes",
-    "plot_loops_to_epsilon",
-    "plot_reference_curves",
-    "plot_newton_schulz",
-    "write_figures",
+    "measure_cells",
     "sweep_report",
     "reference_report",
     "newton_schulz_report",
@@ -229,19 +226,6 @@ def _derived_seed(*parts: Any) -> int:
     return int(hashlib.sha256(":".join(map(repr, parts)).encode()).hexdigest()[:8], 16)
 
 
-@contextmanager
-def _intra_op_threads(count: int) -> Iterator[None]:
-    """Run with ``count`` intra-op threads and restore the caller's setting afterwards. The
-    looped passes are hundreds of tiny [B, N, d + 1] products whose cost is synchronisation:
-    on a shared 2-core machine, two threads made each loop 25× slower than one (measured)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 # --------------------------------------------------------------------------------------------
 # The looped-GD sweep
 
@@ -370,57 +354,62 @@ def _measure_cell(config: SweepConfig, ratio: int, kappa: float, rule: str, pred
     }
 
 
-def _load_record(path: Path, key: str) -> dict[str, Any] | None:
-    if not path.exists():
-        return None
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise InputError(f"record {path} is not valid JSON ({error.msg}); delete it to recompute") from None
-    if record.get("key") != key:
-        raise InputError(f"record {path} has key {record.get('key')!r}, expected {key}; delete it to recompute")
-    return record
+def measure_cells(config: SweepConfig, ratio: int, cells: Sequence[tuple[float, str]], *, device: torch.device | None = None) -> list[dict[str, Any]]:
+    """The results of the cells (``ratio``, κ, rule) for the given (κ, rule) pairs, in that order,
+    from one transformer pass over all their prompts: every prompt is normalised to η = 1, so one
+    model serves them all. A prompt's predictions do not depend on the other prompts of the pass
+    (the tests check it bit for bit), so a cell gives the same numbers measured alone (the
+    ``looped_gd`` sweep kind) or with the others of its n (:func:`run_sweep`)."""
+    n = ratio * config.d
+    with intra_op_threads(1):
+        parts = []
+        for kappa, rule in cells:
+            cell_seed = _derived_seed("looped-gd", config.seed, config.d, ratio, kappa)  # shared by both rules
+            task = RegressionTask(d=config.d, n=n, kappa=kappa, queries=1)
+            sample = sample_regression(task, config.instances, seed=cell_seed, device=device)
+            X, x_query, _ = normalise_for_step(sample.X, sample.x_query, rule)
+            parts.append((kappa, rule, cell_seed, X, sample.y, x_query))
+        predictions = looped_gd_predict(
+            torch.cat([p[3] for p in parts]), torch.cat([p[4] for p in parts]), torch.cat([p[5] for p in parts]),
+            loops=config.loops, eta=1.0, trace=True, device=device,
+        )  # [loops + 1, cells·B, 1]
+        results = []
+        for index, (kappa, rule, cell_seed, X, y, x_query) in enumerate(parts):
+            block = predictions[:, index * config.instances : (index + 1) * config.instances, 0]
+            results.append(_measure_cell(config, ratio, kappa, rule, block, X, y, x_query, cell_seed))
+    return results
 
 
 def run_sweep(config: SweepConfig, *, out: str | Path | None = None, device: torch.device | None = None) -> list[dict[str, Any]]:
-    """Run every cell of ``config`` (or reuse its record under ``out``/cells) and return the
-    records in cell order. Cells sharing n run in one transformer pass (every prompt is
-    normalised to η = 1, so one model serves them all); the same seed gives the same numbers."""
-    folder = None if out is None else Path(out) / "cells"
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-    records: dict[tuple[int, float, str], dict[str, Any]] = {}
+    """Run every cell of ``config`` and return the results in cell order, each with ``"key"``: the
+    hash of its ``looped_gd`` sweep cell (:func:`loopbound.sweep.looped_gd.looped_gd_cell`).
+
+    With ``out``, ``out`` is a results store (:class:`loopbound.sweep.store.Store`, the format of
+    ``loopbound sweep``): a cell whose record is there is read (strictly; a corrupt record is an
+    InputError naming it), every other one is computed and its record written atomically. Cells
+    sharing n run in one transformer pass (:func:`measure_cells`); each record's wall time is its
+    share of that pass. The same seed gives the same numbers."""
+    from loopbound.sweep.looped_gd import looped_gd_cell  # that module imports this one
+
+    store = None if out is None else Store(Path(out))
+    cells = {key: looped_gd_cell(config, *key, device=device) for key in config.cells()}
+    results: dict[tuple[int, float, str], dict[str, Any]] = {}
     pending: dict[int, list[tuple[float, str]]] = {}
-    for ratio, kappa, rule in config.cells():
-        key = config_key(_cell_payload(config, ratio, kappa, rule))
-        existing = None if folder is None else _load_record(folder / f"{key}.json", key)
-        if existing is not None:
-            records[(ratio, kappa, rule)] = existing
+    for (ratio, kappa, rule), cell in cells.items():
+        if store is not None and store.record_path(cell.hash).exists():
+            results[(ratio, kappa, rule)] = dict(store.read(cell.hash).result)
         else:
             pending.setdefault(ratio, []).append((kappa, rule))
-    with _intra_op_threads(1):
-        for ratio, cells in pending.items():
-            n = ratio * config.d
-            parts = []
-            for kappa, rule in cells:
-                cell_seed = _derived_seed("looped-gd", config.seed, config.d, ratio, kappa)  # shared by both rules
-                task = RegressionTask(d=config.d, n=n, kappa=kappa, queries=1)
-                sample = sample_regression(task, config.instances, seed=cell_seed, device=device)
-                X, x_query, _ = normalise_for_step(sample.X, sample.x_query, rule)
-                parts.append((kappa, rule, cell_seed, X, sample.y, x_query))
-            predictions = looped_gd_predict(
-                torch.cat([p[3] for p in parts]), torch.cat([p[4] for p in parts]), torch.cat([p[5] for p in parts]),
-                loops=config.loops, eta=1.0, trace=True, device=device,
-            )  # [loops + 1, cells·B, 1]
-            for index, (kappa, rule, cell_seed, X, y, x_query) in enumerate(parts):
-                block = predictions[:, index * config.instances : (index + 1) * config.instances, 0]
-                record = _measure_cell(config, ratio, kappa, rule, block, X, y, x_query, cell_seed)
-                key = config_key(record["config"])
-                record["key"] = key
-                if folder is not None:
-                    write_text_atomic(folder / f"{key}.json", json.dumps(record))
-                records[(ratio, kappa, rule)] = record
-    return [records[cell] for cell in config.cells()]
+    for ratio, group in pending.items():
+        started_at, started = now_utc(), time.perf_counter()
+        measured = measure_cells(config, ratio, group, device=device)
+        share = (time.perf_counter() - started) / len(group)
+        for (kappa, rule), result in zip(group, measured):
+            if store is not None:
+                cell = cells[(ratio, kappa, rule)]
+                store.write(computed_record(cell, result, started_at=started_at, wall_seconds=share, executor="in-process"))
+            results[(ratio, kappa, rule)] = result
+    return [{**results[key], "key": cell.hash} for key, cell in cells.items()]
 
 
 # --------------------------------------------------------------------------------------------
@@ -448,7 +437,7 @@ def run_reference(config: ReferenceConfig, *, device: torch.device | None = None
     """The reference-curve record: every point with its interval, z-score and verdict under the
     simultaneous ``family_level`` (z_crit from Bonferroni over the points)."""
     chosen = transformer_estimators(device=device) if estimators is None else estimators
-    with _intra_op_threads(1):
+    with intra_op_threads(1):
         points = reference_curves_mc(config.d, config.ks, prompts=config.prompts, queries=config.queries, seed=config.seed, level=config.level, estimators=chosen, device=device)
     z_critical = ReferencePoint.bonferroni_z(config.family_level, len(points))
     payload = {**asdict(config), "version": RECORD_VERSION}
@@ -483,7 +472,7 @@ def run_newton_schulz(config: NewtonSchulzConfig, *, device: torch.device | None
     """For each κ and start: the median residual ‖I − AX_t‖₂ per loop, ρ₀, the bound's worst
     ratio (where ρ₀^{2^t} ≥ ``check_floor``), and loops to ε measured against the bounds."""
     rows = []
-    with _intra_op_threads(1):
+    with intra_op_threads(1):
         for kappa in config.kappas:
             for init in ("identity", "transpose"):
                 A = _matrices(config, kappa, init == "identity")
@@ -511,190 +500,6 @@ def run_newton_schulz(config: NewtonSchulzConfig, *, device: torch.device | None
                 })
     payload = {**asdict(config), "version": RECORD_VERSION}
     return {"kind": "newton_schulz", "key": config_key(payload), "config": payload, "rows": rows}
-
-
-# --------------------------------------------------------------------------------------------
-# Figures (records in, axes out)
-
-RULE_COLOURS = {"max": "C0", "optimal": "C3"}
-RULE_LABELS = {"max": "η = 1/λ_max", "optimal": "η = 2/(λ_max+λ_min)"}
-CURVE_COLOURS = {"least_squares": "C2", "averaging": "C1", "one_step_gd": "C4"}
-CURVE_LABELS = {"least_squares": "least squares 1 − k/d", "averaging": "averaging (d+1)/k", "one_step_gd": "one-step GD (d+1)/(k+d+1)"}
-
-
-def _axes(ax, size=(5, 4)):
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=size)
-    return ax
-
-
-def plot_error_curves(records: Sequence[Mapping[str, Any]], *, ax=None):
-    """Normalised error |ŷ_r − ŷ_LS|/(‖x_q‖‖w_LS‖) against loops for the given cells: median
-    (solid) and 10–90% band over prompts, and the median bound ρ^r (dashed), one colour per rule.
-    Even loops only: with η = 2/(λ_max + λ_min) the error alternates exactly between
-    |c₁ + c₂|ρ^r and |c₁ − c₂|ρ^r (1 − ηλ_max = −ρ), which would draw as a thick zigzag."""
-    ax = _axes(ax)
-    for record in records:
-        rule = record["config"]["rule"]
-        colour = RULE_COLOURS.get(rule)
-        loops = np.asarray(record["curve"]["loops"])
-        even = loops % 2 == 0
-        loops = loops[even]
-        error = {name: np.asarray(values)[even] for name, values in record["curve"]["error"].items()}
-        floor = 1e-17  # zero errors (exact convergence) would vanish from log axes
-        ax.fill_between(loops, np.maximum(error["q10"], floor), np.maximum(error["q90"], floor), color=colour, alpha=0.15, linewidth=0)
-        ax.plot(loops, np.maximum(error["median"], floor), "-", color=colour, linewidth=1.2, label=f"{RULE_LABELS.get(rule, rule)} measured")
-        ax.plot(loops, np.asarray(record["curve"]["bound_median"])[even], "--", color=colour, linewidth=1, label="bound ρ^r")
-    ax.set_yscale("log")
-    ax.set_ylim(1e-16, 2)
-    ax.set_xlabel("loops r")
-    ax.set_ylabel("|ŷ_r − ŷ_LS| / (‖x_q‖‖w_LS‖)")
-    ax.grid(True, which="major", alpha=0.3)
-    return ax
-
-
-def plot_slopes(records: Sequence[Mapping[str, Any]], *, ax=None):
-    """Median fitted slope / log ρ per cell with its bootstrap interval, against the cell's
-    median κ(H); 1 is the theorem's asymptotic value."""
-    ax = _axes(ax)
-    for rule in RULE_COLOURS:
-        chosen = [r for r in records if r["config"]["rule"] == rule and r["slope"]["ratio"] is not None]
-        if not chosen:
-            continue
-        x = np.array([r["kappa_H"]["median"] for r in chosen])
-        mid = np.array([r["slope"]["ratio"]["estimate"] for r in chosen])
-        low = np.array([r["slope"]["ratio"]["lower"] for r in chosen])
-        high = np.array([r["slope"]["ratio"]["upper"] for r in chosen])
-        ax.errorbar(x, mid - 1, yerr=[mid - low, high - mid], fmt="o", color=RULE_COLOURS[rule], markersize=4, capsize=2, label=RULE_LABELS[rule])
-    ax.axhline(0.0, color="k", linewidth=0.8)
-    ax.set_xscale("log")
-    ax.set_yscale("symlog", linthresh=1e-8)
-    ax.set_xlabel("median κ(H) of the cell")
-    ax.set_ylabel("median slope/log ρ − 1 (bootstrap interval)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="x-small")
-    return ax
-
-
-def plot_loops_to_epsilon(records: Sequence[Mapping[str, Any]], *, ax=None):
-    """Per prompt: loops until the normalised error stays ≤ ε against κ(H), with the bounds
-    κ·ln(1/ε) (η = 1/λ_max) and (κ/2)·ln(1/ε) (η = 2/(λ_max+λ_min)) as lines."""
-    ax = _axes(ax)
-    epsilon = None
-    kappas: list[float] = []
-    for rule in RULE_COLOURS:
-        xs, ys = [], []
-        for record in records:
-            if record["config"]["rule"] != rule:
-                continue
-            epsilon = record["loops_to_epsilon"]["epsilon"]
-            for kappa, loops in zip(record["instances"]["kappa_H"], record["instances"]["loops_measured"]):
-                if loops is not None and loops > 0:
-                    xs.append(kappa)
-                    ys.append(loops)
-        if xs:
-            ax.plot(xs, ys, ".", color=RULE_COLOURS[rule], markersize=3, alpha=0.6, label=f"{RULE_LABELS[rule]} measured")
-            kappas.extend(xs)
-    if kappas and epsilon is not None:
-        grid = np.geomspace(min(kappas), max(kappas), 50)
-        ax.plot(grid, GD_LOOPS_KAPPA_MAX_STEP.evaluate(kappa=grid, epsilon=epsilon), "-", color=RULE_COLOURS["max"], linewidth=1, label="κ ln(1/ε)")
-        ax.plot(grid, GD_LOOPS_KAPPA_OPTIMAL_STEP.evaluate(kappa=grid, epsilon=epsilon), "-", color=RULE_COLOURS["optimal"], linewidth=1, label="(κ/2) ln(1/ε)")
-        ax.set_title(f"ε = {epsilon:g}", fontsize="small")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    from matplotlib.ticker import NullFormatter
-
-    ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels of a short log range overlap
-    ax.set_xlabel("κ(H)")
-    ax.set_ylabel("loops to reach ε")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize="x-small")
-    return ax
-
-
-def plot_reference_curves(record: Mapping[str, Any], *, ax=None):
-    """error/d against k: closed forms (lines) and Monte Carlo means with their intervals."""
-    ax = _axes(ax)
-    d = record["config"]["d"]
-    ks = sorted({p["k"] for p in record["points"]})
-    grid = np.linspace(min(ks), max(ks), 200)
-    for curve, bound in REFERENCE_CURVES.items():
-        points = [p for p in record["points"] if p["curve"] == curve]
-        if not points:
-            continue
-        colour = CURVE_COLOURS.get(curve)
-        ax.plot(grid, np.asarray(bound.evaluate(n=grid, d=d), dtype=float) + 0 * grid, "-", color=colour, linewidth=1, label=CURVE_LABELS.get(curve, curve))
-        k = np.array([p["k"] for p in points])
-        mean = np.array([p["mean"] for p in points])
-        ax.errorbar(k, mean, yerr=[mean - np.array([p["lower"] for p in points]), np.array([p["upper"] for p in points]) - mean], fmt="o", color=colour, markersize=4, capsize=2)
-    ax.set_xlabel("in-context examples k")
-    ax.set_ylabel("error / d")
-    ax.set_ylim(-0.05, 1.5)
-    ax.set_title(f"d = {d}, Monte Carlo (points, {record['config']['level']:.0%} intervals) vs closed forms", fontsize="small")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="x-small")
-    return ax
-
-
-def plot_newton_schulz(record: Mapping[str, Any], *, ax=None):
-    """‖I − AX_t‖₂ (median over the batch) against loops with the bound ρ₀^{2^t}."""
-    ax = _axes(ax)
-    for index, row in enumerate(record["rows"]):
-        colour = f"C{index % 10}"
-        t = np.arange(len(row["residual_median"]))
-        ax.plot(t, np.maximum(row["residual_median"], 1e-17), "o-", color=colour, markersize=3, linewidth=1, label=f"κ={row['kappa']:g}, X₀={'αI' if row['init'] == 'identity' else 'αAᵀ'}")
-        ax.plot(t, np.maximum(row["bound"], 1e-17), "--", color=colour, linewidth=0.8)
-    ax.set_yscale("log")
-    ax.set_ylim(1e-17, 2)
-    ax.set_xlabel("loops t")
-    ax.set_ylabel("‖I − A X_t‖₂ (dashed: ρ₀^(2^t))")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="xx-small")
-    return ax
-
-
-def write_figures(out: str | Path, sweep: Sequence[Mapping[str, Any]], reference: Mapping[str, Any] | None = None, newton_schulz: Mapping[str, Any] | None = None, *, stem: str = "regression") -> list[Path]:
-    """Write ``{stem}_errors``, ``{stem}_summary`` (slopes, loops to ε, reference curves,
-    Newton–Schulz) as PDF and PNG, atomically; returns the paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    ratios = sorted({r["config"]["ratio"] for r in sweep})
-    kappas = sorted({r["config"]["kappa"] for r in sweep})
-    figure, axes = plt.subplots(len(kappas), len(ratios), figsize=(3.6 * len(ratios), 2.9 * len(kappas)), squeeze=False, sharey=True)
-    for i, kappa in enumerate(kappas):
-        for j, ratio in enumerate(ratios):
-            ax = axes[i, j]
-            plot_error_curves([r for r in sweep if r["config"]["ratio"] == ratio and r["config"]["kappa"] == kappa], ax=ax)
-            ax.set_title(f"n/d = {ratio}, κ_Σ = {kappa:g}", fontsize="small")
-            if i or j:
-                ax.set_ylabel("")
-    axes[0, 0].legend(fontsize="xx-small", loc="lower left")
-    d = sweep[0]["config"]["d"] if sweep else "?"
-    figure.suptitle(f"Looped linear attention = GD (d = {d}): normalised error, median and 10–90% over prompts, against ρ^r")
-    figure.tight_layout()
-    paths = [save_figure(figure, out / f"{stem}_errors.{suffix}", close=False) for suffix in ("pdf", "png")]
-    plt.close(figure)
-    panels = 2 + (reference is not None) + (newton_schulz is not None)
-    figure, axes = plt.subplots(1, panels, figsize=(4.8 * panels, 4.0), squeeze=False)
-    plot_slopes(sweep, ax=axes[0, 0])
-    plot_loops_to_epsilon(sweep, ax=axes[0, 1])
-    index = 2
-    if reference is not None:
-        plot_reference_curves(reference, ax=axes[0, index])
-        index += 1
-    if newton_schulz is not None:
-        plot_newton_schulz(newton_schulz, ax=axes[0, index])
-    figure.tight_layout()
-    paths += [save_figure(figure, out / f"{stem}_summary.{suffix}", close=False) for suffix in ("pdf", "png")]
-    plt.close(figure)
-    return paths
 
 
 # --------------------------------------------------------------------------------------------

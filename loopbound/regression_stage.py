@@ -1,8 +1,8 @@
 """The ``regression`` stage of ``loopbound run``: in-context regression by looped linear attention
 at a small size (well under a minute on two CPU cores), with a short report of measured numbers.
 
-Writes under ``out``: ``regression/cells/<key>.json`` (one record per sweep cell, reused on a
-rerun), ``regression/reference.json``, ``regression/newton_schulz.json`` and the figures
+Writes under ``out``: ``regression/records/<hash>.json`` (one record per sweep cell, a
+``loopbound sweep`` results store, reused on a rerun), ``regression/reference.json``, ``regression/newton_schulz.json`` and the figures
 ``regression_errors.{pdf,png}``, ``regression_summary.{pdf,png}``. The full-size sweep is
 ``loopbound.regression_experiment.SweepConfig()`` (d = 8, κ_Σ ∈ {1, 4, 16}, 1500 loops);
 ``notebooks/regression.py`` draws the paper figure.
@@ -26,8 +26,8 @@ from loopbound.regression_experiment import (
     run_reference,
     run_sweep,
     sweep_report,
-    write_figures,
 )
+from loopbound.regression_plots import write_figures
 
 #: The stage's small sizes: d = 4, n/d ∈ {1, 2, 4, 8}, κ_Σ ∈ {1, 8}, both step rules, 32 prompts,
 #: 500 loops; reference curves at d = 20 with 2000 prompts of 8 queries; Newton–Schulz m = 8.

@@ -10,15 +10,13 @@ and ``Y`` [n, N, d_out] is a data-defined target, see :func:`load_samples`.
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from loopbound.user_code import import_file, import_module
 from theory.errors import InputError, TargetError
 from theory.targets import BUILTIN_TARGETS, CallableTarget, Target, builtin_target
 
@@ -32,31 +30,6 @@ def parse_params(text: str, target: str) -> dict[str, str]:
             raise InputError(f"target {target}: parameters read name=value, got {item!r}")
         params[key.strip()] = value.strip()
     return params
-
-
-def _import_file(path: Path) -> Any:
-    if not path.is_file():
-        raise TargetError(f"no such file: {path}")
-    module_name = f"loopbound_user_target_{abs(hash(str(path.resolve())))}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise TargetError(f"cannot import {path} as a Python file")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as error:  # a user's file may raise anything while importing
-        raise TargetError(f"importing {path} raised {type(error).__name__}: {error}") from error
-    return module
-
-
-def _import_module(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as error:
-        raise TargetError(f"no module named {error.name!r} (TARGET {name}:function)") from None
-    except Exception as error:
-        raise TargetError(f"importing {name} raised {type(error).__name__}: {error}") from error
 
 
 def _wrap(obj: Any, label: str, d: int, N: int) -> Target:
@@ -81,12 +54,12 @@ def load_target(spec: str, *, d: int, N: int) -> Target:
     if head.endswith(".py") or "/" in head:
         if not tail:
             raise InputError(f"TARGET {spec!r}: name the function, as in {head}:function")
-        module = _import_file(Path(head))
+        module = import_file(head, prefix="loopbound_user_target", error=TargetError)
         if not hasattr(module, tail):
             raise TargetError(f"{head} has no function {tail!r}")
         return _wrap(getattr(module, tail), spec, d, N)
     if tail and head.replace(".", "").replace("_", "").isalnum():
-        module = _import_module(head)
+        module = import_module(head, context=f"TARGET {head}:function", error=TargetError)
         if not hasattr(module, tail):
             raise TargetError(f"module {head} has no function {tail!r}")
         return _wrap(getattr(module, tail), spec, d, N)

@@ -31,20 +31,16 @@ default; your own with ``--construction``).
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import importlib.util
 import math
-import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import sympy
 import torch
 
 from constructions.blocks import LoopedTransformer
-
+from loopbound.user_code import import_file, import_module
 from theory.bounds.approximation import (
     SYMBOLS,
     THEOREM_3_6,
@@ -109,28 +105,10 @@ def _family_from(module: Any, name: str) -> ConstructionFamily:
 def load_family(spec: str = DEFAULT_CONSTRUCTION) -> ConstructionFamily:
     """A construction family from a module name (``constructions.universal``) or a ``.py`` file."""
     if spec.endswith(".py"):
-        path = Path(spec)
-        if not path.is_file():
-            raise InputError(f"no such file: {spec}")
-        module_name = f"loopbound_user_construction_{abs(hash(str(path.resolve())))}"
-        loader_spec = importlib.util.spec_from_file_location(module_name, path)
-        if loader_spec is None or loader_spec.loader is None:
-            raise InputError(f"cannot import {spec} as a Python file")
-        module = importlib.util.module_from_spec(loader_spec)
-        sys.modules[module_name] = module
-        try:
-            loader_spec.loader.exec_module(module)
-        except Exception as error:
-            raise InputError(f"importing {spec} raised {type(error).__name__}: {error}") from error
-        return _family_from(module, spec)
-    try:
-        module = importlib.import_module(spec)
-    except ModuleNotFoundError as error:
-        if spec == DEFAULT_CONSTRUCTION:
-            raise InputError("the universal construction (constructions/universal.py) is not in this checkout") from None
-        raise InputError(f"no module named {error.name!r} (--construction {spec})") from None
-    except Exception as error:
-        raise InputError(f"importing {spec} raised {type(error).__name__}: {error}") from error
+        module = import_file(spec, prefix="loopbound_user_construction")
+    else:
+        missing = "the universal construction (constructions/universal.py) is not in this checkout" if spec == DEFAULT_CONSTRUCTION else None
+        module = import_module(spec, context=f"--construction {spec}", missing=missing)
     return _family_from(module, spec)
 
 

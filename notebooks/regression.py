@@ -43,14 +43,12 @@ from loopbound.plots import save_figure  # noqa: E402
 from loopbound.regression_experiment import (  # noqa: E402
     ReferenceConfig,
     SweepConfig,
-    plot_error_curves,
-    plot_loops_to_epsilon,
-    plot_reference_curves,
     reference_report,
     run_reference,
     run_sweep,
     sweep_report,
 )
+from loopbound.regression_plots import plot_error_curves, plot_loops_to_epsilon, plot_reference_curves  # noqa: E402
 
 PAPER = os.environ.get("LOOPBOUND_NOTEBOOK_SIZE", "ci") == "paper"
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else Path("runs/notebooks")

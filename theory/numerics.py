@@ -6,10 +6,17 @@
   of magnitude ≤ 2^t exactly, and sums/differences of such integers exactly while they stay below it.
 - Devices: ``auto`` takes CUDA when present; library code never calls ``.cuda()``, it takes a
   ``torch.device``. No TF32 or autocast is switched on anywhere.
+- CPU threads: :func:`intra_op_threads` is the one way library code changes torch's intra-op
+  thread count, and it restores the caller's count afterwards. The constructions run hundreds of
+  tiny GEMMs per pass whose cost is synchronisation, not arithmetic: on a shared 2-core machine two
+  threads made them ~10× slower than one (docs/benchmarks.md, "Looped evaluation"), so the
+  stages that evaluate them run with one thread.
 """
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
+from typing import Iterator
 
 import torch
 
@@ -67,3 +74,18 @@ def resolve_device(spec: str | torch.device = "auto") -> torch.device:
     elif device.type != "cpu":
         raise InputError(f"device {spec!r} is not supported; use auto, cpu, cuda or cuda:N")
     return device
+
+
+@contextmanager
+def intra_op_threads(count: int) -> Iterator[None]:
+    """Run the body with ``count`` torch intra-op threads, restoring the previous count afterwards
+    (also when the body raises). Why one thread is usually the right count for loopbound's narrow
+    models on a small CPU: module docstring."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise InputError(f"intra-op threads must be an integer >= 1, got {count!r}")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

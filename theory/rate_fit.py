@@ -2,8 +2,9 @@
 
 - :func:`fit_rate`: on the asymptotic range, least squares of log(error) on log(r), so
   error ≈ C·r^a with a the fitted exponent (negative when the error falls). Its interval is a
-  **pairs bootstrap** percentile interval (resample the (r, error) points with replacement, refit),
-  at a stated level with a stated seed (Efron & Tibshirani 1993, ch. 9 and 13). It is an estimate:
+  **pairs bootstrap** percentile interval (resample the (r, error) points with replacement, refit;
+  :func:`theory.bootstrap.percentile_interval`), at a stated level with a stated seed (Efron &
+  Tibshirani 1993, ch. 9 and 13). It is an estimate:
   with few points the interval is wide, and it says nothing about r outside the range fitted.
 - :func:`judge`: per r, a measured interval [lower, upper] against a bound b: **held** when
   upper ≤ b, **violated** when lower > b (the violation is outside the measurement's uncertainty),
@@ -19,6 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from theory.bootstrap import percentile_interval
 from theory.errors import InputError
 
 __all__ = ["RateFit", "fit_rate", "loglog_slope", "Status", "PointVerdict", "Verdict", "judge", "compare_rates"]
@@ -155,8 +157,7 @@ def fit_rate(
             if np.unique(x[index]).size >= 2:
                 break
         slopes[b] = _least_squares(x[index], y[index])[0]
-    tail = (1.0 - level) / 2.0
-    lower, upper = (float(v) for v in np.quantile(slopes, [tail, 1.0 - tail]))
+    lower, upper = percentile_interval(slopes, level)
     return RateFit(
         exponent=slope,
         prefactor=float(math.exp(intercept)),

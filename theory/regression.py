@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from scipy import stats
 
+from theory.bootstrap import percentile_interval
 from theory.bounds.regression import ONE_STEP_OPTIMAL_ETA, REFERENCE_CURVES
 from theory.errors import InputError
 
@@ -333,8 +334,10 @@ class BootstrapInterval:
         return {k: getattr(self, k) for k in ("statistic", "estimate", "lower", "upper", "level", "resamples", "seed", "samples")}
 
 
+# Not theory.rate_fit.fit_rate: a median over prompts (resampling prompts), not a slope over points.
 def bootstrap_median(values: np.ndarray | Sequence[float], *, level: float = 0.95, resamples: int = 2000, seed: int = 0) -> BootstrapInterval:
-    """The median of ``values`` with a percentile-bootstrap interval (resampling the values)."""
+    """The median of ``values`` with a percentile-bootstrap interval (resampling the values;
+    :func:`theory.bootstrap.percentile_interval`)."""
     array = np.asarray(values, dtype=np.float64).ravel()
     if array.size < 2 or not np.isfinite(array).all():
         raise InputError(f"a bootstrap interval needs at least 2 finite values, got {array.size}")
@@ -342,9 +345,8 @@ def bootstrap_median(values: np.ndarray | Sequence[float], *, level: float = 0.9
         raise InputError(f"bootstrap needs 0 < level < 1 and >= 100 resamples, got {level}, {resamples}")
     rng = np.random.default_rng(seed)
     draws = np.median(array[rng.integers(0, array.size, size=(resamples, array.size))], axis=1)
-    tail = (1 - level) / 2
-    lower, upper = np.quantile(draws, [tail, 1 - tail])
-    return BootstrapInterval("median", float(np.median(array)), float(lower), float(upper), level, resamples, seed, int(array.size))
+    lower, upper = percentile_interval(draws, level)
+    return BootstrapInterval("median", float(np.median(array)), lower, upper, level, resamples, seed, int(array.size))
 
 
 @dataclass(frozen=True)
@@ -361,6 +363,7 @@ class SlopeFit:
     last: int
 
 
+# Not theory.rate_fit's log-log fit: geometric decay is linear in r (not log r) and needs the parity term.
 def fit_log_slope(loops: np.ndarray, errors: np.ndarray) -> SlopeFit:
     """Fit :class:`SlopeFit` to positive ``errors`` at integer ``loops`` (at least 4 points)."""
     r = np.asarray(loops, dtype=np.float64)

@@ -13,20 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import nullcontext
 from typing import Any
 
-from loopbound.cli_types import exponent_p, figure_path, nonnegative_int, positive_int
+from loopbound.cli_types import exponent_p, figure_path, from_parser, nonnegative_int, positive_int
 from loopbound.target_loading import load_target
 from loopbound.verify import DEFAULT_CONSTRUCTION, load_family, parse_bound, parse_loops, verify, format_table
 from theory.errors import InputError
-from theory.numerics import resolve_device
-
-
-def _loops(text: str) -> tuple[int, ...]:
-    try:
-        return parse_loops(text)
-    except InputError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+from theory.numerics import intra_op_threads, resolve_device
 
 
 def _level(text: str) -> float:
@@ -59,7 +53,7 @@ def add_parser(subcommands: Any) -> None:
     parser.add_argument("--d", type=positive_int, default=1, help="token dimension (default 1)")
     parser.add_argument("--N", type=positive_int, default=2, help="sequence length (default 2)")
     parser.add_argument("--timestep", action="store_true", help="the construction with timestep scaling (Theorem 4.2)")
-    parser.add_argument("--loops", type=_loops, required=True, help="loop budgets r: comma list or LOW:HIGH:COUNT (log-spaced)")
+    parser.add_argument("--loops", type=from_parser(parse_loops), required=True, help="loop budgets r: comma list or LOW:HIGH:COUNT (log-spaced)")
     parser.add_argument("--p", type=exponent_p, default=2.0, help="output p-norm and L^p exponent, 1 <= p < inf (default 2)")
     parser.add_argument(
         "--bound", default="construction", metavar="EXPR",
@@ -87,18 +81,15 @@ def run(args: argparse.Namespace) -> int:
     if args.samples < 2 * args.scramblings:
         raise InputError(f"--samples {args.samples} is fewer than two points per scrambling ({args.scramblings} scramblings)")
     device = resolve_device(args.device)
-    if args.threads is not None:
-        import torch
-
-        torch.set_num_threads(args.threads)
     family = load_family(args.construction)
     target = load_target(args.target, d=args.d, N=args.N)
     progress = sys.stderr.isatty() and not args.json
-    result = verify(
-        target, loops=args.loops, timestep=args.timestep, p=args.p, bound=claimed, samples=args.samples,
-        scramblings=args.scramblings, level=args.level, seed=args.seed, device=device, family=family,
-        sup_search=args.sup, progress=progress, compile=args.compile,
-    )
+    with intra_op_threads(args.threads) if args.threads is not None else nullcontext():
+        result = verify(
+            target, loops=args.loops, timestep=args.timestep, p=args.p, bound=claimed, samples=args.samples,
+            scramblings=args.scramblings, level=args.level, seed=args.seed, device=device, family=family,
+            sup_search=args.sup, progress=progress, compile=args.compile,
+        )
     if args.json:
         print(json.dumps(result.to_json()))
     else:

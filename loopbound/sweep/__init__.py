@@ -2,7 +2,9 @@
 
 - :mod:`loopbound.sweep.config`: the TOML file → a validated, frozen :class:`SweepConfig`;
 - :mod:`loopbound.sweep.cells`: cells keyed by the hash of their resolved configuration, and the
-  registry of cell kinds (:func:`register_cell_kind`; the ``"modulus"`` kind ships with it);
+  registry of cell kinds (:func:`register_cell_kind`; the ``"modulus"`` kind ships with it, the
+  ``"approximation"`` and ``"looped_gd"`` kinds in :mod:`loopbound.sweep.approximation` and
+  :mod:`loopbound.sweep.looped_gd`, imported when a sweep asks for them);
 - :mod:`loopbound.sweep.store`: one atomic, checksummed record per cell, strict reads, resume plans;
 - :mod:`loopbound.sweep.executors`: the local process pool (default) and submitit, and
   :func:`run_sweep`.

@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from loopbound.sweep.config import (
+    COMMON_AXES,
+    COMMON_AXIS_DEFAULTS,
     KIND_NAME_PATTERN,
     ConfigError,
     FieldError,
@@ -43,6 +45,7 @@ from loopbound.sweep.config import (
     require_int,
     require_str,
 )
+from loopbound.user_code import import_module
 from theory.errors import InputError
 
 SCHEMA_VERSION = 1
@@ -50,11 +53,11 @@ SCHEMA_VERSION = 1
 
 LAZY_CELL_KINDS: dict[str, str] = {
     "approximation": "loopbound.sweep.approximation",
+    "looped_gd": "loopbound.sweep.looped_gd",
 }
-"""Cell kinds registered by importing a module, imported only when a sweep asks for the kind.
-
-``approximation`` (error of the universal construction at loop count r, measured by
-theory/rates.py) registers itself from that module once the construction lands."""
+"""Cell kinds registered by importing a module, imported only when a sweep asks for the kind:
+``approximation`` (the universal construction's error at one loop budget r, measured by
+:func:`loopbound.verify.verify`) and ``looped_gd`` (one cell of the in-context regression sweep)."""
 
 RunCell = Callable[["Cell"], Mapping[str, Any]]
 
@@ -73,15 +76,18 @@ def configuration_hash(config: Mapping[str, Any], schema: int = SCHEMA_VERSION) 
 # --------------------------------------------------------------------------- cells
 @dataclass(frozen=True)
 class Cell:
-    """The resolved configuration of one computation; ``params`` is the kind's parameter dataclass."""
+    """The resolved configuration of one computation; ``params`` is the kind's parameter dataclass.
+
+    ``target``, ``d``, ``N`` and ``p`` are None for a kind that does not use them
+    (:attr:`CellKind.common_axes`); they stay in the configuration as nulls."""
 
     kind: str
     kind_version: str
-    target: str
+    target: str | None
     target_sha256: str | None
-    d: int
-    N: int
-    p: float
+    d: int | None
+    N: int | None
+    p: float | None
     seed: int
     device: str
     params: Any
@@ -112,7 +118,9 @@ class Cell:
         scalars = " ".join(
             f"{key}={value}" for key, value in dataclasses.asdict(self.params).items() if isinstance(value, (str, int, float))
         )
-        return f"{self.kind} {self.target} d={self.d} N={self.N} p={self.p:g} seed={self.seed} {scalars}".strip()
+        common = [self.target] if self.target is not None else []
+        common += [f"{name}={value:g}" for name, value in (("d", self.d), ("N", self.N), ("p", self.p)) if value is not None]
+        return " ".join([self.kind, *common, f"seed={self.seed}", scalars]).strip()
 
 
 # --------------------------------------------------------------------------- the registry
@@ -122,7 +130,10 @@ class CellKind:
 
     ``version`` enters every cell's hash: bump it when the computation changes, so old records
     become stale instead of being mixed with new ones. ``cpu_only`` kinds resolve
-    ``device = "auto"`` to the CPU and refuse an explicit CUDA device.
+    ``device = "auto"`` to the CPU and refuse an explicit CUDA device. ``common_axes`` are the
+    top-level axes of a sweep file (of ``targets``, ``d``, ``N``, ``p``) that the kind's cells
+    carry; a sweep file for the kind that sets another is refused (a kind of in-context regression,
+    say, has a dimension d but no sequence-to-sequence target, N or p).
     """
 
     name: str
@@ -131,6 +142,7 @@ class CellKind:
     axes: tuple[str, ...] = ()
     version: str = "1"
     cpu_only: bool = False
+    common_axes: tuple[str, ...] = COMMON_AXES
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not KIND_NAME_PATTERN.match(self.name):
@@ -148,6 +160,10 @@ class CellKind:
                 raise ValueError(f"cell kind {self.name!r}: axis {axis!r} is not a field of {self.params.__name__}")
         if not isinstance(self.version, str) or not self.version:
             raise ValueError(f"cell kind {self.name!r}: version must be a non-empty string")
+        if any(axis not in COMMON_AXES for axis in self.common_axes):
+            raise ValueError(f"cell kind {self.name!r}: common_axes must be among {', '.join(COMMON_AXES)}, got {self.common_axes!r}")
+        if "targets" in self.common_axes and not {"d", "N"} <= set(self.common_axes):
+            raise ValueError(f"cell kind {self.name!r}: a kind with targets uses d and N too (a target is loaded for a shape)")
 
     def parameter_sets(self, section: Mapping[str, Any]) -> tuple[Any, ...]:
         """The kind's parameter dataclasses for a ``[<kind>]`` table: the product of its axes."""
@@ -185,13 +201,15 @@ def register_cell_kind(
     axes: tuple[str, ...] = (),
     version: str = "1",
     cpu_only: bool = False,
+    common_axes: tuple[str, ...] = COMMON_AXES,
 ) -> CellKind:
     """Register a cell kind under ``name`` (see :class:`CellKind`); returns it.
 
     Registering the same function and parameters again (a module imported twice) is a no-op;
     registering another function under a taken name is a ValueError.
     """
-    kind = CellKind(name=name, run=run, params=params, axes=tuple(axes), version=version, cpu_only=cpu_only)
+    kind = CellKind(name=name, run=run, params=params, axes=tuple(axes), version=version, cpu_only=cpu_only,
+                    common_axes=tuple(common_axes))
     existing = _REGISTRY.get(name)
     if existing is not None:
         if _reference(existing.run) == _reference(run) and _reference(existing.params) == _reference(params):
@@ -238,10 +256,9 @@ def expand_cells(config: SweepConfig) -> tuple[Cell, ...]:
     """
     for module in config.imports:
         try:
-            importlib.import_module(module)
-        except Exception as error:  # a user's module may raise anything while importing: report it in one line
-            message = " ".join(str(error).split())
-            raise ConfigError(f"{config.source}: imports: cannot import {module!r}: {type(error).__name__}: {message}") from None
+            import_module(module, context="a module listed in imports")
+        except InputError as error:
+            raise ConfigError(f"{config.source}: imports: cannot import {module!r}: {error}") from None
     source = config.source
     try:
         kind = get_cell_kind(config.cell)
@@ -252,14 +269,16 @@ def expand_cells(config: SweepConfig) -> tuple[Cell, ...]:
         device = _resolve_device(config.device, kind)
     except FieldError as error:
         raise ConfigError(f"{source}: {error}") from None
+    common = _common_axes(config, kind)
     try:
         targets = {
-            (spec, d, N): _resolve_target(spec, d, N) for spec in config.targets for d in config.d for N in config.N
+            (spec, d, N): _resolve_target(spec, d, N) for spec in common["targets"] for d in common["d"] for N in common["N"]
         }
     except InputError as error:
         raise ConfigError(f"{source}: targets: {' '.join(str(error).split())}") from None
     cells: list[Cell] = []
-    for spec, d, N, p, seed, params in itertools.product(config.targets, config.d, config.N, config.p, config.seeds, parameter_sets):
+    axes = (common["targets"], common["d"], common["N"], common["p"], config.seeds, parameter_sets)
+    for spec, d, N, p, seed, params in itertools.product(*axes):
         canonical, digest = targets[(spec, d, N)]
         cells.append(Cell(kind.name, kind.version, canonical, digest, d, N, p, seed, device, params))
     seen: dict[str, Cell] = {}
@@ -270,6 +289,26 @@ def expand_cells(config: SweepConfig) -> tuple[Cell, ...]:
             )
         seen[cell.hash] = cell
     return tuple(cells)
+
+
+def _common_axes(config: SweepConfig, kind: CellKind) -> dict[str, tuple[Any, ...]]:
+    """The values of ``targets``, ``d``, ``N`` and ``p`` for ``kind``'s cells: as given, else the
+    default; ``(None,)`` for an axis the kind does not use (giving one is a ConfigError)."""
+    values: dict[str, tuple[Any, ...]] = {}
+    for axis in COMMON_AXES:
+        given = getattr(config, axis)
+        if axis not in kind.common_axes:
+            if given:
+                uses = ", ".join(kind.common_axes) or "none of targets, d, N, p"
+                raise ConfigError(f"{config.source}: {axis}: cell kind {kind.name!r} does not use it (it uses {uses}); remove it")
+            values[axis] = (None,)
+        elif given:
+            values[axis] = given
+        elif axis == "targets":
+            raise ConfigError(f'{config.source}: targets: missing: list TARGET specs, e.g. targets = ["holder:alpha=0.5"]')
+        else:
+            values[axis] = COMMON_AXIS_DEFAULTS[axis]
+    return values
 
 
 def check_devices_here(cells: tuple[Cell, ...]) -> None:
@@ -299,10 +338,14 @@ def _target_file(spec: str) -> Path | None:
     return Path(head) if head.endswith(".py") or "/" in head else None
 
 
-def _resolve_target(spec: str, d: int, N: int) -> tuple[str, str | None]:
-    """(canonical spec, sha256 of a file target's source or None), after loading the target once."""
+def _resolve_target(spec: str | None, d: int | None, N: int | None) -> tuple[str | None, str | None]:
+    """(canonical spec, sha256 of a file target's source or None), after loading the target once;
+    (None, None) for a kind without targets."""
     from loopbound.target_loading import load_target
     from theory.targets import BUILTIN_TARGETS
+
+    if spec is None or d is None or N is None:  # CellKind: a kind with targets has d and N
+        return None, None
 
     target = load_target(spec, d=d, N=N)
     if spec.partition(":")[0] in BUILTIN_TARGETS:
@@ -315,6 +358,8 @@ def load_cell_target(cell: Cell) -> Any:
     """The cell's target, refusing a file target whose source changed since the sweep was expanded."""
     from loopbound.target_loading import load_target
 
+    if cell.target is None or cell.d is None or cell.N is None:
+        raise ValueError(f"cell kind {cell.kind!r} has no target (its cells do not use targets, d and N)")
     file = _target_file(cell.target)
     if cell.target_sha256 is not None and file is not None and file.is_file():
         if hashlib.sha256(file.read_bytes()).hexdigest() != cell.target_sha256:

@@ -16,9 +16,11 @@ schema and examples)::
     deltas = [0.01, 0.03, 0.1, 0.3]        # not an axis: the whole grid goes to every cell
 
 Every top-level axis (``targets``, ``d``, ``N``, ``p``, ``seeds``) takes one value or a non-empty
-list without repeats. Optional keys: ``name`` (a label, default the file's stem), ``imports``
-(modules imported first, which may register more cell kinds) and a ``[submitit]`` table (executor
-parameters, passed to ``submitit.AutoExecutor.update_parameters``). Unknown keys are errors.
+list without repeats; ``targets`` is required by the kinds that measure a target, and a kind without
+one (``looped_gd``) refuses ``targets``, ``N`` and ``p`` (checked in :mod:`loopbound.sweep.cells`).
+Optional keys: ``name`` (a label, default the file's stem), ``imports`` (modules imported first,
+which may register more cell kinds) and a ``[submitit]`` table (executor parameters, passed to
+``submitit.AutoExecutor.update_parameters``). Unknown keys are errors.
 
 This module knows nothing about particular cell kinds: the ``[<cell>]`` table is kept raw (TOML
 lists frozen into tuples) and checked against the kind's parameter dataclass when the sweep is
@@ -37,6 +39,13 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from theory.errors import InputError
+
+COMMON_AXES = ("targets", "d", "N", "p")
+"""Top-level axes a cell kind may use or not (:attr:`loopbound.sweep.cells.CellKind.common_axes`);
+``seeds`` and ``device`` belong to every cell."""
+
+COMMON_AXIS_DEFAULTS: dict[str, tuple[Any, ...]] = {"d": (1,), "N": (2,), "p": (2.0,)}
+"""Values of the axes a kind uses when the sweep file does not give them (``targets`` is required)."""
 
 TOP_LEVEL_KEYS = ("name", "cell", "targets", "d", "N", "p", "seeds", "device", "imports", "submitit")
 """Keys a sweep file may hold at top level, besides the table named after its cell kind."""
@@ -141,6 +150,9 @@ def freeze(value: Any, field: str) -> Any:
 class SweepConfig:
     """A sweep file, validated: what to compute (cell kind, axes, kind parameters) and how to run.
 
+    ``targets``, ``d``, ``N`` and ``p`` are ``()`` where the file does not give them:
+    :func:`loopbound.sweep.cells.expand_cells` then takes :data:`COMMON_AXIS_DEFAULTS` for a kind
+    that uses the axis (``targets`` has none: it is required), and nothing for one that does not.
     ``params`` is the ``[<cell>]`` table as ``(key, value)`` pairs (TOML lists as tuples), checked
     against the kind's parameter dataclass by :func:`loopbound.sweep.cells.expand_cells`;
     ``submitit`` holds executor parameters. ``source`` is the file as named (for messages) and
@@ -149,10 +161,10 @@ class SweepConfig:
 
     name: str
     cell: str
-    targets: tuple[str, ...]
-    d: tuple[int, ...] = (1,)
-    N: tuple[int, ...] = (2,)
-    p: tuple[float, ...] = (2.0,)
+    targets: tuple[str, ...] = ()
+    d: tuple[int, ...] = ()
+    N: tuple[int, ...] = ()
+    p: tuple[float, ...] = ()
     seeds: tuple[int, ...] = (0,)
     device: str = "auto"
     imports: tuple[str, ...] = ()
@@ -174,6 +186,8 @@ class SweepConfig:
             "seeds": lambda v: require_int("seeds", v, minimum=0),
         }
         for field, check in axes.items():
+            if field in COMMON_AXES and getattr(self, field) == ():
+                continue  # not given: the cell kind's default, or not used by the kind (expand_cells)
             values = tuple(check(value) for value in as_axis(field, getattr(self, field)))
             object.__setattr__(self, field, distinct(field, values))
         if not isinstance(self.device, str) or not DEVICE_PATTERN.match(self.device):
@@ -246,8 +260,6 @@ def _from_mapping(data: Mapping[str, Any], *, source: str, text: str, default_na
         if key not in TOP_LEVEL_KEYS and key != cell:
             known = ", ".join((*TOP_LEVEL_KEYS, f"[{cell}]"))
             raise FieldError(key, f"unknown key (known: {known})")
-    if "targets" not in data:
-        raise FieldError("targets", 'missing: list TARGET specs, e.g. targets = ["holder:alpha=0.5"]')
     section = data.get(cell, {})
     if not isinstance(section, dict):
         raise FieldError(f"[{cell}]", f"must be a table of the cell kind's parameters, got {section!r}")
@@ -261,6 +273,8 @@ def _from_mapping(data: Mapping[str, Any], *, source: str, text: str, default_na
     for key, value in fields.items():
         if isinstance(value, dict):
             raise FieldError(key, "must be a value or a list, not a table")
+        if key != "device":
+            as_axis(key, value)  # an empty list is an error, not "not given"
     return SweepConfig(
         name=data.get("name", default_name),
         cell=cell,

@@ -26,22 +26,18 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
-import platform
 import random
-import socket
 import threading
 import time
 import traceback
-import uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Protocol, Sequence
 
 from loopbound.sweep.cells import Cell, RunCell, get_cell_kind
-from loopbound.sweep.store import CellRecord, Plan, Store, now_utc
+from loopbound.sweep.store import Plan, Store, computed_record, now_utc
 from theory.errors import InputError
 
 Tick = Callable[[], None]
@@ -106,12 +102,7 @@ def _compute_and_store(task: CellTask) -> CellOutcome:
         _seed_everything(cell.seed)
         result = dict(task.run(cell))
         seconds = time.perf_counter() - started
-        record = CellRecord.for_cell(
-            cell, result, versions=_versions(cell.device), wall_seconds=seconds, started_at=started_at,
-            finished_at=now_utc(), host=socket.gethostname(), pid=os.getpid(), executor=task.executor,
-            run_id=uuid.uuid4().hex,
-        )
-        store.write(record)
+        store.write(computed_record(cell, result, started_at=started_at, wall_seconds=seconds, executor=task.executor))
     except InputError as error:  # the user's to fix (a target returning NaN, a missing device)
         reason = " ".join(str(error).split())
     except Exception as error:  # a bug in a cell kind: reported with its traceback, never dropped
@@ -139,21 +130,6 @@ def _limit_threads(threads: int) -> None:
         import torch
 
         torch.set_num_threads(threads)
-
-
-def _versions(device: str) -> dict[str, str]:
-    versions = {"python": platform.python_version(), "platform": platform.platform()}
-    for package in ("loopbound", "torch", "numpy", "scipy"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    if device.startswith("cuda"):
-        import torch
-
-        versions["cuda"] = str(torch.version.cuda)
-        versions["cuda_device"] = torch.cuda.get_device_name(torch.device(device))
-    return versions
 
 
 def _failed(task: CellTask, reason: str) -> CellOutcome:

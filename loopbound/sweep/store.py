@@ -24,9 +24,13 @@ import hashlib
 import json
 import math
 import os
+import platform
 import re
+import socket
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -153,6 +157,31 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in a record")
+
+
+def runtime_versions(device: str) -> dict[str, str]:
+    """Python, platform and package versions of this process, and the CUDA device when used."""
+    versions = {"python": platform.python_version(), "platform": platform.platform()}
+    for package in ("loopbound", "torch", "numpy", "scipy"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    if device.startswith("cuda"):
+        import torch
+
+        versions["cuda"] = str(torch.version.cuda)
+        versions["cuda_device"] = torch.cuda.get_device_name(torch.device(device))
+    return versions
+
+
+def computed_record(cell: Cell, result: Mapping[str, Any], *, started_at: str, wall_seconds: float, executor: str) -> CellRecord:
+    """The record of ``cell`` computed in this process, finishing now: its result with the versions,
+    host, pid and a fresh ``run_id`` (every writer of records builds them here)."""
+    return CellRecord.for_cell(
+        cell, result, versions=runtime_versions(cell.device), wall_seconds=wall_seconds, started_at=started_at,
+        finished_at=now_utc(), host=socket.gethostname(), pid=os.getpid(), executor=executor, run_id=uuid.uuid4().hex,
+    )
 
 
 @dataclass(frozen=True)

@@ -45,16 +45,6 @@ from theory.errors import InputError, PrecisionError
 HALF, QUARTER, EIGHTH = Fraction(1, 2), Fraction(1, 4), Fraction(1, 8)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These batches are tiny: on a shared 2-core machine torch's intra-op threads cost ~60× more
-    than the arithmetic (measured), so this module runs single-threaded and restores the setting."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # ---------------------------------------------------------------------------------------------
 # the checker, on maps whose answers are known
 # ---------------------------------------------------------------------------------------------

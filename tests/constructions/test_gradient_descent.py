@@ -14,16 +14,6 @@ from constructions.gradient_descent import build_gd_transformer, gd_state_dict, 
 from theory.errors import InputError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Hundreds of tiny products per test: one intra-op thread (two are ~25× slower on a shared
-    2-core machine); the caller's setting is restored afterwards."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def plain_gd(X: np.ndarray, y: np.ndarray, queries: np.ndarray, *, loops: int, eta: float, A: np.ndarray | None = None, scales: bool = False):
     """Predictions [loops + 1, B, m] of r = 0..loops steps of w ← w − ηA∇L(w), in numpy float64;
     with ``scales``, also ‖x_q‖·‖w_r‖ [loops + 1, B, m], the magnitude a prediction x_qᵀw_r is

@@ -15,14 +15,6 @@ from theory.bounds.regression import NS_LOOPS_KAPPA_SPD, NS_LOOPS_KAPPA_TRANSPOS
 from theory.errors import InputError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _matrices(seed: int, B: int, m: int, kappa: float, symmetric: bool) -> np.ndarray:
     """Batches with singular values geometric from 1 to 1/κ (SPD when ``symmetric``)."""
     rng = np.random.default_rng(seed)

@@ -4,7 +4,8 @@ What these tests show (issue 5): in every sweep cell the transformer's error nev
 per-instance bound ‖x_q‖ρ^r‖w_LS‖; the fitted log-error slope matches log ρ within its bootstrap
 interval (and the intervals resolve the rate to 0.1%); loops to ε never exceed the bound; the
 reference curves produced by the transformer (averaging, one-step GD) agree with their closed forms
-and equal the plain estimators; records are seeded, keyed by configuration hash, atomic and reused;
+and equal the plain estimators; records are seeded, keyed by configuration hash, atomic and reused,
+in the results store of ``loopbound sweep`` (whose ``looped_gd`` cells compute the same records);
 figures are written as PDF and PNG.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 import torch
 
 import loopbound.regression_experiment as experiment
+import loopbound.regression_plots as plots
 from loopbound.regression_experiment import (
     NewtonSchulzConfig,
     ReferenceConfig,
@@ -25,8 +27,8 @@ from loopbound.regression_experiment import (
     run_reference,
     run_sweep,
     transformer_estimators,
-    write_figures,
 )
+from loopbound.regression_plots import write_figures
 from theory.errors import InputError
 from theory.regression import ReferencePoint, averaging_predict, bootstrap_median, one_step_gd_predict
 
@@ -108,9 +110,9 @@ def test_loops_to_epsilon_never_exceed_the_bound_and_the_kappa_form(sweep) -> No
 
 def test_records_are_keyed_atomic_seeded_and_reused(sweep, tmp_path, monkeypatch) -> None:
     records, out = sweep
-    files = sorted((out / "cells").glob("*.json"))
-    assert len(files) == 8 and not list((out / "cells").glob(".tmp-*"))
-    keys = {json.loads(f.read_text())["key"] for f in files}
+    files = sorted((out / "records").glob("*.json"))
+    assert len(files) == 8 and not list((out / "records").glob(".tmp-*"))
+    keys = {json.loads(f.read_text())["hash"] for f in files}
     assert keys == {f.stem for f in files} == {r["key"] for r in records}
     before = {f.name: f.read_bytes() for f in files}
 
@@ -132,7 +134,7 @@ def test_records_are_keyed_atomic_seeded_and_reused(sweep, tmp_path, monkeypatch
 def test_a_corrupt_record_is_reported_not_swallowed(tmp_path) -> None:
     small = SweepConfig(d=2, ratios=(2,), kappas=(1.0,), rules=("max",), instances=4, loops=20)
     records = run_sweep(small, out=tmp_path)
-    path = tmp_path / "cells" / f"{records[0]['key']}.json"
+    path = tmp_path / "records" / f"{records[0]['key']}.json"
     path.write_text("{not json")
     with pytest.raises(InputError, match="not valid JSON") as raised:
         run_sweep(small, out=tmp_path)
@@ -189,8 +191,8 @@ def test_figures_are_written_as_pdf_and_png(sweep, tmp_path) -> None:
     import matplotlib.pyplot as plt
 
     _, (left, right) = plt.subplots(1, 2)
-    assert experiment.plot_error_curves(records[:2], ax=left) is left
-    assert experiment.plot_reference_curves(reference, ax=right) is right
+    assert plots.plot_error_curves(records[:2], ax=left) is left
+    assert plots.plot_reference_curves(reference, ax=right) is right
     plt.close("all")
 
 
@@ -221,3 +223,26 @@ def test_the_run_stage_reports_measured_numbers(tmp_path) -> None:
     text = "\n".join(lines)
     assert "0 violations" in text and "12 of 12 points agree" in text
     assert (tmp_path / "regression_summary.png").exists() and (tmp_path / "regression" / "reference.json").exists()
+
+
+def test_loopbound_sweep_computes_the_same_records_as_run_sweep(tmp_path, monkeypatch) -> None:
+    """The example sweep file of ``looped_gd`` cells runs under ``loopbound sweep`` and writes one
+    record per cell; ``run_sweep`` of the same configuration finds every one of them (same store
+    format, same hashes) and reads instead of computing, and a fresh ``run_sweep`` gives the same
+    results: a cell measured alone equals the cell measured in its shared pass."""
+    from tests.loopbound.cli_runner import run_cli
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "sweeps" / "looped-gd-small.toml"
+    store = tmp_path / "store"
+    result = run_cli("sweep", str(example), "--out", str(store), "--workers", "2")
+    assert result.code == 0, result.stdout + result.stderr
+    assert "8 looped_gd cells: 8 done, 0 skipped" in result.stdout
+    assert len(list((store / "records").glob("*.json"))) == 8
+    config = SweepConfig(d=4, ratios=(2, 4), kappas=(1.0, 8.0), instances=32, loops=400, seed=0)
+    fresh = run_sweep(config)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a cell recorded by loopbound sweep was recomputed")
+
+    monkeypatch.setattr(experiment, "looped_gd_predict", refuse)
+    assert run_sweep(config, out=store) == fresh

@@ -473,7 +473,7 @@ def test_missing_or_unreadable_sweep_files(tmp_path: Path) -> None:
 
 def test_the_console_script_reports_a_bad_sweep_file_without_traceback_or_unfinished_imports(tmp_path: Path) -> None:
     """As a real process: status 2 and one line; and loading the CLI and the sweep package imports
-    no module of the unfinished approximation kind (it is imported only when a sweep asks for it)."""
+    no module of the approximation kind (it is imported only when a sweep asks for it)."""
     config = write(tmp_path / "bad.toml", BASE.replace("p = 2", "p = 0"))
     code = (
         "import sys; from loopbound.cli import main; status = main(sys.argv[1:]); "
@@ -485,3 +485,43 @@ def test_the_console_script_reports_a_bad_sweep_file_without_traceback_or_unfini
     assert completed.stderr.strip().count("\n") == 0 and "Traceback" not in completed.stderr
     assert "p: must be a number with 1 <= p < inf" in completed.stderr
     assert completed.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "extra, fragments",
+    [
+        ('targets = ["linear"]', ["targets: cell kind 'looped_gd' does not use it", "remove it"]),
+        ("N = 2", ["N: cell kind 'looped_gd' does not use it"]),
+        ("p = 1", ["p: cell kind 'looped_gd' does not use it"]),
+    ],
+)
+def test_a_kind_without_targets_refuses_targets_N_and_p(tmp_path: Path, extra: str, fragments: list[str]) -> None:
+    config = write(tmp_path / "gd.toml", f"""
+        cell = "looped_gd"
+        d = 2
+        {extra}
+        [looped_gd]
+        ratio = 2
+        kappa = 1
+        rule = "max"
+    """)
+    assert_one_line_error(run_cli("sweep", str(config), "--out", str(tmp_path / "store")), *fragments)
+    assert not (tmp_path / "store").exists()
+
+
+def test_a_kind_without_targets_has_null_target_N_and_p_in_its_cells(tmp_path: Path) -> None:
+    config = write(tmp_path / "gd.toml", """
+        cell = "looped_gd"
+        d = 2
+        [looped_gd]
+        ratio = [2, 4]
+        kappa = [1, 8.0]
+        rule = "max"
+    """)
+    cells = expand_cells(load_config(config))
+    assert len(cells) == 4
+    for cell in cells:
+        payload = cell.to_json()
+        assert (payload["target"], payload["target_sha256"], payload["N"], payload["p"], payload["d"]) == (None, None, None, None, 2)
+        assert isinstance(payload["params"]["kappa"], float)  # TOML 1 and 1.0 are one cell
+    assert cells[0].label.startswith("looped_gd d=2 seed=0 ratio=2 kappa=1.0 rule=max")

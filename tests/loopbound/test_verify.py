@@ -9,7 +9,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import torch
 
 from loopbound.verify import load_family, parse_bound, parse_loops, verify
 from tests.loopbound.cli_runner import assert_one_line_error, run_cli
@@ -18,15 +17,6 @@ from theory.error_measure import lp_error
 from theory.targets import builtin_target
 
 universal = pytest.importorskip("constructions.universal", reason="needs constructions/universal.py (the lead's construction)")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small batches on a shared 2-core machine: intra-op threads cost more than they give."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -270,3 +260,43 @@ def test_compiled_block_gives_the_same_measurement() -> None:
     eager = json.loads(run_cli(*common).stdout)
     compiled = json.loads(run_cli(*common, "--compile").stdout)
     assert [row["error"] for row in eager["rows"]] == [row["error"] for row in compiled["rows"]]
+
+
+def test_an_approximation_sweep_records_verify_per_r_and_figures_draws_its_store(tmp_path: Path) -> None:
+    """``approximation`` sweep cells: one r each, the result is verify's record at that r without
+    timings (the same numbers as ``verify`` itself), a precision refusal is recorded, not failed;
+    ``loopbound figures STORE`` merges the cells of a series by r and writes PDF and PNG."""
+    from loopbound.sweep import Store
+
+    config = tmp_path / "approximation.toml"
+    config.write_text(textwrap.dedent('''
+        cell = "approximation"
+        targets = ["contextual_max"]
+        d = 1
+        N = 1
+        device = "cpu"
+        [approximation]
+        timestep = [false, true]
+        loops = [5, 11, 19, 55]
+        samples = 256
+        sup = false
+    '''))
+    store = tmp_path / "store"
+    result = run_cli("sweep", str(config), "--out", str(store), "--workers", "2")
+    assert result.code == 0, result.stdout + result.stderr
+    records = list(Store(store).iter_records())
+    assert len(records) == 8
+    by_cell = {(r.config["params"]["timestep"], r.config["params"]["loops"]): r.result for r in records}
+    assert by_cell[False, 55]["refused"] == [55] and by_cell[True, 55]["refused"] == []
+    direct = verify(_target("contextual_max", 1), loops=[11], timestep=True, samples=256, scramblings=8, seed=0,
+                    family=load_family(), sup_search=False).to_json()
+    stored = by_cell[True, 11]
+    assert "seconds" not in stored and "seconds" not in stored["rows"][0]["measurement"]["lp"]
+    assert stored["rows"][0]["error"] == direct["rows"][0]["error"] and stored["bound"] == direct["bound"]
+    assert stored["rows"][0]["measurement"]["lp"]["replicates"] == direct["rows"][0]["measurement"]["lp"]["replicates"]
+
+    figures = run_cli("figures", str(store), "--out", str(tmp_path / "figs"), "--stem", "sweep")
+    assert figures.code == 0, figures.stderr
+    assert "8 record(s), 2 series" in figures.stdout
+    for suffix in ("pdf", "png"):
+        assert (tmp_path / "figs" / f"sweep.{suffix}").stat().st_size > 5_000

@@ -35,14 +35,6 @@ from theory.kinds import ModulusKind
 from theory.targets import BUILTIN_TARGETS, builtin_target
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 # --------------------------------------------------------------------------- the theorems
 @given(d=st.integers(1, 3), N=st.integers(1, 4), excess=st.floats(1e-3, 1e7))
 def test_theory_loop_budget_fits_in_r_at_delta_of_r(d: int, N: int, excess: float) -> None:

@@ -30,15 +30,6 @@ from theory.rates import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small batches on a shared 2-core machine: intra-op threads cost more than they give."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def quantiser(m: int):
     return lambda X: torch.floor(X * m) / m
 

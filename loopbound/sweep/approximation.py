@@ -1,0 +1,104 @@
+"""The ``approximation`` sweep cell kind: the universal construction's error at one loop budget r.
+
+One cell is one (target, d, N, p, seed, variant, r): :func:`loopbound.verify.verify` at the single
+loop budget ``loops`` = r, with or without timestep scaling (``timestep``), against ``bound``
+(``construction``, ``theorem`` or a sympy expression, as ``loopbound verify --bound``). Its result
+is that :meth:`~loopbound.verify.VerifyResult.to_json` record without its timings (``seconds``,
+overall and per measurement): a cell's result is a pure function of the cell, and the record
+carries the wall time. A construction that float64 cannot hold at r is a result too (a refused
+row, as in the run stage), not a failure; an r too small for the construction is an input error.
+
+``loopbound figures STORE`` draws a store's ``approximation`` records: the records of one series
+(target, d, N, p, variant, bound) are merged by r into one curve
+(:func:`loopbound.approximation_plots.load_records`). Registered when imported; listed in
+:data:`loopbound.sweep.cells.LAZY_CELL_KINDS`. ``examples/sweeps/approximation-small.toml``::
+
+    cell = "approximation"
+    targets = ["holder:alpha=0.5", "contextual_max"]
+    d = 1
+    N = [1, 2]
+    [approximation]
+    timestep = [false, true]      # axis
+    loops = [9, 19, 29, 67]       # axis: r
+    samples = 2048
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from loopbound.sweep.cells import Cell, load_cell_target, register_cell_kind
+from loopbound.sweep.config import FieldError, require_float, require_int, require_str
+from theory.errors import InputError
+from theory.numerics import intra_op_threads, resolve_device
+
+__all__ = ["ApproximationParams", "run_approximation_cell", "without_timings", "KIND"]
+
+
+@dataclass(frozen=True)
+class ApproximationParams:
+    """Parameters of an ``approximation`` cell: the variant and loop budget (axes) and the
+    measurement, with :func:`loopbound.verify.verify`'s defaults."""
+
+    loops: int
+    timestep: bool = False
+    samples: int = 1 << 14
+    scramblings: int = 8
+    level: float = 0.95
+    bound: str = "construction"
+    sup: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("timestep", "sup"):
+            if not isinstance(getattr(self, name), bool):
+                raise FieldError(name, f"must be true or false, got {getattr(self, name)!r}")
+        require_int("loops", self.loops, minimum=1)
+        require_int("scramblings", self.scramblings, minimum=2)
+        require_int("samples", self.samples, minimum=2 * self.scramblings)
+        level = require_float("level", self.level)
+        if not 0.0 < level < 1.0:
+            raise FieldError("level", f"must satisfy 0 < level < 1, got {self.level!r}")
+        object.__setattr__(self, "level", level)
+        require_str("bound", self.bound)
+        object.__setattr__(self, "bound", self.bound.strip())
+        if self.bound not in ("construction", "theorem"):
+            from loopbound.verify import parse_bound
+
+            try:
+                parse_bound(self.bound)
+            except InputError as error:
+                raise FieldError("bound", " ".join(str(error).split())) from None
+
+
+def without_timings(record: dict[str, Any]) -> dict[str, Any]:
+    """A verify record without its wall times (``seconds``, and each measurement's ``lp.seconds``)."""
+    rows = []
+    for row in record["rows"]:
+        measurement = row.get("measurement")
+        if measurement is not None:
+            lp = {key: value for key, value in measurement["lp"].items() if key != "seconds"}
+            row = {**row, "measurement": {**measurement, "lp": lp}}
+        rows.append(row)
+    return {**{key: value for key, value in record.items() if key != "seconds"}, "rows": rows}
+
+
+def run_approximation_cell(cell: Cell) -> dict[str, Any]:
+    """:func:`loopbound.verify.verify` at the cell's single loop budget; its record without timings.
+    One intra-op thread, as the run stage (the construction's GEMMs are narrow: theory.numerics)."""
+    from loopbound.verify import load_family, parse_bound, verify
+
+    params: ApproximationParams = cell.params
+    bound = params.bound if params.bound in ("construction", "theorem") else parse_bound(params.bound)
+    with intra_op_threads(1):
+        result = verify(
+            load_cell_target(cell), loops=[params.loops], timestep=params.timestep, p=cell.p, bound=bound,
+            samples=params.samples, scramblings=params.scramblings, level=params.level, seed=cell.seed,
+            device=resolve_device(cell.device), family=load_family(), on_refusal="record", sup_search=params.sup,
+            progress=False,
+        )
+    return without_timings(result.to_json())
+
+
+KIND = register_cell_kind(
+    "approximation", run_approximation_cell, params=ApproximationParams, axes=("timestep", "loops"), version="1"
+)
