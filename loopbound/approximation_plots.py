@@ -115,9 +115,11 @@ def plot_error_vs_loops(
                     linewidth=1.2, label=f"{name}: bound")
     if annotate and shown:
         fit = fit_rate([row["r"] for row in rows], [row["error"] for row in rows], level=level, seed=seed)
-        if fit.fitted:
+        if fit.fitted and fit.has_interval:
             text = (f"{name}: slope {fit.exponent:.2f} [{fit.lower:.2f}, {fit.upper:.2f}] "
                     f"({fit.level:.0%} bootstrap, r ≥ {fit.r_min:g})")
+        elif fit.fitted:
+            text = f"{name}: slope {fit.exponent:.2f} ({fit.points} r ≥ {fit.r_min:g}: too few for an interval)"
         else:
             text = f"{name}: slope not fitted (fewer than 3 r)"
         ax.text(0.03, 0.04 + 0.065 * slot, text, transform=ax.transAxes, fontsize="x-small", color=colour)

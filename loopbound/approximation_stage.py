@@ -11,9 +11,9 @@ verdict table. A few seconds per case on one CPU core.
 
 The stage computes with **one intra-op thread** (:func:`theory.numerics.intra_op_threads`,
 restored afterwards): its batches are small (≤ 8192 sequences of width ≤ 30), where torch's
-multi-threaded matmuls are slower than one thread — benchmarks/loops.py measured the block's matrix
-products 35× slower with 2 threads than with 1 on a 2-core machine, and the whole stage took
-2 min 22 s with 2 threads against 25 s with one.
+multi-threaded matmuls gain little on an idle machine and lose much beside any other busy process
+(docs/benchmarks.md, "Looped evaluation": 0.42× of one thread's throughput with 2 threads on a
+2-core machine running one other process).
 """
 from __future__ import annotations
 
@@ -105,7 +105,12 @@ def _summary_line(spec: str, N: int, timestep: bool, result) -> str:
     grids = f"{measured[0].grid}-{measured[-1].grid}"
     ratio = max(point.ratio for point in verdict.points)
     fit = verdict.rate
-    rate = f"{fit.exponent:.2f} [{fit.lower:.2f},{fit.upper:.2f}]" if fit.fitted else "not fitted (<3 r)"
+    if not fit.fitted:
+        rate = "not fitted (<3 r)"
+    elif fit.has_interval:
+        rate = f"{fit.exponent:.2f} [{fit.lower:.2f},{fit.upper:.2f}]"
+    else:
+        rate = f"{fit.exponent:.2f} (no interval, {fit.points} r)"
     claimed = "-" if verdict.claimed_exponent is None else f"{verdict.claimed_exponent:.2f}"
     status = f"{verdict.status.value} ({sum(p.status.value == 'held' for p in verdict.points)}/{len(verdict.points)})"
     return f"  {spec:<18}{N:>2}  {variant:<10}{r_range:>11}{grids:>7}{ratio:>11.3f}{rate:>25}{claimed:>13}  {status}"

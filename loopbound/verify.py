@@ -6,8 +6,10 @@ For a target f on [0,1]^{N×d} and each loop budget r:
    loop count fits in r), δ = 1/m, and the construction g built at δ (one build per distinct m);
 2. its error: ‖g − f‖_{L^p} over the uniform cube by randomised QMC, an estimate with a confidence
    interval, and a certified lower bound on the sup error (:mod:`theory.error_measure`);
-3. the bound at r — by default Theorem 3.6 for the construction itself, with the constants of its
-   guarantee (:func:`theory.bounds.approximation.construction_bound`, derived here); or
+3. the bound at r — by default Theorem 3.6 for the construction itself
+   (:data:`theory.bounds.approximation.CONSTRUCTION_TEMPLATE`, derived in
+   :func:`~theory.bounds.approximation.construction_bound`) with the constants of the guarantee of
+   the construction built for that r (each row's ``values``); or
    ``"theorem"``, the reconstructed Theorem 3.6 / 4.2 at δ(r) with the O-constants fixed by the
    construction; or a user's sympy expression in r, d, N, p, delta and the moduli w, w_tok, w_cont;
 4. the verdict (:func:`theory.rate_fit.judge`): held / violated / inconclusive per r, the fitted
@@ -18,9 +20,13 @@ Where the values come from (said in every result):
 - ``delta`` is the construction's grid 1/m at r (not δ(r) of the theorem, except for ``"theorem"``);
   ``r`` is the budget asked for (the construction's own loop count, ≤ r, is reported beside it);
 - w = ω_f(δ√(Nd)), w_tok = ω^tok_f(δ√d), w_cont = ω^cont_f(δ√(Nd)) are the target's exact moduli
-  where known, else its analytic upper bounds (which keep the bound valid), else the certified lower
-  bounds of :func:`theory.modulus.estimate_moduli` — then the bound evaluated is *below* the true one,
-  and a "violated" verdict may be an artefact of the estimate; the result says which was used;
+  where known; else each is *bracketed*: a certified lower bound (:func:`theory.modulus.estimate_modulus`,
+  a witness pair) and the target's analytic upper bound where it has one. The bound then has a
+  range [B(lower), B(upper)] (:mod:`theory.bounds.bracket`): "held" needs the measured interval
+  below B(lower), "violated" above B(upper); in between the verdict is inconclusive. Evaluating at
+  the upper bounds alone would pass a false claim. Where no upper bound is known (a user's target)
+  the upper end is the estimate too, and a "violated" verdict is against the estimate; the result
+  says which was used;
 - S = sup|f| (entrywise) is exact for the built-ins (:func:`theory.bounds.approximation.target_sup`),
   else an estimate from samples.
 
@@ -45,12 +51,13 @@ from theory.bounds.approximation import (
     SYMBOLS,
     THEOREM_3_6,
     THEOREM_4_2,
-    construction_bound,
+    CONSTRUCTION_TEMPLATE,
     construction_terms,
     modulus_arguments,
     target_sup,
     theorem_delta,
 )
+from theory.bounds.bracket import bound_range
 from theory.bounds.core import Bound, Provenance
 from theory.error_measure import ErrorMeasurement, measure_error
 from theory.errors import InputError, PrecisionError
@@ -177,45 +184,53 @@ def parse_bound(text: str) -> Bound:
 # --------------------------------------------------------------------------- moduli
 @dataclass(frozen=True)
 class ModulusValue:
-    """A modulus value entering a bound: ``name`` (w, w_tok, w_cont) at ``argument``, and its
-    ``source``: ``exact``, ``upper`` (analytic upper bound) or ``estimate`` (certified lower bound)."""
+    """A modulus entering a bound: ``name`` (w, w_tok, w_cont) at ``argument``, known within
+    [``lower``, ``upper``]: ``lower`` is exact or a certified lower bound (a witness pair), ``upper``
+    exact, an analytic upper bound, or None (unknown). ``source``: ``exact`` (lower = upper),
+    ``bracketed`` (certified lower bound and analytic upper bound) or ``estimate`` (lower only)."""
 
     name: str
     argument: float
-    value: float
+    lower: float
+    upper: float | None
     source: str
+
+    @property
+    def bracket(self) -> tuple[float, float | None]:
+        return self.lower, self.upper
 
 
 def modulus_values(
     target: Target, scales: Sequence[float], names: Sequence[str], *, d: int, N: int, p: float, seed: int
 ) -> dict[float, dict[str, ModulusValue]]:
     """For each grid scale δ, the moduli ``names`` at their arguments (:func:`modulus_arguments`):
-    exact, else analytic upper, else one batched certified-lower-bound search per kind."""
+    exact where the target derives it; else a certified lower bound (one batched search per kind,
+    :func:`theory.modulus.estimate_modulus`) with the target's analytic upper bound where it has one.
+    Both ends are kept: a bound evaluated only at the upper end can pass a false claim
+    (:mod:`theory.bounds.bracket`)."""
     from theory.modulus import estimate_modulus
 
     out: dict[float, dict[str, ModulusValue]] = {scale: {} for scale in scales}
-    pending: dict[str, list[tuple[float, float]]] = {}
+    pending: dict[str, list[tuple[float, float, float | None]]] = {}
     for scale in scales:
         arguments = modulus_arguments(scale, d, N)
         for name in names:
             kind, argument = MODULUS_KINDS[name], arguments[name]
             if kind is ModulusKind.CONTEXTUAL and N == 1:
-                out[scale][name] = ModulusValue(name, argument, 0.0, "exact")
+                out[scale][name] = ModulusValue(name, argument, 0.0, 0.0, "exact")
                 continue
             exact = target.exact_modulus(kind, argument, p)
             if exact is not None:
-                out[scale][name] = ModulusValue(name, argument, float(exact), "exact")
+                out[scale][name] = ModulusValue(name, argument, float(exact), float(exact), "exact")
                 continue
             upper = target.upper_modulus(kind, argument, p)
-            if upper is not None:
-                out[scale][name] = ModulusValue(name, argument, float(upper), "upper")
-                continue
-            pending.setdefault(name, []).append((scale, argument))
+            pending.setdefault(name, []).append((scale, argument, None if upper is None else float(upper)))
     for name, wanted in pending.items():
-        estimates = estimate_modulus(target, MODULUS_KINDS[name], sorted({a for _, a in wanted}), p=p, seed=seed)
+        estimates = estimate_modulus(target, MODULUS_KINDS[name], sorted({a for _, a, _ in wanted}), p=p, seed=seed)
         by_argument = {e.delta: e.lower for e in estimates}
-        for scale, argument in wanted:
-            out[scale][name] = ModulusValue(name, argument, float(by_argument[argument]), "estimate")
+        for scale, argument, upper in wanted:
+            source = "estimate" if upper is None else "bracketed"
+            out[scale][name] = ModulusValue(name, argument, float(by_argument[argument]), upper, source)
     return out
 
 
@@ -224,7 +239,13 @@ def modulus_values(
 class VerifyRow:
     """One loop budget r: the construction's grid m (δ = 1/m) and loop count, its measured error,
     the bound's value there and the values it was evaluated with — or why the construction was
-    refused (``refused``: the one-line reason, e.g. float64 cannot hold the bits it needs)."""
+    refused (``refused``: the one-line reason, e.g. float64 cannot hold the bits it needs).
+
+    ``bound`` is the bound at the moduli's lower ends (exact or certified), ``bound_upper`` at their
+    upper ends (None when the moduli are exact); ``bound_method`` says how the range was found
+    (:class:`theory.bounds.bracket.BoundRange`). ``values`` holds the constants the bound was
+    evaluated with (the construction's ε, B, B_C, μ_B, μ_C at this grid, S, p) and the moduli's
+    lower ends."""
 
     r: int
     grid: int | None
@@ -234,6 +255,8 @@ class VerifyRow:
     bound: float | None
     values: Mapping[str, float]
     moduli: tuple[ModulusValue, ...] = ()
+    bound_upper: float | None = None
+    bound_method: str = "exact"
     guarantee: Mapping[str, Any] | None = None
     refused: str | None = None
 
@@ -253,6 +276,8 @@ class VerifyRow:
             "upper": None if lp is None else lp.upper,
             "sup_error_lower_bound": None if sup is None else sup.value,
             "bound": self.bound,
+            "bound_upper": self.bound_upper,
+            "bound_method": self.bound_method,
             "ratio": ratio,
             "values": dict(self.values),
             "moduli": [dataclasses.asdict(m) for m in self.moduli],
@@ -436,7 +461,7 @@ def verify(
         shown_bound = THEOREM_4_2 if timestep else THEOREM_3_6
     else:
         bound_kind, names = "construction", ["w"]
-        shown_bound = construction_bound(built[min(built)].guarantee) if built else None
+        shown_bound = CONSTRUCTION_TEMPLATE  # its constants differ per grid: each row's values
 
     if bound_kind == "theorem":
         scales = {r: theorem_delta(r, d, N) for r in loops if grids[r] in built}
@@ -461,29 +486,32 @@ def verify(
         guarantee = model.guarantee
         values: dict[str, float] = {"p": p, "S": sup_value}
         used = tuple(moduli.get(scales[r], {}).values())
-        values.update({mv.name: mv.value for mv in used})
+        brackets = {mv.name: mv.bracket for mv in used}
         if bound_kind == "construction":
-            specific = construction_bound(guarantee)
-            value = float(specific.evaluate(p=p, w=values["w"], S=sup_value))
+            values.update(construction_terms(guarantee))
+            evaluated, fixed = CONSTRUCTION_TEMPLATE, {k: v for k, v in values.items() if k != "w"}
         elif bound_kind == "theorem":
             terms = construction_terms(guarantee)
             entries = (terms["N"] * terms["d_out"]) ** (1.0 / p)
             e_band, e_collision = entries * (terms["B"] + sup_value), entries * (terms["B_C"] + sup_value)
             values.update(C_coll=2 ** (-1.0 / p) * e_collision, C_band=e_band,
                           M=float(getattr(guarantee, "sharpness", math.inf) or math.inf), delta_r=scales[r])
-            theorem = THEOREM_4_2 if timestep else THEOREM_3_6
-            names_needed = {s.name for s in theorem.symbols}
+            evaluated = THEOREM_4_2 if timestep else THEOREM_3_6
+            names_needed = {s.name for s in evaluated.symbols}
             given = {"r": r, "d": d, "N": N, **values}
-            value = float(theorem.evaluate(**{k: v for k, v in given.items() if k in names_needed}))
+            fixed = {k: v for k, v in given.items() if k in names_needed and k not in brackets}
         else:
-            given = {"r": r, "d": d, "N": N, "p": p, "delta": 1.0 / m, "w": 0.0, "w_tok": 0.0, "w_cont": 0.0}
-            given.update({k: v for k, v in values.items() if k in MODULUS_KINDS})
-            value = float(bound.evaluate(**given))  # type: ignore[union-attr]
-        if math.isnan(value):
-            raise InputError(f"the bound is NaN at r={r} (values {given if bound_kind != 'construction' else values})")
+            evaluated = bound  # type: ignore[assignment]
+            fixed = {"r": r, "d": d, "N": N, "p": p, "delta": 1.0 / m}
+            fixed.update({name: 0.0 for name in MODULUS_KINDS if name not in brackets})
+        span = bound_range(evaluated, fixed, brackets)
+        values.update({mv.name: mv.lower for mv in used})
+        if math.isnan(span.low) or math.isnan(span.high):
+            raise InputError(f"the bound is NaN at r={r} (values {dict(fixed, **values)})")
         rows.append(VerifyRow(
             r=r, grid=m, delta=1.0 / m, loops=int(getattr(model, "loops", getattr(guarantee, "loops", 0))),
-            measurement=measurements[m], bound=value, values=values, moduli=used, guarantee=_guarantee_summary(guarantee),
+            measurement=measurements[m], bound=span.low, values=values, moduli=used, guarantee=_guarantee_summary(guarantee),
+            bound_upper=None if span.exact else span.high, bound_method=span.method,
         ))
 
     measured = [row for row in rows if row.measurement is not None]
@@ -495,10 +523,9 @@ def verify(
             [row.measurement.lp.lower for row in measured],
             [row.measurement.lp.upper for row in measured],
             [row.bound for row in measured],
+            bounds_upper=[row.bound_upper for row in measured],
             level=level, seed=seed,
         )
-    if shown_bound is None:
-        shown_bound = THEOREM_4_2 if timestep else THEOREM_3_6
     return VerifyResult(
         target=getattr(target, "spec", type(target).__name__), d=d, N=N, p=p, timestep=timestep, construction=family.name,
         bound_kind=bound_kind, bound=shown_bound, sup_target=(sup_value, sup_source), rows=tuple(rows), verdict=verdict,
@@ -508,6 +535,20 @@ def verify(
 
 
 # --------------------------------------------------------------------------- the table
+CONSTANT_NAMES = ("epsilon", "B", "B_C", "mu_B", "mu_C")
+
+
+def _construction_constants(result: VerifyResult) -> list[str]:
+    """One line per grid: the guarantee's constants the template was evaluated with."""
+    lines, seen = [], set()
+    for row in result.measured:
+        if row.grid in seen or not all(name in row.values for name in CONSTANT_NAMES):
+            continue
+        seen.add(row.grid)
+        constants = ", ".join(f"{name} = {row.values[name]:.4g}" for name in CONSTANT_NAMES)
+        lines.append(f"  constants at grid {row.grid}: {constants}")
+    return lines
+
 BOUND_LABELS = {
     "construction": "Theorem 3.6 for the construction (derived here, constants from its guarantee)",
     "theorem": "Theorem 3.6/4.2 at δ(r) (reconstructed), O-constants fixed by the construction",
@@ -529,10 +570,17 @@ def format_table(result: VerifyResult) -> str:
     sources = result.moduli_sources()
     if sources:
         described = ", ".join(f"{name} {source}" for name, source in sources.items())
-        lines.append(f"  moduli: {described}" + ("  (estimate = certified lower bound: the bound may be understated)" if "estimate" in described else ""))
+        notes = []
+        if "bracketed" in described:
+            notes.append("bracketed = certified lower bound and analytic upper bound: the bound is the range lo..hi")
+        if "estimate" in described:
+            notes.append("estimate = certified lower bound only: a violation is against the estimate")
+        lines.append(f"  moduli: {described}" + (f"  ({'; '.join(notes)})" if notes else ""))
     if result.bound_kind in ("construction", "theorem"):
         lines.append(f"  sup|f| = {result.sup_target[0]:.6g} ({result.sup_target[1]})")
-    lines.append(f"  {'r':>7}{'grid':>6}{'loops':>8}{'L^p error':>12}{'[' + pct + ' interval]':>26}{'sup err >=':>12}{'bound':>12}{'ratio':>8}  status")
+    ranged = any(row.bound_upper is not None for row in result.rows)
+    width = 21 if ranged else 12
+    lines.append(f"  {'r':>7}{'grid':>6}{'loops':>8}{'L^p error':>12}{'[' + pct + ' interval]':>26}{'sup err >=':>12}{'bound':>{width}}{'ratio':>10}  status")
     statuses = {v.r: v.status.value for v in result.verdict.points} if result.verdict else {}
     for row in result.rows:
         if row.refused is not None:
@@ -542,20 +590,20 @@ def format_table(result: VerifyResult) -> str:
         sup = row.measurement.sup  # type: ignore[union-attr]
         interval = f"[{lp.lower:.4g}, {lp.upper:.4g}]"
         ratio = lp.value / row.bound if row.bound and row.bound > 0 else math.inf
+        shown = f"{row.bound:.4g}" if row.bound_upper is None else f"{row.bound:.4g}..{row.bound_upper:.4g}"
+        sup_shown = "-" if sup is None else f"{sup.value:.4g}"
         lines.append(
             f"  {row.r:>7}{row.grid:>6}{row.loops:>8}{lp.value:>12.4g}{interval:>26}"
-            f"{(sup.value if sup else math.nan):>12.4g}{row.bound:>12.4g}{ratio:>8.3f}  {statuses.get(row.r, '')}"
+            f"{sup_shown:>12}{shown:>{width}}{ratio:>10.4g}  {statuses.get(row.r, '')}"
         )
+    if result.bound_kind == "construction":
+        lines.extend(_construction_constants(result))
     verdict = result.verdict
     if verdict is not None:
         fit = verdict.rate
         if fit.fitted:
             claimed = "-" if verdict.claimed_exponent is None else f"{verdict.claimed_exponent:.3f}"
-            lines.append(
-                f"  rate: error ~ r^{fit.exponent:.3f}, {fit.level:.0%} bootstrap interval [{fit.lower:.3f}, {fit.upper:.3f}] "
-                f"(seed {fit.seed}, {fit.points} points, r in [{fit.r_min:g}, {fit.r_max:g}]); "
-                f"claimed (the bound's slope) {claimed}: {verdict.rate_comparison}"
-            )
+            lines.append(f"  rate: error ~ {fit.describe()}; claimed (the bound's slope) {claimed}: {verdict.rate_comparison}")
         else:
             lines.append(f"  rate: {fit.status}")
         lines.append(f"verdict: {verdict.summary()}")

@@ -8,9 +8,10 @@
   ``torch.device``. No TF32 or autocast is switched on anywhere.
 - CPU threads: :func:`intra_op_threads` is the one way library code changes torch's intra-op
   thread count, and it restores the caller's count afterwards. The constructions run hundreds of
-  tiny GEMMs per pass whose cost is synchronisation, not arithmetic: on a shared 2-core machine two
-  threads made them ~10× slower than one (docs/benchmarks.md, "Looped evaluation"), so the
-  stages that evaluate them run with one thread.
+  tiny GEMMs per pass whose cost is synchronisation, not arithmetic: on a 2-core machine with one
+  other busy process two threads gave 0.42× of one thread's throughput, while on an idle one they
+  gave 1.1–1.3× (docs/benchmarks.md, "Looped evaluation"), so the stages that run beside other work
+  evaluate them with one thread.
 """
 from __future__ import annotations
 

@@ -5,10 +5,14 @@
   **pairs bootstrap** percentile interval (resample the (r, error) points with replacement, refit;
   :func:`theory.bootstrap.percentile_interval`), at a stated level with a stated seed (Efron &
   Tibshirani 1993, ch. 9 and 13). It is an estimate:
-  with few points the interval is wide, and it says nothing about r outside the range fitted.
+  with few points the interval is wide, and it says nothing about r outside the range fitted. A
+  fit needs :data:`MIN_POINTS` points; an interval needs :data:`MIN_INTERVAL_POINTS` (resampling
+  three or four points has so few distinct resamples that its percentiles are not an interval at
+  the stated level): with fewer, the exponent is reported without one and no rate is compared.
 - :func:`judge`: per r, a measured interval [lower, upper] against a bound b: **held** when
   upper ≤ b, **violated** when lower > b (the violation is outside the measurement's uncertainty),
-  **inconclusive** otherwise; then the fitted exponent against the claimed one (the bound's own
+  **inconclusive** otherwise (where b is itself a range [b_lo, b_hi], held needs upper ≤ b_lo and
+  violated lower > b_hi); then the fitted exponent against the claimed one (the bound's own
   log-log slope on the same range).
 """
 from __future__ import annotations
@@ -26,6 +30,11 @@ from theory.errors import InputError
 __all__ = ["RateFit", "fit_rate", "loglog_slope", "Status", "PointVerdict", "Verdict", "judge", "compare_rates"]
 
 MIN_POINTS = 3
+"""Points a fit needs (on the asymptotic range)."""
+MIN_INTERVAL_POINTS = 5
+"""Points a bootstrap interval needs: n points have C(2n−1, n) distinct resamples (10 for n = 3,
+35 for n = 4, 126 for n = 5), some without two distinct r; below five the percentiles of so few
+values do not make an interval at a 95% level worth printing."""
 
 
 @dataclass(frozen=True)
@@ -33,8 +42,10 @@ class RateFit:
     """error ≈ prefactor · r^exponent fitted on ``r_min ≤ r ≤ r_max`` (``points`` points).
 
     ``exponent`` is an **estimate**; ``[lower, upper]`` its pairs-bootstrap percentile interval at
-    ``level`` (``resamples`` resamples from ``seed``). ``status`` is ``"fitted"`` or says why not
-    (then the numbers are None): never a silent fallback. ``excluded`` lists points left out and why.
+    ``level`` (``resamples`` resamples from ``seed``), None when fewer than
+    :data:`MIN_INTERVAL_POINTS` points were fitted (``interval_note`` says so). ``status`` is
+    ``"fitted"`` or says why not (then the numbers are None): never a silent fallback.
+    ``excluded`` lists points left out and why.
     """
 
     exponent: float | None
@@ -56,6 +67,29 @@ class RateFit:
     def fitted(self) -> bool:
         return self.status == "fitted"
 
+    @property
+    def has_interval(self) -> bool:
+        return self.lower is not None and self.upper is not None
+
+    @property
+    def interval_note(self) -> str:
+        """Why there is no interval ("" when there is one or nothing was fitted)."""
+        if not self.fitted or self.has_interval:
+            return ""
+        return f"no interval: {self.points} points, a bootstrap interval needs {MIN_INTERVAL_POINTS}"
+
+    def describe(self, digits: int = 3) -> str:
+        """``r^a, 95% bootstrap interval [lo, hi] (n points, r in [..])``, or why there is no interval
+        or no fit."""
+        if not self.fitted:
+            return self.status
+        assert self.exponent is not None
+        where = f"{self.points} points, r in [{self.r_min:g}, {self.r_max:g}]"
+        if not self.has_interval:
+            return f"r^{self.exponent:.{digits}f} ({where}; {self.interval_note})"
+        return (f"r^{self.exponent:.{digits}f}, {self.level:.0%} bootstrap interval "
+                f"[{self.lower:.{digits}f}, {self.upper:.{digits}f}] (seed {self.seed}, {where})")
+
     def to_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
@@ -71,6 +105,7 @@ class RateFit:
             "r_max": self.r_max,
             "points": self.points,
             "excluded": list(self.excluded),
+            "interval_note": self.interval_note,
             "method": self.method,
         }
 
@@ -96,7 +131,9 @@ def loglog_slope(r: Sequence[float], values: Sequence[float]) -> float:
 
 def asymptotic_range(r: Sequence[float], asymptotic_from: float | None = None) -> float:
     """The smallest r of the fit: ``asymptotic_from`` when given, else the geometric midpoint of
-    the range, moved down so that at least three points remain where there are three."""
+    the range, moved down so that at least three points remain where there are three. (Points
+    below the midpoint are not pulled in to reach :data:`MIN_INTERVAL_POINTS`: pre-asymptotic
+    points bias the exponent; a range with fewer points has no interval instead.)"""
     values = np.sort(np.asarray(r, dtype=np.float64))
     if asymptotic_from is not None:
         return float(asymptotic_from)
@@ -119,7 +156,8 @@ def fit_rate(
     """Fit error ≈ C·r^a on the asymptotic range (:func:`asymptotic_range`), with a pairs-bootstrap
     percentile interval for a at ``level`` (``resamples`` from ``seed``). Points with error ≤ 0 or
     non-finite cannot enter a log-log fit and are listed in ``excluded``; fewer than three usable
-    points (or fewer than two distinct r) gives ``status`` "not fitted: …"."""
+    points (or fewer than two distinct r) gives ``status`` "not fitted: …"; three or four give the
+    exponent without an interval (:data:`MIN_INTERVAL_POINTS`)."""
     x_all = np.asarray(r, dtype=np.float64)
     y_all = np.asarray(errors, dtype=np.float64)
     if x_all.shape != y_all.shape or x_all.ndim != 1:
@@ -147,6 +185,9 @@ def fit_rate(
     if x.size < MIN_POINTS or np.unique(x).size < 2:
         return unfitted(f"{x.size} usable point(s) on r >= {start:g}; a fit needs {MIN_POINTS} with two distinct r", excluded, int(x.size))
     slope, intercept = _least_squares(x, y)
+    if x.size < MIN_INTERVAL_POINTS:
+        return RateFit(slope, float(math.exp(intercept)), None, None, level, seed, resamples, float(r_kept.min()),
+                       float(r_kept.max()), int(x.size), "fitted", excluded)
     rng = np.random.default_rng(seed)
     slopes = np.empty(resamples)
     drawn = 0
@@ -185,7 +226,11 @@ class Status(str, Enum):
 @dataclass(frozen=True)
 class PointVerdict:
     """At loop count ``r``: the measured estimate ``value`` with interval ``[lower, upper]`` against
-    the ``bound``; ``ratio`` = value / bound (inf where the bound is 0 and the value is not)."""
+    the ``bound``; ``ratio`` = value / bound (inf where the bound is 0 and the value is not).
+
+    Where the bound's value is itself known only within [``bound``, ``bound_upper``] (moduli
+    bracketed, :mod:`theory.bounds.bracket`), ``bound`` is its low end and ``bound_upper`` its high
+    end; None means the bound is known exactly."""
 
     r: int
     value: float
@@ -193,6 +238,7 @@ class PointVerdict:
     upper: float
     bound: float
     status: Status
+    bound_upper: float | None = None
 
     @property
     def ratio(self) -> float:
@@ -200,18 +246,37 @@ class PointVerdict:
             return self.value / self.bound
         return 0.0 if self.value == 0 else math.inf
 
+    @property
+    def bound_known_exactly(self) -> bool:
+        return self.bound_upper is None or self.bound_upper == self.bound
+
+    @property
+    def reason(self) -> str:
+        """Why the point is inconclusive ("" otherwise): the measurement straddles the bound, or
+        the bound is only known within a range that the measurement lies in."""
+        if self.status is not Status.INCONCLUSIVE:
+            return ""
+        if self.bound_known_exactly or self.lower <= self.bound:
+            return "the interval straddles the bound"
+        return "the bound is only known within its range (moduli bracketed)"
+
     def to_json(self) -> dict[str, Any]:
         return {"r": self.r, "value": self.value, "lower": self.lower, "upper": self.upper, "bound": self.bound,
-                "ratio": self.ratio, "status": self.status.value}
+                "bound_upper": self.bound_upper, "ratio": self.ratio, "status": self.status.value, "reason": self.reason}
 
 
-def classify(lower: float, upper: float, bound: float) -> Status:
-    """held when upper ≤ bound, violated when lower > bound, inconclusive in between."""
-    if math.isnan(bound):
+def classify(lower: float, upper: float, bound: float, bound_upper: float | None = None) -> Status:
+    """held when upper ≤ bound, violated when lower > bound_upper (= bound when None), inconclusive
+    in between. With a bound known within [bound, bound_upper], held is certain against any value
+    in the range and violated against any value too."""
+    high = bound if bound_upper is None else bound_upper
+    if math.isnan(bound) or math.isnan(high):
         raise InputError("the bound evaluates to NaN")
+    if high < bound:
+        raise InputError(f"the bound's range is inverted: [{bound!r}, {high!r}]")
     if upper <= bound:
         return Status.HELD
-    if lower > bound:
+    if lower > high:
         return Status.VIOLATED
     return Status.INCONCLUSIVE
 
@@ -222,6 +287,8 @@ def compare_rates(fit: RateFit, claimed: float | None) -> str:
         return "no claimed exponent"
     if not fit.fitted:
         return "not compared (" + fit.status + ")"
+    if not fit.has_interval:
+        return "not compared (" + fit.interval_note + ")"
     assert fit.lower is not None and fit.upper is not None
     if fit.lower <= claimed <= fit.upper:
         return "consistent with the claimed exponent"
@@ -262,15 +329,26 @@ class Verdict:
             return Status.VIOLATED
         return Status.HELD if self.held else Status.INCONCLUSIVE
 
+    def _undecided(self) -> str:
+        """The inconclusive r, grouped by why."""
+        straddled = [v.r for v in self.points if v.reason == "the interval straddles the bound"]
+        bracketed = [v.r for v in self.points if v.status is Status.INCONCLUSIVE and v.r not in straddled]
+        parts = []
+        if straddled:
+            parts.append(f"at r = {', '.join(map(str, straddled))} the interval straddles it (raise --samples)")
+        if bracketed:
+            parts.append(f"at r = {', '.join(map(str, bracketed))} the error lies within the bound's range "
+                         "(its moduli are only bracketed: tighter moduli would decide)")
+        return "; ".join(parts)
+
     def summary(self) -> str:
         if self.violated:
             text = f"bound violated at r = {', '.join(map(str, self.violated))}"
             if self.inconclusive:
-                text += f"; inconclusive at r = {', '.join(map(str, self.inconclusive))}"
+                text += f"; not decided: {self._undecided()}"
             return text
         if self.inconclusive:
-            return (f"bound not shown to hold at r = {', '.join(map(str, self.inconclusive))} "
-                    "(the interval straddles it: raise --samples)")
+            return "bound not shown to hold: " + self._undecided()
         return f"bound holds at every r measured ({len(self.points)})"
 
     def to_json(self) -> dict[str, Any]:
@@ -293,19 +371,24 @@ def judge(
     uppers: Sequence[float],
     bounds: Sequence[float],
     *,
+    bounds_upper: Sequence[float | None] | None = None,
     asymptotic_from: float | None = None,
     level: float = 0.95,
     resamples: int = 2000,
     seed: int = 0,
 ) -> Verdict:
-    """Per-r verdicts (:func:`classify`), a rate fit of the measured values, and the bound's own
-    slope over the same range as the claimed exponent."""
-    lengths = {len(r), len(values), len(lowers), len(uppers), len(bounds)}
+    """Per-r verdicts (:func:`classify`; ``bounds_upper``: the high ends where the bounds are
+    ranges), a rate fit of the measured values, and the bound's own slope (of ``bounds``, the low
+    ends) over the same range as the claimed exponent."""
+    highs = [None] * len(bounds) if bounds_upper is None else list(bounds_upper)
+    lengths = {len(r), len(values), len(lowers), len(uppers), len(bounds), len(highs)}
     if len(lengths) != 1:
-        raise InputError("r, values, lowers, uppers and bounds must have the same length")
+        raise InputError("r, values, lowers, uppers, bounds and bounds_upper must have the same length")
     points = tuple(
-        PointVerdict(int(ri), float(v), float(lo), float(hi), float(b), classify(float(lo), float(hi), float(b)))
-        for ri, v, lo, hi, b in zip(r, values, lowers, uppers, bounds)
+        PointVerdict(int(ri), float(v), float(lo), float(hi), float(b),
+                     classify(float(lo), float(hi), float(b), None if bh is None else float(bh)),
+                     None if bh is None else float(bh))
+        for ri, v, lo, hi, b, bh in zip(r, values, lowers, uppers, bounds, highs)
     )
     fit = fit_rate(r, values, asymptotic_from=asymptotic_from, level=level, resamples=resamples, seed=seed)
     claimed = None

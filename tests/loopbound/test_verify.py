@@ -109,6 +109,18 @@ def test_a_false_bound_is_reported_violated_with_exit_status_1() -> None:
     assert payload["verdict"]["status"] == "violated" and payload["verdict"]["violated"] == [5, 11, 19]
     assert payload["bound"]["kind"] == "user" and payload["bound"]["status"] == "claimed"
     assert payload["verdict"]["claimed_exponent"] == pytest.approx(-5.0)
+    # three points on the fitted range: an exponent, but no interval and so no comparison
+    assert payload["verdict"]["rate"]["lower"] is None and payload["verdict"]["rate"]["interval_note"]
+    assert payload["verdict"]["rate_comparison"].startswith("not compared (no interval: 3 points")
+
+
+def test_a_false_rate_is_reported_slower_than_claimed_when_the_fit_has_an_interval() -> None:
+    """Twelve loop budgets (timestep scaling keeps the construction in float64 up to r = 400): six
+    on the asymptotic range, enough for a bootstrap interval, which lies far above the claimed −5."""
+    payload = json.loads(run_cli("verify", "holder", "--N", "1", "--timestep", "--loops", "5:400:12", "--bound", "r^-5",
+                                 "--samples", "256", "--no-sup", "--json").stdout)
+    rate = payload["verdict"]["rate"]
+    assert rate["points"] >= 5 and rate["lower"] is not None and rate["upper"] < -0.2
     assert payload["verdict"]["rate_comparison"] == "falls slower than claimed"
 
 
@@ -300,3 +312,43 @@ def test_an_approximation_sweep_records_verify_per_r_and_figures_draws_its_store
     assert "8 record(s), 2 series" in figures.stdout
     for suffix in ("pdf", "png"):
         assert (tmp_path / "figs" / f"sweep.{suffix}").stat().st_size > 5_000
+
+
+def test_a_false_claim_is_not_held_when_the_moduli_are_only_bracketed() -> None:
+    """The smooth target's w is known only within [certified lower bound, analytic upper bound].
+    The claim 0.17·w holds at the upper bound but not at the lower one: evaluating the claim at
+    the upper bound alone printed "held" (exit 0) for a claim the certified witness refutes
+    at its own value. The verdict must not say held; the table shows the bound's range."""
+    args = ("verify", "smooth", "--d", "1", "--N", "2", "--timestep", "--loops", "9,67", "--bound", "0.17*w",
+            "--samples", "512", "--no-sup")
+    payload = json.loads(run_cli(*args, "--json").stdout)
+    for row in payload["rows"]:
+        (w,) = row["moduli"]
+        assert w["source"] == "bracketed" and w["lower"] < w["upper"]
+        assert row["bound"] == pytest.approx(0.17 * w["lower"]) and row["bound_upper"] == pytest.approx(0.17 * w["upper"])
+        assert row["bound"] < row["lower"] and row["upper"] <= row["bound_upper"]  # the case in question
+    assert payload["verdict"]["status"] == "inconclusive" and not payload["verdict"]["held"]
+    result = run_cli(*args)
+    assert result.code == 1 and "tighter moduli would decide" in result.stdout and ".." in result.stdout
+
+
+def test_a_bound_not_shown_monotone_in_w_is_ranged_by_sampling() -> None:
+    """A claim decreasing in w (nonsense, but a user may type it) is evaluated over the bracket,
+    not at one end: its range is sampled, and the row says so."""
+    payload = json.loads(run_cli("verify", "smooth", "--d", "1", "--N", "1", "--loops", "9", "--bound", "1/(1+w)",
+                                 "--samples", "256", "--no-sup", "--json").stdout)
+    (row,) = payload["rows"]
+    (w,) = row["moduli"]
+    assert row["bound_method"] == "sampled"
+    assert row["bound"] == pytest.approx(1 / (1 + w["upper"])) and row["bound_upper"] == pytest.approx(1 / (1 + w["lower"]))
+
+
+def test_the_construction_bound_header_is_the_template_and_each_grid_prints_its_constants() -> None:
+    result = run_cli("verify", "holder", "--N", "1", "--loops", "5,11,19", "--samples", "256", "--no-sup")
+    assert result.code == 0, result.stdout + result.stderr
+    assert "epsilon" in result.stdout.splitlines()[2] and "mu_B" in result.stdout.splitlines()[2]
+    for grid in (2, 3, 4):
+        assert f"constants at grid {grid}: epsilon = " in result.stdout
+    payload = json.loads(run_cli("verify", "holder", "--N", "1", "--loops", "5,11,19", "--samples", "256", "--no-sup", "--json").stdout)
+    epsilons = [row["values"]["epsilon"] for row in payload["rows"]]
+    assert len(set(epsilons)) == 3  # each row evaluated with its own construction's constants

@@ -214,3 +214,44 @@ def test_timestep_bound_is_never_above_the_unscaled_one() -> None:
         unscaled = construction_bound(universal.build_universal(target, 1.0 / m, timestep=False).guarantee)
         w = target.upper_modulus(ModulusKind.SEQUENCE, 1.0 / m, 2.0)
         assert scaled.evaluate(p=2.0, w=w, S=1.0) <= unscaled.evaluate(p=2.0, w=w, S=1.0)
+
+
+# --------------------------------------------------------------------------- bracketed moduli
+def test_a_bound_over_bracketed_moduli_is_the_range_of_its_values() -> None:
+    """Nondecreasing in w (shown by sympy): the range is the bound at the brackets' ends; the true
+    bound, at any w inside the bracket, lies in it. An inverted bracket is refused."""
+    from loopbound.verify import parse_bound
+    from theory.bounds.bracket import bound_range, nondecreasing_in
+
+    claim = parse_bound("0.5*w + w_tok^2 + delta")
+    fixed = {"r": 10, "d": 1, "N": 2, "p": 2.0, "delta": 0.25, "w_cont": 0.0}
+    span = bound_range(claim, fixed, {"w": (0.2, 0.6), "w_tok": (0.1, 0.3)})
+    assert span.method == "monotone" and nondecreasing_in(claim, ("w", "w_tok"))
+    assert span.low == pytest.approx(0.1 + 0.01 + 0.25) and span.high == pytest.approx(0.3 + 0.09 + 0.25)
+    for w_true in (0.2, 0.45, 0.6):
+        assert span.low <= claim.evaluate(**fixed, w=w_true, w_tok=0.2) <= span.high
+    exact = bound_range(claim, fixed, {"w": (0.4, 0.4), "w_tok": (0.1, 0.1)})
+    assert exact.exact and exact.method == "exact"
+    with pytest.raises(InputError, match="exceeds the target's analytic upper bound"):
+        bound_range(claim, fixed, {"w": (0.7, 0.6), "w_tok": (0.1, 0.1)})
+
+
+def test_a_bound_not_monotone_in_the_moduli_is_ranged_over_a_grid_including_its_interior_extremum() -> None:
+    from loopbound.verify import parse_bound
+    from theory.bounds.bracket import bound_range, nondecreasing_in
+
+    claim = parse_bound("(w - 0.5)^2")  # minimum 0 at w = 0.5, inside the bracket
+    fixed = {"r": 10, "d": 1, "N": 2, "p": 2.0, "delta": 0.25, "w_tok": 0.0, "w_cont": 0.0}
+    assert not nondecreasing_in(claim, ("w",))
+    span = bound_range(claim, fixed, {"w": (0.0, 1.0)})
+    assert span.method == "sampled" and span.low == pytest.approx(0.0, abs=1e-12) and span.high == pytest.approx(0.25)
+
+
+def test_an_upper_end_without_an_analytic_upper_bound_is_the_estimate_and_says_so() -> None:
+    from loopbound.verify import parse_bound
+    from theory.bounds.bracket import bound_range
+
+    claim = parse_bound("2*w")
+    fixed = {"r": 10, "d": 1, "N": 2, "p": 2.0, "delta": 0.25, "w_tok": 0.0, "w_cont": 0.0}
+    span = bound_range(claim, fixed, {"w": (0.3, None)})
+    assert span.low == span.high == pytest.approx(0.6) and span.high_is_estimate

@@ -209,6 +209,29 @@ def test_compare_rates_without_a_fit_or_claim() -> None:
     assert compare_rates(fit, None) == "no claimed exponent"
 
 
+def test_a_bound_known_only_within_a_range_holds_below_its_low_end_and_is_violated_above_its_high_end() -> None:
+    """Moduli bracketed: the true bound lies somewhere in [low, high]. Held needs the measurement
+    below low, violated above high; a measurement inside the range decides nothing."""
+    r = [10, 20, 40]
+    values = [0.30, 0.30, 0.30]
+    tight = [0.299, 0.299, 0.299], [0.301, 0.301, 0.301]
+    verdict = judge(r, values, *tight, bounds=[0.4, 0.2, 0.1], bounds_upper=[0.5, 0.35, 0.2])
+    assert [p.status for p in verdict.points] == [Status.HELD, Status.INCONCLUSIVE, Status.VIOLATED]
+    assert verdict.points[1].reason == "the bound is only known within its range (moduli bracketed)"
+    assert "tighter moduli would decide" in verdict.summary() and "r = 20" in verdict.summary()
+    assert verdict.points[2].to_json()["bound_upper"] == 0.2
+
+
+def test_an_interval_needs_five_points_and_without_one_no_rate_is_compared() -> None:
+    r = np.array([10.0, 20.0, 40.0, 80.0])
+    few = fit_rate(r, r**-0.5, asymptotic_from=10)
+    assert few.fitted and few.exponent == pytest.approx(-0.5) and few.points == 4
+    assert few.lower is None and few.upper is None and "needs 5" in few.interval_note
+    assert compare_rates(few, -3.0).startswith("not compared (no interval")
+    five = fit_rate(np.append(r, 160.0), np.append(r, 160.0) ** -0.5, asymptotic_from=10)
+    assert five.has_interval and five.interval_note == "" and compare_rates(five, -3.0) == "falls slower than claimed"
+
+
 def test_nan_bound_is_an_input_error() -> None:
     with pytest.raises(InputError, match="NaN"):
         judge([10, 20, 40], [0.1] * 3, [0.1] * 3, [0.1] * 3, [1.0, math.nan, 1.0])

@@ -98,8 +98,10 @@ contextual ids differ by one token, ω^tok_f(δ√d), or by the context, ω^cont
 C_coll·N^{2/p}δ^{d/p} is the collision term and C_band·((Mδ)^{-1}dN)^{1/p} the transition-band term.
 The O-constants are explicit symbols. A construction fixes them as follows: if the pointwise error on
 the failure set is at most E_F, the collision set has measure ≤ C(N,2)δ^d ≤ N²δ^d/2, so it contributes
-E_F·(N²δ^d/2)^{1/p}, i.e. C_coll = 2^{-1/p}E_F; the band set (some entry within 1/M of one of the
-δ^{-1}−1 thresholds per entry) has measure ≤ Nd(δ^{-1}−1)/M ≤ dN/(Mδ), so C_band = E_F.
+E_F·(N²δ^d/2)^{1/p}, i.e. C_coll = 2^{-1/p}E_F; the band set (some entry inside the width-1/M ramp
+of one of its δ^{-1}−1 interior thresholds: the quantiser's step is a one-sided ramp of slope M) has
+measure ≤ Nd(δ^{-1}−1)/M ≤ dN/(Mδ), so C_band = E_F. (The construction's own ``band_measure``
+counts δ^{-1} ramps per entry and a rounding margin, so it is larger; the verdicts use it.)
 δ = δ(r) = ((r−N)/2)^{-1/((N+1)d+1)}: then 2δ^{-(N+1)d}·δ^{-1} = r − N, and the loop budget
 (δ^{-1}−1) + N + (2δ^{-(N+1)d}−1) is ≤ r (see THEORY_LOOPS)."""
 
