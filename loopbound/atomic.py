@@ -2,7 +2,8 @@
 
 Writes go to a temporary file in the same folder, are flushed and fsync-ed, then renamed over the
 destination (``os.replace`` is atomic on POSIX). A killed process leaves at most a stray
-``.tmp-*`` file, never a truncated result.
+``.tmp-*`` file, never a truncated result. The file gets the permissions an ordinary ``open``
+would give it (0666 less the umask), not the temporary file's private 0600.
 """
 from __future__ import annotations
 
@@ -10,6 +11,13 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Callable
+
+
+def _default_mode() -> int:
+    """0666 less the process umask (read without changing it for longer than one call)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def write_atomic(path: str | Path, write: Callable[[str], None]) -> Path:
@@ -23,6 +31,7 @@ def write_atomic(path: str | Path, write: Callable[[str], None]) -> Path:
         write(temporary)
         with open(temporary, "rb") as handle:
             os.fsync(handle.fileno())
+        os.chmod(temporary, _default_mode())
         os.replace(temporary, destination)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -73,13 +73,25 @@ delta_list = from_parser(parse_deltas)
 """``0.01,0.1,0.3`` or ``LOW:HIGH:COUNT`` (log-spaced)."""
 
 
-def figure_path(text: str) -> Path:
-    """A figure to write: .png, .pdf or .svg, in a folder that exists (checked before any work)."""
-    path = Path(text)
-    if path.suffix.lower() not in FIGURE_SUFFIXES:
-        raise argparse.ArgumentTypeError(f"figure must end in {', '.join(FIGURE_SUFFIXES)}, got {text!r}")
-    if not path.parent.is_dir():
-        raise argparse.ArgumentTypeError(f"folder {str(path.parent)!r} does not exist")
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} is a folder, not a file")
-    return path
+def output_file(suffixes: tuple[str, ...], what: str) -> Callable[[str], Path]:
+    """An argument type for a file to write: one of ``suffixes``, in a folder that exists, not a
+    folder itself (checked before any work, so a long run never ends unable to save)."""
+
+    def parse(text: str) -> Path:
+        path = Path(text)
+        if path.suffix.lower() not in suffixes:
+            raise argparse.ArgumentTypeError(f"{what} must end in {', '.join(suffixes)}, got {text!r}")
+        if not path.parent.is_dir():
+            raise argparse.ArgumentTypeError(f"folder {str(path.parent)!r} does not exist")
+        if path.is_dir():
+            raise argparse.ArgumentTypeError(f"{text!r} is a folder, not a file")
+        return path
+
+    parse.__name__ = parse.__qualname__ = f"{what.replace(' ', '_')}_path"
+    return parse
+
+
+figure_path = output_file(FIGURE_SUFFIXES, "figure")
+"""A figure to write: .png, .pdf or .svg."""
+latex_path = output_file((".tex",), "LaTeX file")
+"""A LaTeX file to write: .tex."""

@@ -2,8 +2,12 @@
 
 Stages run in order and each writes its records and figures under ``--out`` (default ``runs/``):
 - moduli: ω, ω^tok, ω^cont of every built-in target, certified lower bounds against the exact
-  values where known (``moduli.json``, ``moduli.png``, ``moduli.pdf``).
-Later stages (verdicts of the approximation theorems) add themselves to :data:`STAGES`.
+  values where known (``moduli.json``, ``moduli.png``, ``moduli.pdf``);
+- approximation: the universal construction's error against loop count held against Theorem 3.6
+  for the construction (:mod:`loopbound.approximation_stage`);
+- regression: looped linear attention as gradient descent (:mod:`loopbound.regression_stage`);
+- bounds: every bound checked, as a LaTeX document with provenance (``bounds.tex``,
+  :mod:`loopbound.bounds_report`).
 """
 from __future__ import annotations
 
@@ -54,7 +58,20 @@ def moduli_stage(out: Path, seed: int) -> list[str]:
     return lines
 
 
-STAGES: list[tuple[str, Callable[[Path, int], list[str]]]] = [("moduli", moduli_stage), ("approximation", approximation_stage), ("regression", regression_stage)]
+def bounds_stage(out: Path, seed: int) -> list[str]:
+    """Every bound loopbound checks, written as ``bounds.tex``; returns report lines."""
+    from loopbound.bounds_report import all_bounds, bounds_document
+
+    bounds = all_bounds()
+    write_text_atomic(out / "bounds.tex", bounds_document(bounds))
+    statuses = sorted({b.provenance.status for b in bounds})
+    counts = ", ".join(f"{sum(b.provenance.status == s for b in bounds)} {s}" for s in statuses)
+    return [f"bounds: {len(bounds)} as LaTeX with provenance ({counts}): {out / 'bounds.tex'}"]
+
+
+STAGES: list[tuple[str, Callable[[Path, int], list[str]]]] = [
+    ("moduli", moduli_stage), ("approximation", approximation_stage), ("regression", regression_stage), ("bounds", bounds_stage),
+]
 
 
 def run(args: argparse.Namespace) -> int:

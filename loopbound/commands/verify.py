@@ -16,7 +16,8 @@ import sys
 from contextlib import nullcontext
 from typing import Any
 
-from loopbound.cli_types import exponent_p, figure_path, from_parser, nonnegative_int, positive_int
+from loopbound.atomic import write_text_atomic
+from loopbound.cli_types import exponent_p, figure_path, from_parser, latex_path, nonnegative_int, positive_int
 from loopbound.target_loading import load_target
 from loopbound.verify import DEFAULT_CONSTRUCTION, load_family, parse_bound, parse_loops, verify, format_table
 from theory.errors import InputError
@@ -65,13 +66,15 @@ def add_parser(subcommands: Any) -> None:
     parser.add_argument("--seed", type=nonnegative_int, default=0)
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:K")
     parser.add_argument("--threads", type=positive_int, default=None,
-                        help="torch intra-op threads on CPU (default torch's; 1 is often fastest for these small widths)")
+                        help="torch intra-op threads on CPU (default torch's; which is fastest depends on the machine: docs/benchmarks.md)")
     parser.add_argument("--construction", default=DEFAULT_CONSTRUCTION, metavar="MODULE",
                         help=f"module or .py file with build_universal/loops_for_grid/grid_for_loops (default {DEFAULT_CONSTRUCTION})")
-    parser.add_argument("--compile", action="store_true", help="run the block under torch.compile (opt-in; faster on 2+ threads)")
+    parser.add_argument("--compile", action="store_true", help="run the block under torch.compile (opt-in; whether it pays depends on the machine: docs/benchmarks.md)")
     parser.add_argument("--no-sup", dest="sup", action="store_false", help="skip the sup-error search")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--plot", type=figure_path, default=None, metavar="FILE", help="write error against r (.png/.pdf/.svg)")
+    parser.add_argument("--latex", type=latex_path, default=None, metavar="FILE",
+                        help="write the bound and the per-r table as a LaTeX document (.tex)")
     parser.set_defaults(handler=run)
 
 
@@ -100,4 +103,10 @@ def run(args: argparse.Namespace) -> int:
         save_approximation_figure([result.to_json()], args.plot)
         if not args.json:
             print(f"figure: {args.plot}")
+    if args.latex is not None:
+        from loopbound.bounds_report import verify_document
+
+        write_text_atomic(args.latex, verify_document(result))
+        if not args.json:
+            print(f"LaTeX: {args.latex}")
     return result.exit_status
