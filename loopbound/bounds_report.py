@@ -100,16 +100,13 @@ def verify_document(result: "VerifyResult") -> str:
         "\\begin{tabular}{rrrlllr l}",
         "$r$ & grid & loops & $L^p$ error & interval & bound & ratio & status \\\\ \\hline",
     ]
-    statuses = {v.r: v.status.value for v in result.verdict.points} if result.verdict else {}
     for row in result.rows:
         if row.refused is not None:
             lines.append(f"{row.r} & {row.grid} & -- & \\multicolumn{{5}}{{l}}{{refused: {escape(row.refused[:60])}}} \\\\")
             continue
         lp = row.measurement.lp  # type: ignore[union-attr]
-        bound = _number(row.bound) if row.bound_upper is None else f"{_number(row.bound)}--{_number(row.bound_upper)}"
-        ratio = lp.value / row.bound if row.bound else float("inf")
         lines.append(f"{row.r} & {row.grid} & {row.loops} & {_number(lp.value)} & [{_number(lp.lower)}, {_number(lp.upper)}] & "
-                     f"{bound} & {ratio:.3g} & {statuses.get(row.r, '')} \\\\")
+                     f"{row.bound_text('--')} & {row.ratio:.3g} & {result.statuses.get(row.r, '')} \\\\")
     lines.append("\\end{tabular}\n")
     if result.verdict is not None:
         lines.append(escape(f"Verdict: {result.verdict.summary()}.") + "\n")

@@ -260,12 +260,24 @@ class VerifyRow:
     guarantee: Mapping[str, Any] | None = None
     refused: str | None = None
 
+    @property
+    def ratio(self) -> float | None:
+        """Measured error / bound (its low end); None for a refused row."""
+        if self.measurement is None or self.bound is None:
+            return None
+        value = self.measurement.lp.value
+        return value / self.bound if self.bound > 0 else (0.0 if value == 0 else math.inf)
+
+    def bound_text(self, between: str = "..") -> str:
+        """The bound, or its range ``low..high`` where the moduli are bracketed."""
+        if self.bound is None:
+            return "-"
+        return f"{self.bound:.4g}" if self.bound_upper is None else f"{self.bound:.4g}{between}{self.bound_upper:.4g}"
+
     def to_json(self) -> dict[str, Any]:
         lp = None if self.measurement is None else self.measurement.lp
         sup = None if self.measurement is None else self.measurement.sup
-        ratio = None
-        if lp is not None and self.bound is not None:
-            ratio = lp.value / self.bound if self.bound > 0 else (0.0 if lp.value == 0 else math.inf)
+        ratio = self.ratio
         return {
             "r": self.r,
             "grid": self.grid,
@@ -323,6 +335,11 @@ class VerifyResult:
     @property
     def refused(self) -> tuple[VerifyRow, ...]:
         return tuple(row for row in self.rows if row.refused is not None)
+
+    @property
+    def statuses(self) -> dict[int, str]:
+        """held / violated / inconclusive by r (measured rows only)."""
+        return {v.r: v.status.value for v in self.verdict.points} if self.verdict else {}
 
     @property
     def exit_status(self) -> int:
@@ -581,7 +598,7 @@ def format_table(result: VerifyResult) -> str:
     ranged = any(row.bound_upper is not None for row in result.rows)
     width = 21 if ranged else 12
     lines.append(f"  {'r':>7}{'grid':>6}{'loops':>8}{'L^p error':>12}{'[' + pct + ' interval]':>26}{'sup err >=':>12}{'bound':>{width}}{'ratio':>10}  status")
-    statuses = {v.r: v.status.value for v in result.verdict.points} if result.verdict else {}
+    statuses = result.statuses
     for row in result.rows:
         if row.refused is not None:
             lines.append(f"  {row.r:>7}{row.grid:>6}{'-':>8}  refused: {row.refused}")
@@ -589,12 +606,10 @@ def format_table(result: VerifyResult) -> str:
         lp = row.measurement.lp  # type: ignore[union-attr]
         sup = row.measurement.sup  # type: ignore[union-attr]
         interval = f"[{lp.lower:.4g}, {lp.upper:.4g}]"
-        ratio = lp.value / row.bound if row.bound and row.bound > 0 else math.inf
-        shown = f"{row.bound:.4g}" if row.bound_upper is None else f"{row.bound:.4g}..{row.bound_upper:.4g}"
         sup_shown = "-" if sup is None else f"{sup.value:.4g}"
         lines.append(
             f"  {row.r:>7}{row.grid:>6}{row.loops:>8}{lp.value:>12.4g}{interval:>26}"
-            f"{sup_shown:>12}{shown:>{width}}{ratio:>10.4g}  {statuses.get(row.r, '')}"
+            f"{sup_shown:>12}{row.bound_text():>{width}}{row.ratio:>10.4g}  {statuses.get(row.r, '')}"
         )
     if result.bound_kind == "construction":
         lines.extend(_construction_constants(result))

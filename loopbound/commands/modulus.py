@@ -14,7 +14,6 @@ import json
 import sys
 from typing import Any, Sequence
 
-import numpy as np
 
 from loopbound.cli_types import delta_list, exponent_p, figure_path, nonnegative_int, positive_int
 from loopbound.plots import plot_modulus, save_figure

@@ -42,7 +42,7 @@ def test_every_bound_states_provenance_and_derivation(bound) -> None:
 
 
 def test_one_step_algebra_optimum_and_averaging() -> None:
-    eta, n, d = rb.eta, rb.n, rb.d
+    eta = rb.eta
     error = rb.ONE_STEP_ERROR.expression
     optimum = sympy.solve(sympy.diff(error, eta), eta)
     assert len(optimum) == 1 and sympy.simplify(optimum[0] - rb.ONE_STEP_OPTIMAL_ETA.expression) == 0
