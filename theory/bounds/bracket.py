@@ -6,8 +6,9 @@ built-ins' derived ω), or only *bracketed*: a certified lower bound ω_lo (a wi
 "error ≤ B(ω)" at the true ω can then only be judged through the range of B over the box
 ω ∈ [ω_lo, ω_hi]:
 
-- if B is nondecreasing in each modulus (checked symbolically: each partial derivative is
-  nonnegative under the symbols' assumptions — w, w_tok, w_cont ≥ 0, r, d, N, p, δ > 0), the range
+- if B is nondecreasing in each modulus (checked symbolically, with the other values substituted:
+  each partial derivative is nonnegative under the symbols' assumptions — w, w_tok, w_cont ≥ 0,
+  r, d, N, p, δ > 0), the range
   is [B(ω_lo), B(ω_hi)] and B(ω_lo) ≤ B(ω) ≤ B(ω_hi) is certain;
 - otherwise the range is *sampled*: B on a grid of the box (``GRID_POINTS`` per modulus, endpoints
   included), its min and max — a range that may be too narrow, which the result says.
@@ -55,15 +56,18 @@ class BoundRange:
         return self.low == self.high
 
 
-def nondecreasing_in(bound: Bound, names: tuple[str, ...]) -> bool:
-    """True when sympy shows ∂B/∂s ≥ 0 for each symbol s named, under the symbols' assumptions
-    (False also when it cannot decide)."""
-    by_name = {s.name: s for s in bound.expression.free_symbols}
+def nondecreasing_in(bound: Bound, names: tuple[str, ...], fixed: Mapping[str, float] | None = None) -> bool:
+    """True when sympy shows ∂B/∂s ≥ 0 for each symbol s named, under the symbols' assumptions,
+    with the ``fixed`` values substituted first (False also when it cannot decide)."""
+    expression = bound.expression
+    if fixed:
+        expression = expression.subs({s: sympy.Float(fixed[s.name]) for s in expression.free_symbols if s.name in fixed})
+    by_name = {s.name: s for s in expression.free_symbols}
     for name in names:
         symbol = by_name.get(name)
         if symbol is None:
             continue
-        derivative = sympy.simplify(sympy.diff(bound.expression, symbol))
+        derivative = sympy.simplify(sympy.diff(expression, symbol))
         if derivative.is_nonnegative is not True:
             return False
     return True
@@ -88,7 +92,7 @@ def bound_range(bound: Bound, fixed: Mapping[str, float], brackets: Mapping[str,
     low, high = at(low_values), at(high_values)
     if low_values == high_values:
         return BoundRange(low, high, "exact", high_is_estimate)
-    if nondecreasing_in(bound, names):
+    if nondecreasing_in(bound, names, fixed):
         return BoundRange(low, high, "monotone", high_is_estimate)
     axes = [np.linspace(low_values[name], high_values[name], GRID_POINTS) for name in names]
     mesh = np.meshgrid(*axes, indexing="ij")
