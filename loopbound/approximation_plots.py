@@ -104,7 +104,9 @@ def plot_error_vs_loops(
         r = [row["r"] for row in shown]
         ax.fill_between(r, [max(row["lower"], 1e-300) for row in shown], [row["upper"] for row in shown],
                         color=colour, alpha=0.25, linewidth=0)
-        ax.plot(r, [row["error"] for row in shown], "o-", color=colour, markersize=4, linewidth=1.2,
+        # open circles for one variant, filled squares for the other: coinciding curves stay visible
+        marker = dict(marker="s", markersize=3.5) if timestep else dict(marker="o", markersize=7, markerfacecolor="none")
+        ax.plot(r, [row["error"] for row in shown], "-", color=colour, linewidth=1.2, **marker,
                 label=f"{name}: measured L^p error")
     elif rows:
         ax.plot([], [], "o", color=colour, label=f"{name}: error 0 at every r")
