@@ -29,9 +29,9 @@ from theory.targets import builtin_target
 STAGE_TARGETS = ("holder:alpha=0.5", "contextual_max", "smooth")
 STAGE_GRIDS = {  # (N, timestep) → grids m; the unscaled lists end with the first grid float64 refuses
     (1, False): (2, 3, 4, 5, 6, 7),
-    (1, True): (2, 3, 4, 5, 6, 7, 8),
+    (1, True): (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),  # enough r on the upper half for an interval
     (2, False): (2, 3, 4),
-    (2, True): (2, 3, 4, 5),
+    (2, True): (2, 3, 4, 5, 6, 7, 8, 9, 10),
 }
 STAGE_SAMPLES = 2048
 STAGE_SCRAMBLINGS = 8
@@ -44,7 +44,9 @@ def _target(spec: str, N: int):
 
 
 def approximation_stage(out: Path, seed: int) -> list[str]:
-    """Verify every case, write records and the figure under ``out``; return the report lines."""
+    """Verify every case, write records and the figure under ``out`` (created if missing, before
+    any work); return the report lines."""
+    Path(out).mkdir(parents=True, exist_ok=True)
     with intra_op_threads(1):
         return _approximation_stage(out, seed)
 
