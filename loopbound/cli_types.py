@@ -48,25 +48,27 @@ def from_parser(parse: Callable[[str], T]) -> Callable[[str], T]:
     return argument_type
 
 
-def exponent_p(text: str) -> float:
-    """The output norm's exponent: 1 ≤ p < ∞."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number with 1 <= p < inf, got {text!r}") from None
-    if not (1.0 <= value < math.inf):
-        raise argparse.ArgumentTypeError(f"must satisfy 1 <= p < inf, got {text!r}")
-    return value
+def real_where(requirement: str, holds: Callable[[float], bool]) -> Callable[[str], float]:
+    """An argument type for a real number satisfying ``holds``: ``must be a number with
+    <requirement>`` for text that is not a number, ``must satisfy <requirement>`` otherwise."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number with {requirement}, got {text!r}") from None
+        if not holds(value):
+            raise argparse.ArgumentTypeError(f"must satisfy {requirement}, got {text!r}")
+        return value
+
+    parse.__name__ = parse.__qualname__ = "real_where"
+    return parse
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
-    return value
+exponent_p = real_where("1 <= p < inf", lambda value: 1.0 <= value < math.inf)
+"""The output norm's exponent: 1 ≤ p < ∞."""
+unit_level = real_where("0 < level < 1", lambda value: 0.0 < value < 1.0)
+"""A confidence level: 0 < level < 1."""
 
 
 delta_list = from_parser(parse_deltas)

@@ -17,21 +17,11 @@ from contextlib import nullcontext
 from typing import Any
 
 from loopbound.atomic import write_text_atomic
-from loopbound.cli_types import exponent_p, figure_path, from_parser, latex_path, nonnegative_int, positive_int
+from loopbound.cli_types import exponent_p, figure_path, from_parser, latex_path, nonnegative_int, positive_int, unit_level
 from loopbound.target_loading import load_target
 from loopbound.verify import DEFAULT_CONSTRUCTION, load_family, parse_bound, parse_loops, verify, format_table
 from theory.errors import InputError
 from theory.numerics import intra_op_threads, resolve_device
-
-
-def _level(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number with 0 < level < 1, got {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must satisfy 0 < level < 1, got {text!r}")
-    return value
 
 
 def _scramblings(text: str) -> int:
@@ -62,7 +52,7 @@ def add_parser(subcommands: Any) -> None:
     )
     parser.add_argument("--samples", type=positive_int, default=1 << 14, help="Sobol points in all (default 16384)")
     parser.add_argument("--scramblings", type=_scramblings, default=8, help="independent scramblings (default 8)")
-    parser.add_argument("--level", type=_level, default=0.95, help="confidence level of the intervals (default 0.95)")
+    parser.add_argument("--level", type=unit_level, default=0.95, help="confidence level of the intervals (default 0.95)")
     parser.add_argument("--seed", type=nonnegative_int, default=0)
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:K")
     parser.add_argument("--threads", type=positive_int, default=None,
