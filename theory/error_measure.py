@@ -13,6 +13,16 @@ p-norm e(X) = ‖g(X) − f(X)‖_p over the N·d_out output entries:
   interval are Ī^{1/p} and [max(0, lo)^{1/p}, hi^{1/p}] (a monotone map keeps the coverage).
   The interval is an *estimate* of uncertainty: it assumes the Î_j are roughly normal, which holds
   well for n ≳ 10³ unless e^p has rare huge values (then raise n or R).
+
+  **Scale invariance.** e(X) is computed with scaling (:func:`theory.norms.entrywise_p_norm`:
+  the largest entry divided out before the p-th powers), and I is never formed: with s the largest
+  pointwise error over all points (kept as a running maximum across chunks, the partial sums
+  rescaled by (s_old/s_new)^p when it grows), the replicates are Î'_j = Î_j / s^p, means of
+  (e/s)^p ∈ [0, 1] with at least one term equal to 1. The Student-t interval is computed on the
+  Î'_j and mapped back by ‖g − f‖_{L^p} = s·Ī'^{1/p} (and [s·max(0, lo')^{1/p}, s·hi'^{1/p}]):
+  the interval is scale-equivariant, so this is the same interval, but no p ≥ 1 and no output scale
+  in float64's range turns a positive error into 0 or a finite one into inf (terms lost to
+  underflow are below 2^−1074 of the largest and change nothing).
 - sup_X e(X): the largest sampled e(X), refined by a derivative-free local search (the
   constructions are piecewise: gradients are zero or undefined). Every value reported is attained
   at its witness X, so it is a certified **lower** bound on the sup, never an estimate above it.
@@ -37,9 +47,12 @@ from scipy import stats
 from scipy.stats import qmc
 
 from theory.errors import InputError
-from theory.norms import check_p
+from theory.norms import check_p, entrywise_p_norm
 
-__all__ = ["LpErrorEstimate", "SupErrorLowerBound", "ErrorMeasurement", "measure_error", "lp_error", "sup_error", "pointwise_error"]
+__all__ = [
+    "LpErrorEstimate", "SupErrorLowerBound", "ErrorMeasurement", "measure_error", "lp_error", "sup_error",
+    "pointwise_error", "pointwise_norm",
+]
 
 Model = Callable[[torch.Tensor], torch.Tensor]
 
@@ -51,8 +64,12 @@ class LpErrorEstimate:
     """An **estimate** of ‖g − f‖_{L^p} over the uniform cube with a **confidence interval**.
 
     ``value`` = Ī^{1/p}, ``[lower, upper]`` the image of the Student-t interval for I = ∫ e^p at
-    ``level`` (module docstring); ``replicates`` are the R per-scrambling estimates Î_j of I, each
-    over ``points_per_scrambling`` scrambled Sobol points (scrambling seeds spawned from ``seed``).
+    ``level`` (module docstring). ``replicates`` are the R per-scrambling estimates of I **divided by
+    scale^p**: Î_j = ``scale``^p · ``replicates[j]``, each over ``points_per_scrambling`` scrambled
+    Sobol points (scrambling seeds spawned from ``seed``); ``scale`` is the largest pointwise error
+    e(X) among the points (0 when every error is 0). So ``value`` = scale · mean(replicates)^{1/p},
+    and the interval is the t-interval of the replicates mapped the same way; stored like this
+    they neither underflow nor overflow at any output scale or p.
     """
 
     p: float
@@ -61,6 +78,7 @@ class LpErrorEstimate:
     upper: float
     level: float
     replicates: tuple[float, ...]
+    scale: float
     points_per_scrambling: int
     seed: int
     device: str
@@ -88,6 +106,8 @@ class LpErrorEstimate:
             "scramblings": self.scramblings,
             "points_per_scrambling": self.points_per_scrambling,
             "replicates": list(self.replicates),
+            "scale": self.scale,
+            "replicates_are": "per-scrambling estimates of the integral of e^p, divided by scale^p",
             "seed": self.seed,
             "device": self.device,
             "seconds": self.seconds,
@@ -133,20 +153,28 @@ class ErrorMeasurement:
         return {"lp": self.lp.to_json(), "sup": None if self.sup is None else self.sup.to_json()}
 
 
-def pointwise_error(approximant: Model, target: Model, X: torch.Tensor, p: float) -> torch.Tensor:
-    """e(X)^p = Σ_{n,i} |g(X) − f(X)|_{n,i}^p per input of the batch X [B, N, d] (a [B] tensor)."""
+def pointwise_norm(approximant: Model, target: Model, X: torch.Tensor, p: float) -> torch.Tensor:
+    """e(X) = ‖g(X) − f(X)‖_p over the N·d_out entries, per input of the batch X [B, N, d] (a [B]
+    tensor), computed with scaling: never 0 for a nonzero difference, never inf for a finite one."""
     with torch.no_grad():
         g = approximant(X)
         f = target(X)
     if g.shape != f.shape:
         raise InputError(f"model output {list(g.shape)} and target output {list(f.shape)} differ in shape")
-    difference = (g - f.to(dtype=g.dtype, device=g.device)).flatten(1)
-    powered = difference.square() if p == 2.0 else difference.abs().pow(p)
-    values = powered.sum(dim=1)
+    difference = g - f.to(dtype=g.dtype, device=g.device)
+    values = entrywise_p_norm(difference, p)
     if not bool(torch.isfinite(values).all()):
         bad = int((~torch.isfinite(values)).nonzero()[0, 0])
         raise RuntimeError(f"the model or the target returned a non-finite value at input {X[bad].detach().cpu().tolist()}")
     return values
+
+
+def pointwise_error(approximant: Model, target: Model, X: torch.Tensor, p: float) -> torch.Tensor:
+    """e(X)^p = Σ_{n,i} |g(X) − f(X)|_{n,i}^p per input of the batch X [B, N, d] (a [B] tensor).
+
+    The p-th power may underflow or overflow at extreme scales; the estimators here use
+    :func:`pointwise_norm` and never form it."""
+    return pointwise_norm(approximant, target, X, p).pow(p)
 
 
 def _points_per_scrambling(samples: int, scramblings: int) -> int:
@@ -210,7 +238,8 @@ def measure_error(
     best_points = torch.empty(0, N, d, dtype=dtype)
     bar = _progress(n * scramblings, progress, "L^p error")
     engines = [qmc.Sobol(d=dim, scramble=True, seed=np.random.default_rng(child)) for child in children]
-    totals = torch.zeros(scramblings, dtype=torch.float64, device=device)
+    totals = torch.zeros(scramblings, dtype=torch.float64, device=device)  # Σ (e/scale)^p per scrambling
+    scale = 0.0  # the largest pointwise error so far (module docstring: scale invariance)
     per_chunk = max(1, chunk // scramblings)  # points per scrambling in one pass: ≤ chunk inputs in flight
     per_chunk = 1 << (per_chunk.bit_length() - 1)  # a power of two keeps every chunk Sobol-balanced
     try:
@@ -221,8 +250,15 @@ def measure_error(
                 size = min(per_chunk, n - done)
                 points = np.concatenate([engine.random(size) for engine in engines])
                 X = torch.from_numpy(points).to(dtype=dtype).reshape(scramblings * size, N, d).to(device)
-                values = pointwise_error(approximant, target, X, p)
-                totals += values.to(torch.float64).reshape(scramblings, size).sum(dim=1)
+                values = pointwise_norm(approximant, target, X, p)
+                errors = values.to(torch.float64)
+                largest = float(errors.max())
+                if largest > scale:
+                    if scale > 0.0:  # (scale/largest)^p may underflow: those terms are then negligible
+                        totals *= (scale / largest) ** p
+                    scale = largest
+                if scale > 0.0:
+                    totals += (errors / scale).pow(p).reshape(scramblings, size).sum(dim=1)
                 if sup_search:
                     top = torch.topk(values, min(keep, values.numel()))
                     best_values = torch.cat([best_values, top.values.detach().cpu().to(dtype)])
@@ -234,12 +270,12 @@ def measure_error(
     finally:
         bar.close()
     replicates = [float(total) / n for total in totals.cpu()]
-    lp = _lp_estimate(replicates, p=p, level=level, n=n, seed=seed, device=device, seconds=time.perf_counter() - started)
+    lp = _lp_estimate(replicates, scale, p=p, level=level, n=n, seed=seed, device=device, seconds=time.perf_counter() - started)
     sup = None
     if sup_search:
         sup = sup_error(
             approximant, target, N=N, d=d, p=p, starts=best_points, seed=seed, steps=sup_steps,
-            device=device, dtype=dtype, sampled=float(best_values[0]) ** (1.0 / p),
+            device=device, dtype=dtype, sampled=float(best_values[0]),
         )
     return ErrorMeasurement(lp=lp, sup=sup)
 
@@ -249,7 +285,11 @@ def lp_error(approximant: Model, target: Model, **kwargs: Any) -> LpErrorEstimat
     return measure_error(approximant, target, sup_search=False, **kwargs).lp
 
 
-def _lp_estimate(replicates: list[float], *, p: float, level: float, n: int, seed: int, device: torch.device, seconds: float) -> LpErrorEstimate:
+def _lp_estimate(
+    replicates: list[float], scale: float, *, p: float, level: float, n: int, seed: int, device: torch.device, seconds: float
+) -> LpErrorEstimate:
+    """The estimate from the rescaled replicates Î'_j = Î_j/scale^p: the t-interval of the Î'_j,
+    mapped by t ↦ scale·t^{1/p} (monotone, so the coverage is kept)."""
     values = np.asarray(replicates, dtype=np.float64)
     mean = float(values.mean())
     R = values.size
@@ -258,11 +298,12 @@ def _lp_estimate(replicates: list[float], *, p: float, level: float, n: int, see
     low, high = max(0.0, mean - half), mean + half
     return LpErrorEstimate(
         p=p,
-        value=mean ** (1.0 / p),
-        lower=low ** (1.0 / p),
-        upper=high ** (1.0 / p),
+        value=scale * mean ** (1.0 / p),
+        lower=scale * low ** (1.0 / p),
+        upper=scale * high ** (1.0 / p),
         level=level,
         replicates=tuple(float(v) for v in values),
+        scale=float(scale),
         points_per_scrambling=n,
         seed=seed,
         device=str(device),
@@ -301,17 +342,17 @@ def sup_error(
             warnings.filterwarnings("ignore", message=".*balance properties of Sobol.*")
             points = qmc.Sobol(d=N * d, scramble=True, seed=seed).random(samples)
         X = torch.from_numpy(points).to(dtype=dtype).reshape(-1, N, d)
-        values = pointwise_error(approximant, target, X.to(device), p).cpu()
+        values = pointwise_norm(approximant, target, X.to(device), p).cpu()
         evaluations += X.shape[0]
         order = torch.topk(values, min(8, values.numel())).indices
         starts = X[order]
-        sampled = float(values[order[0]]) ** (1.0 / p)
+        sampled = float(values[order[0]])
     X = starts.to(dtype=dtype).clone()
     k = X.shape[0]
-    best = pointwise_error(approximant, target, X.to(device), p).cpu()
+    best = pointwise_norm(approximant, target, X.to(device), p).cpu()
     evaluations += k
     if sampled is None:
-        sampled = float(best.max()) ** (1.0 / p)
+        sampled = float(best.max())
     step = torch.full((k,), float(initial_step), dtype=dtype)
     coordinate = torch.eye(N * d, dtype=dtype).reshape(N * d, N, d)
     moves_unit = torch.cat([coordinate, -coordinate])  # [2Nd, N, d]
@@ -320,7 +361,7 @@ def sup_error(
         gaussian = gaussian / gaussian.flatten(2).norm(dim=2).clamp_min(1e-300)[:, :, None, None]
         moves = torch.cat([gaussian, moves_unit.expand(k, -1, -1, -1)], dim=1) * step[:, None, None, None]
         candidates = (X[:, None] + moves).clamp(0.0, 1.0)
-        values = pointwise_error(approximant, target, candidates.reshape(-1, N, d).to(device), p).cpu()
+        values = pointwise_norm(approximant, target, candidates.reshape(-1, N, d).to(device), p).cpu()
         evaluations += candidates.shape[0] * candidates.shape[1]
         values = values.reshape(k, -1)
         top, index = values.max(dim=1)
@@ -330,7 +371,7 @@ def sup_error(
         step = torch.where(improved, (step * 1.5).clamp(max=0.5), step * 0.5)
     winner = int(best.argmax())
     witness = X[winner : winner + 1]
-    value = float(pointwise_error(approximant, target, witness.to(device), p).cpu()[0]) ** (1.0 / p)
+    value = float(pointwise_norm(approximant, target, witness.to(device), p).cpu()[0])
     return SupErrorLowerBound(
         p=p, value=value, witness=witness[0].numpy().copy(), sampled=float(sampled), evaluations=evaluations, seed=seed
     )

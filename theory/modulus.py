@@ -15,6 +15,7 @@ A witness found at a smaller δ also counts for every larger δ, so each returne
 """
 from __future__ import annotations
 
+import math
 import time
 from fractions import Fraction
 from dataclasses import dataclass, replace
@@ -25,7 +26,8 @@ import torch
 
 from theory.deltas import check_deltas
 from theory.kinds import ModulusKind
-from theory.norms import check_p
+from theory.errors import InputError
+from theory.norms import check_p, exact_squared_distance, scaled_norm
 from theory.modulus_allpairs import AllPairsResult, all_pairs_modulus
 from theory.modulus_search import SearchBudget, pair_value, search_pairs
 from theory.targets import Target
@@ -52,8 +54,8 @@ class Witness:
 
     @property
     def distance(self) -> float:
-        """‖X − Y‖_2 (entrywise), in float64."""
-        return float(np.linalg.norm((self.X - self.Y).ravel()))
+        """‖X − Y‖_2 (entrywise), in float64, computed with scaling (no underflow at tiny δ)."""
+        return scaled_norm(self.X - self.Y)
 
     def to_json(self) -> dict[str, Any]:
         return {"X": self.X.tolist(), "Y": self.Y.tolist()}
@@ -94,11 +96,6 @@ class ModulusEstimate:
         }
 
 
-def exact_squared_distance(X: np.ndarray, Y: np.ndarray) -> Fraction:
-    """‖X − Y‖_2² of two float64 arrays in exact rational arithmetic (the floats as they are)."""
-    return sum((Fraction(float(y)) - Fraction(float(x))) ** 2 for x, y in zip(X.ravel(), Y.ravel()))
-
-
 def certify(
     target: Target, X: np.ndarray, Y: np.ndarray, kind: ModulusKind, position: int | None, delta: float, p: float
 ) -> tuple[float, Witness]:
@@ -108,7 +105,10 @@ def certify(
     equal (bit for bit), and the difference is shrunk until its squared norm, computed in exact
     rational arithmetic on the float64 entries, is ≤ δ². The value returned is recomputed from the
     resulting pair by evaluating the target in float64: the bound is certified up to that
-    evaluation's rounding (for the built-ins a few units in the last place).
+    evaluation's rounding (for the built-ins a few units in the last place). Output norms are
+    computed with scaling (:mod:`theory.norms`), so no output scale turns a positive difference
+    into 0 or a finite one into inf; a pair whose value is still not finite (the target returned
+    inf or NaN, or differences beyond float64's range) certifies nothing and is refused.
     """
     X = np.clip(np.asarray(X, dtype=np.float64), 0.0, 1.0)
     Y = np.clip(np.asarray(Y, dtype=np.float64), 0.0, 1.0)
@@ -119,7 +119,7 @@ def certify(
     for _ in range(200):
         if exact_squared_distance(X, Y) <= bound:
             break
-        distance = float(np.linalg.norm((Y - X).ravel()))
+        distance = scaled_norm(Y - X)
         shrink = min(delta / distance, 1.0) * (1.0 - 1e-12) if distance > 0 else 0.0
         Y = np.where(mask, np.clip(X + (Y - X) * shrink, 0.0, 1.0), X)
     else:  # pragma: no cover - shrinking by (1 − 1e-12) reaches δ in a step or two
@@ -128,7 +128,13 @@ def certify(
     value = pair_value(
         target, torch.from_numpy(X)[None], torch.from_numpy(Y)[None], kind, position_tensor, p
     )
-    return float(value[0]), Witness(X=X, Y=Y, position=position if kind.per_token else None)
+    lower = float(value[0])
+    if not (math.isfinite(lower) and lower >= 0.0):
+        raise InputError(
+            f"the {kind.value} modulus at delta={delta:g}: the target's output difference at a witness pair is "
+            f"{lower!r}, not a finite number, so it certifies no lower bound (does the target overflow float64?)"
+        )
+    return lower, Witness(X=X, Y=Y, position=position if kind.per_token else None)
 
 
 def estimate_modulus(
@@ -198,7 +204,8 @@ def estimate_moduli(
 
     A token or contextual witness (X, X') at δ meets the sequence constraint ‖X − X'‖_2 ≤ δ, and
     its full output difference is at least its difference at token n, so it is also a sequence
-    witness at least as good. The sequence curve takes the best of its own search and these.
+    witness at least as good. The sequence curve takes the best of its own search and these, so
+    every output has sequence lower ≥ token lower and ≥ contextual lower at each δ.
     """
     wanted = [ModulusKind(kind) for kind in kinds]
     per_token = [kind for kind in wanted if kind.per_token]
@@ -214,6 +221,9 @@ def estimate_moduli(
             for kind in per_token:
                 witness = results[kind][k].witness
                 value, shared = certify(target, witness.X, witness.Y, ModulusKind.SEQUENCE, None, estimate.delta, p)
+                # the full difference is at least its token-n part in exact arithmetic; taking the max
+                # keeps ω^tok, ω^cont ≤ ω in the output when both are rounded evaluations
+                value = max(value, results[kind][k].lower)
                 if value > best.lower:
                     best = replace(estimate, lower=value, witness=shared, method=f"{kind.value} witness, as a sequence pair")
             if improved and improved[-1].lower > best.lower:  # keep the curve monotone

@@ -5,9 +5,17 @@ For samples (x_i, y_i = f(x_i)), i = 1..n, the estimate is
     ω̂(δ) = max { ‖y_i − y_j‖_p : i < j, ‖x_i − x_j‖_2 ≤ δ }     (0 when no pair is that close),
 
 a certified lower bound on the sequence modulus ω_f(δ) when every y_i is f(x_i): each pair is a
-genuine pair. The result equals the all-pairs value computed in float64 (a pair whose squared
-distance lies within float64 rounding of δ² is counted for the next δ only, so no pair is counted
-where its distance might exceed δ); how it gets there fast:
+genuine pair. The result equals the all-pairs value computed in float64 (a pair whose distance
+lies within float64 rounding of δ is counted for the next δ only, so no pair is counted where its
+distance might exceed δ; each reported pair's distance is re-checked in exact rational arithmetic).
+Every distance and value is computed **with scaling** (:mod:`theory.norms`) from the differences of
+the data as given, so no data scale in float64's range turns a positive value into 0 or a finite
+one into inf. How it gets there fast:
+
+**Rescaling.** The filter below works with squares, so it runs on rescaled copies: x and y are
+centred and divided by powers of two (exactly) so that their entries are below 1 in magnitude, and
+δ and the staircase are mapped by the same factors (δ² capped at the data's squared diameter, which
+no pair exceeds). The filter only discards pairs; values and bins never come from it.
 
 **One GEMM per tile, then a conservative filter.** Write a = ‖x_i − x_j‖², c = κ²‖y_i − y_j‖_2²
 with κ = c_p(D_out), so that c ≥ ‖y_i − y_j‖_p² (:func:`theory.norms.ball_2_to_p`). Let b_k be the
@@ -43,7 +51,9 @@ from tqdm.auto import tqdm
 
 from theory.deltas import check_deltas
 from theory.errors import InputError
-from theory.norms import ball_2_to_p, check_p
+from fractions import Fraction
+
+from theory.norms import ball_2_to_p, check_p, entrywise_p_norm, exact_squared_distance
 
 UNIT_ROUNDOFF_FP32 = 2.0**-24
 SEED_POINTS = 256
@@ -89,45 +99,69 @@ def _as_matrix(values: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
 
 
 class _Staircase:
-    """Per-bin best squared p-distances with their pairs; bins are δ_k² thresholds."""
+    """Per-bin best output p-distances (in the data's units) with their pairs; bin k holds the pairs
+    whose input distance is at most δ_k. ``filter_thresholds`` and :meth:`filter_curve` are the same
+    curve in the filter's rescaled, squared units (module docstring)."""
 
-    def __init__(self, thresholds: torch.Tensor) -> None:
-        self.thresholds = thresholds
-        self.best = torch.zeros(len(thresholds), dtype=torch.float64)
-        self.pairs = torch.full((len(thresholds), 2), -1, dtype=torch.long)
+    def __init__(self, deltas: torch.Tensor, slack: float, filter_thresholds: torch.Tensor, output_scale: tuple[float, float]) -> None:
+        self.deltas = deltas
+        self.slack = slack
+        self.filter_thresholds = filter_thresholds
+        self.output_scale = output_scale
+        self.best = torch.zeros(len(deltas), dtype=torch.float64)
+        self.pairs = torch.full((len(deltas), 2), -1, dtype=torch.long)
 
-    def update(self, i: torch.Tensor, j: torch.Tensor, a: torch.Tensor, c: torch.Tensor) -> None:
-        """Offer pairs (i, j) with exact squared input distance a and squared p-distance c."""
+    def update(self, i: torch.Tensor, j: torch.Tensor, distance: torch.Tensor, value: torch.Tensor) -> None:
+        """Offer pairs (i, j) with input 2-distance ``distance`` and output p-distance ``value``."""
         # a pair within float64 rounding of a bin edge goes to the next bin: it may then be missed
         # at the edge, never counted where its exact distance exceeds δ
-        bins = torch.searchsorted(self.thresholds, a * (1 + 4 * 2.0**-53))
-        keep = bins < len(self.thresholds)
+        bins = torch.searchsorted(self.deltas, distance * self.slack)
+        keep = bins < len(self.deltas)
         if not bool(keep.any()):
             return
-        i, j, c, bins = i[keep], j[keep], c[keep], bins[keep]
+        i, j, value, bins = i[keep], j[keep], value[keep], bins[keep]
         for k in torch.unique(bins).tolist():
             in_bin = (bins == k).nonzero().squeeze(1)
-            m = int(torch.argmax(c[in_bin]))
-            if c[in_bin[m]] > self.best[k]:
-                self.best[k] = c[in_bin[m]]
+            m = int(torch.argmax(value[in_bin]))
+            if value[in_bin[m]] > self.best[k]:
+                self.best[k] = value[in_bin[m]]
                 self.pairs[k] = torch.stack([i[in_bin[m]], j[in_bin[m]]])
 
     def cumulative(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(b_k, index of the bin holding it): the monotone curve."""
+        """(b_k, index of the bin holding it): the monotone curve, in the data's units."""
         values, indices = torch.cummax(self.best, dim=0)
         return values, indices
 
-    def offset(self, slope: float) -> float:
-        """t = min_k (b_k − s δ_k²) for the cumulative curve b."""
+    def filter_curve(self) -> torch.Tensor:
+        """The cumulative curve as squared values of the rescaled outputs (the filter's c units)."""
         values, _ = self.cumulative()
-        return float((values - slope * self.thresholds).min())
+        first, second = self.output_scale
+        return (values / first / second) ** 2
+
+    def offset(self, slope: float) -> float:
+        """t = min_k (b_k − s δ_k²) in the filter's units."""
+        return float((self.filter_curve() - slope * self.filter_thresholds).min())
 
 
 def _exact(x: torch.Tensor, y: torch.Tensor, i: torch.Tensor, j: torch.Tensor, p: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Squared input 2-distance and squared output p-distance of pairs (i, j), from differences."""
-    a = (x[i] - x[j]).pow(2).sum(dim=1)
-    c = torch.linalg.vector_norm(y[i] - y[j], ord=p, dim=1).pow(2)
-    return a, c
+    """Input 2-distance and output p-distance of pairs (i, j), from differences, with scaling."""
+    return entrywise_p_norm(x[i] - x[j], 2.0), entrywise_p_norm(y[i] - y[j], p)
+
+
+def _power_of_two_above(t: torch.Tensor) -> float:
+    """The power of two 2^e with max|t| < 2^e (1 for a zero tensor): dividing by it is exact."""
+    largest = float(t.abs().max()) if t.numel() else 0.0
+    return 1.0 if largest == 0.0 else math.ldexp(1.0, min(math.frexp(largest)[1], 1023))
+
+
+def _rescaled(t: torch.Tensor) -> tuple[torch.Tensor, tuple[float, float]]:
+    """t centred and divided by powers of two (first, second) so that |entries| < 1; the scale
+    never overflows while centring (the first division comes before the mean)."""
+    first = _power_of_two_above(t)
+    centred = t / first
+    centred = centred - centred.mean(dim=0)
+    second = _power_of_two_above(centred)
+    return centred / second, (first, second)
 
 
 def _seed_pairs(n_seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -137,9 +171,9 @@ def _seed_pairs(n_seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _choose_slope(a: torch.Tensor, c2: torch.Tensor, staircase: _Staircase) -> float:
     """The slope s ≥ 0 under which the fewest seed pairs pass the filter c − s a > t(s)."""
-    values, _ = staircase.cumulative()
-    thresholds = staircase.thresholds
-    ratios = (values / thresholds)[values > 0]
+    values = staircase.filter_curve()
+    thresholds = staircase.filter_thresholds
+    ratios = (values / thresholds)[(values > 0) & (thresholds > 0)]
     candidates = [0.0]
     if len(ratios):
         low, high = float(ratios.min()), float(ratios.max())
@@ -181,21 +215,28 @@ def all_pairs_modulus(
     grid = check_deltas(deltas)
     started = time.perf_counter()
 
-    # exact values come from differences of the data as given; centring only feeds the fp32 GEMM
+    # exact values come from differences of the data as given; centring and rescaling only feed
+    # the fp32 GEMM filter
     x_exact, y_exact = x, y
-    x = x - x.mean(dim=0)
-    y = y - y.mean(dim=0)
+    x, (x_first, x_second) = _rescaled(x)
+    y, y_scale = _rescaled(y)
     kappa = ball_2_to_p(y.shape[1], p)
-    staircase = _Staircase(torch.tensor(grid, dtype=torch.float64) ** 2)
+    deltas = torch.tensor(grid, dtype=torch.float64)
+    diameter2 = 4.0 * x.shape[1]  # |entries| < 1: no squared distance exceeds 4·D_in
+    filter_thresholds = torch.clamp((deltas / x_first / x_second) ** 2 * (1 + 4 * 2.0**-53), max=diameter2)
+    # the scaled distance has relative error below (D_in/2 + 4) units of float64 rounding
+    slack = 1.0 + (x.shape[1] + 8) * 2.0**-53
+    staircase = _Staircase(deltas, slack, filter_thresholds, y_scale)
 
     # seed: every pair of the first block, exactly; it also picks the filter's slope
     n_seed = min(n, SEED_POINTS)
     seed_i, seed_j = _seed_pairs(n_seed)
-    seed_a, seed_c = _exact(x_exact, y_exact, seed_i, seed_j, p)
-    staircase.update(seed_i, seed_j, seed_a, seed_c)
+    seed_distance, seed_value = _exact(x_exact, y_exact, seed_i, seed_j, p)
+    staircase.update(seed_i, seed_j, seed_distance, seed_value)
+    seed_a = (x[seed_i] - x[seed_j]).pow(2).sum(dim=1)  # the filter's rescaled units
     seed_c2 = kappa**2 * (y[seed_i] - y[seed_j]).pow(2).sum(dim=1)
     slope = _choose_slope(seed_a, seed_c2, staircase)
-    del seed_i, seed_j, seed_a, seed_c, seed_c2
+    del seed_i, seed_j, seed_a, seed_distance, seed_value, seed_c2
 
     root = math.sqrt(slope)
     r = kappa**2 * y.pow(2).sum(dim=1) - slope * x.pow(2).sum(dim=1)
@@ -233,8 +274,8 @@ def all_pairs_modulus(
             local = (~(tile[rows] <= threshold)).nonzero()
             i, j = rows[local[:, 0]] + r0, local[:, 1] + c0
             candidates += len(i)
-            a, c = _exact(x_exact, y_exact, i, j, p)
-            staircase.update(i, j, a, c)
+            distance, value = _exact(x_exact, y_exact, i, j, p)
+            staircase.update(i, j, distance, value)
             threshold = (staircase.offset(slope) - margin) * scale
 
     values, holders = staircase.cumulative()
@@ -245,8 +286,13 @@ def all_pairs_modulus(
             points.append(AllPairsPoint(delta=delta, value=0.0, pair=None, distance=None))
             continue
         i, j = (int(v) for v in staircase.pairs[holder])
-        distance = float(torch.linalg.vector_norm(x_exact[i] - x_exact[j]))
-        points.append(AllPairsPoint(delta=delta, value=math.sqrt(float(values[k])), pair=(i, j), distance=distance))
+        value = float(values[k])
+        if not math.isfinite(value):
+            raise InputError(f"the outputs of samples {i} and {j} differ by more than float64 can hold; rescale them")
+        if exact_squared_distance(x_exact[i].numpy(), x_exact[j].numpy()) > Fraction(delta) ** 2:  # pragma: no cover
+            raise RuntimeError(f"all-pairs modulus: pair ({i}, {j}) lies farther than delta={delta!r} apart")
+        distance = float(entrywise_p_norm(x_exact[i] - x_exact[j], 2.0, start_dim=0))
+        points.append(AllPairsPoint(delta=delta, value=value, pair=(i, j), distance=distance))
     return AllPairsResult(
         points=tuple(points),
         n=n,

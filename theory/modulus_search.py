@@ -16,7 +16,10 @@ never close, so the search works inside each kind's allowed subspace (theory-not
    Infinite gradients (Hölder maps at 0) count as very large, not as zero.
 
 Every iterate is a feasible pair, so the best value seen is a lower bound; the caller re-checks it
-in float64 (:func:`theory.modulus.certify`). A target whose output carries no gradient is searched
+in float64. Norms of outputs, differences and gradients are computed with scaling
+(:func:`theory.norms.entrywise_p_norm`), so the search works the same at any output scale and at δ
+down to float64's smallest numbers (at tiny δ only anchors near 0, where float64's spacing is fine,
+give pairs that differ; the all-zero and corner anchors supply them) (:func:`theory.modulus.certify`). A target whose output carries no gradient is searched
 by screening alone, and the result says so.
 """
 from __future__ import annotations
@@ -141,8 +144,8 @@ def _project(C: torch.Tensor, D: torch.Tensor, masks: torch.Tensor, deltas: torc
     """Make the pair (C − D/2, C + D/2) feasible: D on the allowed entries with ‖D‖_2 ≤ δ and
     |D| ≤ 1 entrywise, then the centre C moved (not D clipped) so both ends lie in the cube."""
     D = D * masks
-    norm = torch.linalg.vector_norm(D.flatten(1), dim=1)
-    D = D * torch.clamp(deltas / norm.clamp_min(1e-300), max=1.0)[:, None, None]
+    norm = entrywise_p_norm(D, 2.0)  # with scaling: a difference of size 1e-300 keeps its norm
+    D = D * torch.where(norm > deltas, deltas / torch.where(norm > deltas, norm, deltas), 1.0)[:, None, None]
     D = D.clamp(-1.0, 1.0)
     half = D.abs() / 2
     C = torch.maximum(torch.minimum(C, 1.0 - half), half)
@@ -151,8 +154,8 @@ def _project(C: torch.Tensor, D: torch.Tensor, masks: torch.Tensor, deltas: torc
 
 def _normalised(gradient: torch.Tensor) -> torch.Tensor:
     gradient = torch.nan_to_num(gradient, nan=0.0, posinf=LARGE_GRADIENT, neginf=-LARGE_GRADIENT)
-    norm = torch.linalg.vector_norm(gradient.flatten(1), dim=1).clamp_min(1e-300)
-    return gradient / norm[:, None, None]
+    norm = entrywise_p_norm(gradient, 2.0)  # with scaling: targets of scale 1e±300 still get unit steps
+    return gradient / torch.where(norm > 0, norm, 1.0)[:, None, None]
 
 
 def _evaluate(
@@ -259,8 +262,9 @@ def _exchange(
     receiver_delta = grid.repeat_interleave(M)
     C = ((donor.X + donor.Y) / 2).repeat(K, 1, 1)
     D = (donor.Y - donor.X).repeat(K, 1, 1)
-    norm = torch.linalg.vector_norm(D.flatten(1), dim=1).clamp_min(1e-300)
-    D = D * (receiver_delta / norm)[:, None, None]
+    norm = entrywise_p_norm(D, 2.0)
+    unit = D / torch.where(norm > 0, norm, 1.0)[:, None, None]  # divide first: δ/‖D‖ may overflow at tiny ‖D‖
+    D = unit * receiver_delta[:, None, None]
     masks = donor.masks.repeat(K, 1, 1)
     C, D = _project(C, D, masks, receiver_delta)
     positions = None if donor.positions is None else donor.positions.repeat(K)

@@ -12,6 +12,7 @@ from theory.error_measure import (
     lp_error,
     measure_error,
     pointwise_error,
+    pointwise_norm,
     sup_error,
 )
 from theory.rate_fit import PointVerdict, RateFit, Status, Verdict, compare_rates, fit_rate, judge, loglog_slope
@@ -23,6 +24,7 @@ __all__ = [
     "lp_error",
     "measure_error",
     "pointwise_error",
+    "pointwise_norm",
     "sup_error",
     "PointVerdict",
     "RateFit",

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any, Callable, ClassVar
 
+import numpy as np
 import torch
 
 from theory.errors import InputError, TargetError
 from theory.kinds import ModulusKind
-from theory.norms import ball_2_to_p, check_p
+from theory.norms import ball_2_to_p, check_p, entrywise_p_norm
 
 DOMAIN = (0.0, 1.0)
 """Every target here is defined on the unit cube [0,1]^{N×d}."""
@@ -137,7 +138,7 @@ class _LinearMixingBase(Target):
         if self.N > 20:
             return None
         signs = torch.tensor(list(itertools.product((-1.0, 1.0), repeat=self.N)), dtype=torch.float64)
-        return float(torch.linalg.vector_norm(signs @ self.matrix, dim=1).max())
+        return float(entrywise_p_norm(signs @ self.matrix, 2.0).max())  # with scaling: any scale
 
     def _lipschitz(self, kind: ModulusKind, p: float) -> tuple[float, bool]:
         """(L, exact): ω(δ) = L·δ when exact is True, else L·δ is only an upper bound."""
@@ -146,7 +147,7 @@ class _LinearMixingBase(Target):
             return float(A.diagonal().abs().max()) * ball_2_to_p(self.d, p), True
         if kind is ModulusKind.CONTEXTUAL:
             off = A - torch.diag(A.diagonal())
-            return float(torch.linalg.vector_norm(off, dim=1).max()) * ball_2_to_p(self.d, p), True
+            return float(entrywise_p_norm(off, 2.0).max()) * ball_2_to_p(self.d, p), True
         column_factor = ball_2_to_p(self.d, p)
         if p == 2.0:
             return self._spectral_norm, True
@@ -393,15 +394,29 @@ class CallableTarget(Target):
         except Exception as error:  # a user's function may raise anything: report it in one line
             message = str(error).strip().splitlines()[0] if str(error).strip() else ""
             raise TargetError(f"target {self.label} raised {type(error).__name__}: {message}") from error
-        if not isinstance(out, torch.Tensor):
+        except SystemExit as stop:  # sys.exit() inside the user's function ends the target, not loopbound
+            raise TargetError(f"target {self.label} called sys.exit({'' if stop.code is None else repr(stop.code)}) "
+                              "instead of returning a tensor") from None
+        if isinstance(out, torch.Tensor):
+            kind = "c" if out.is_complex() else "f" if out.is_floating_point() else "i"
+            dtype_name = str(out.dtype).replace("torch.", "")
+        else:  # an array or nested lists: its values must be real floats too (never cast silently)
             try:
-                out = torch.as_tensor(out, dtype=X.dtype, device=X.device)
+                array = np.asarray(out)
             except Exception:
-                raise TargetError(
-                    f"target {self.label} must return a tensor, got {type(out).__name__}"
-                ) from None
+                array = np.asarray(None, dtype=object)
+            kind, dtype_name = array.dtype.kind, str(array.dtype)
+            if kind not in "fciub":
+                raise TargetError(f"target {self.label} must return a tensor, got {type(out).__name__}")
+            if kind == "f":
+                out = torch.as_tensor(array, dtype=X.dtype, device=X.device)
+        if kind != "f":  # ints, booleans, complex numbers: not values in R^{d_out}
+            raise TargetError(
+                f"target {self.label} must return real floating-point values, got {dtype_name} "
+                f"({'complex' if kind == 'c' else 'integer or boolean'}); return a float tensor like its input"
+            )
         B = X.shape[0]
-        if out.dim() != 3 or out.shape[0] != B or out.shape[1] != self.N:
+        if out.dim() != 3 or out.shape[0] != B or out.shape[1] != self.N or out.shape[2] < 1:
             raise TargetError(
                 f"target {self.label} must return shape [B, N, d_out] = [{B}, {self.N}, d_out] "
                 f"for input [{B}, {self.N}, {self.d}], got {list(out.shape)}"
