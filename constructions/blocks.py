@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from theory.errors import InputError
+from theory.numerics import require_bits
 
 AttentionKind = Literal["hardmax", "softmax", "sigmoid", "linear"]
 ATTENTION_KINDS: tuple[str, ...] = ("hardmax", "softmax", "sigmoid", "linear")
@@ -237,6 +238,13 @@ class LoopedTransformer(nn.Module):
     returns the residual stream after each loop, [loops + 1, B, N, width] (index 0: after L₁);
     ``capture(t, Z)`` is called after every loop t (index 0 after L₁) without storing anything, so
     error against loop count costs one pass.
+
+    ``precision_bits``: the significand bits the weights' values need (a construction's own
+    statement, :func:`constructions.spec.to_module`). Every forward checks it against the dtype the
+    model holds *now*, so a model cast after it was built (``model.to(torch.float32)``) refuses with
+    :class:`PrecisionError` instead of computing silently wrong values; an input of another dtype than
+    the weights is an :class:`InputError` naming both. Both checks are one dtype comparison per
+    forward (not per loop).
     """
 
     def __init__(
@@ -247,6 +255,7 @@ class LoopedTransformer(nn.Module):
         *,
         loops: int,
         modulation: nn.Module | None = None,
+        precision_bits: int | None = None,
     ) -> None:
         super().__init__()
         if embed.out_features != block.width or readout.in_features != block.width:
@@ -256,6 +265,8 @@ class LoopedTransformer(nn.Module):
         self.embed, self.block, self.readout = embed, block, readout
         self.loops = int(loops)
         self.modulation = modulation
+        self.precision_bits = precision_bits
+        self._checked_dtype: torch.dtype | None = None
 
     @property
     def width(self) -> int:
@@ -275,6 +286,7 @@ class LoopedTransformer(nn.Module):
             raise InputError(f"loops must be >= 0, got {loops}")
         if X.dim() != 3 or X.shape[-1] != self.embed.in_features:
             raise InputError(f"input must be [B, N, {self.embed.in_features}], got {list(X.shape)}")
+        self._check_dtype(X)
         Z = self.embed(X)
         states = [Z] if trace else None
         if capture is not None:
@@ -288,6 +300,16 @@ class LoopedTransformer(nn.Module):
                 capture(t, Z)
         out = self.readout(Z)
         return (out, torch.stack(states)) if trace else out
+
+    def _check_dtype(self, X: torch.Tensor) -> None:
+        """The input's dtype against the weights', and the weights' against ``precision_bits``."""
+        dtype = self.embed.weight.dtype
+        if X.dtype != dtype:
+            name, wanted = str(X.dtype).replace("torch.", ""), str(dtype).replace("torch.", "")
+            raise InputError(f"input is {name} but the model computes in {wanted}: pass X.to(torch.{wanted})")
+        if self.precision_bits is not None and dtype != self._checked_dtype:
+            require_bits(self.precision_bits, dtype, f"this model (now in {str(dtype).replace('torch.', '')})")
+            self._checked_dtype = dtype
 
     def compile_block(self, mode: str = "default") -> "LoopedTransformer":
         """Opt-in: put the block (one loop body) under ``torch.compile``; the loop stays in Python,

@@ -290,7 +290,7 @@ def to_module(
         for name, factor in (spec.ff_gate_after or {}).items():
             after[block.index(name)] = float(factor)
         modulation = TableModulation(table, after)
-    model = LoopedTransformer(embed, model_block, readout, loops=spec.loops, modulation=modulation)
+    model = LoopedTransformer(embed, model_block, readout, loops=spec.loops, modulation=modulation, precision_bits=precision_bits)
     weights = state_dict(spec, dtype)
     if modulation is not None:
         weights["modulation.table"] = modulation.table

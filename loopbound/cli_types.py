@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -32,6 +33,21 @@ def integer_at_least(low: int) -> Callable[[str], int]:
 
 positive_int = integer_at_least(1)
 nonnegative_int = integer_at_least(0)
+
+SEED_LIMIT = 2**63
+"""Seeds are integers in [0, 2^63): torch's and numpy's generators take them as 64-bit integers,
+and the toolkit derives further seeds by adding small offsets (which must not overflow 2^64)."""
+
+
+def seed(text: str) -> int:
+    """A random seed: an integer 0 ≤ seed < 2^63 (:data:`SEED_LIMIT`)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2^63), got {text!r}") from None
+    if not 0 <= value < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2^63) (a 64-bit seed), got {text!r}")
+    return value
 
 
 def from_parser(parse: Callable[[str], T]) -> Callable[[str], T]:
@@ -71,8 +87,33 @@ unit_level = real_where("0 < level < 1", lambda value: 0.0 < value < 1.0)
 """A confidence level: 0 < level < 1."""
 
 
-delta_list = from_parser(parse_deltas)
-"""``0.01,0.1,0.3`` or ``LOW:HIGH:COUNT`` (log-spaced)."""
+MAX_DELTAS = 10**5
+"""The most δ values one ``--deltas`` range may ask for. Each is a modulus search of its own
+(thousands of candidate pairs held at once): even at N = d = 1 the search over 10^5 values of δ
+needs about 30 GiB (:mod:`loopbound.work_estimate`), so a larger count cannot run and is refused
+before the list is even made."""
+
+
+def delta_list(text: str) -> tuple[float, ...]:
+    """``0.01,0.1,0.3`` or ``LOW:HIGH:COUNT`` (log-spaced), with COUNT ≤ :data:`MAX_DELTAS`."""
+    parts = text.strip().split(":")
+    if len(parts) == 3:
+        try:
+            wanted = int(parts[2])
+        except ValueError:
+            wanted = 0  # parse_deltas words the refusal
+        if wanted > MAX_DELTAS:
+            from loopbound.work_estimate import SEARCH_BYTES_PER_ENTRY, count, size
+
+            raise argparse.ArgumentTypeError(
+                f"{text.strip()!r} asks for {count(wanted)} values of delta, each a modulus search of its own "
+                f"(~{size(wanted * 4096 * SEARCH_BYTES_PER_ENTRY)} of candidate pairs even at N = d = 1); "
+                f"at most {MAX_DELTAS} are accepted"
+            )
+    return from_parser(parse_deltas)(text)
+
+
+delta_list.__name__ = delta_list.__qualname__ = "delta_list"
 
 
 def output_file(suffixes: tuple[str, ...], what: str) -> Callable[[str], Path]:
@@ -87,6 +128,10 @@ def output_file(suffixes: tuple[str, ...], what: str) -> Callable[[str], Path]:
             raise argparse.ArgumentTypeError(f"folder {str(path.parent)!r} does not exist")
         if path.is_dir():
             raise argparse.ArgumentTypeError(f"{text!r} is a folder, not a file")
+        if path.exists() and not os.access(path, os.W_OK):
+            raise argparse.ArgumentTypeError(f"{text!r} cannot be written (no permission)")
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise argparse.ArgumentTypeError(f"folder {str(path.parent)!r} cannot be written (no permission)")
         return path
 
     parse.__name__ = parse.__qualname__ = f"{what.replace(' ', '_')}_path"

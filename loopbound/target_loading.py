@@ -91,6 +91,7 @@ def load_samples(path: str) -> Samples:
     file = Path(path)
     if not file.is_file():
         raise TargetError(f"no such file: {path}")
+    _refuse_oversized(file)
     try:
         with np.load(file) as data:
             arrays = {key: np.asarray(data[key], dtype=np.float64) for key in data.files}
@@ -101,7 +102,32 @@ def load_samples(path: str) -> Samples:
     X, Y = arrays["X"], arrays["Y"]
     if X.ndim != 3 or Y.ndim != 3 or X.shape[:2] != Y.shape[:2]:
         raise TargetError(f"{path}: X must be [n, N, d] and Y [n, N, d_out], got {list(X.shape)} and {list(Y.shape)}")
+    if X.shape[0] == 0 or 0 in X.shape[1:] or Y.shape[2] == 0:
+        raise TargetError(f"{path} holds no samples: X is {list(X.shape)} and Y {list(Y.shape)} (need n, N, d, d_out >= 1)")
     for name, array in (("X", X), ("Y", Y)):
         if not np.isfinite(array).all():
             raise TargetError(f"{path}: {name} contains NaN or inf")
     return Samples(X=X, Y=Y, path=path)
+
+
+def _refuse_oversized(file: Path) -> None:
+    """Refuse (one line) a .npz whose arrays, read as float64, would not fit in the memory budget of
+    :mod:`loopbound.work_estimate`; the shapes come from the arrays' headers, nothing is loaded."""
+    import zipfile
+
+    from loopbound.work_estimate import Budget, size
+
+    try:
+        with zipfile.ZipFile(file) as archive:
+            total = 0
+            for member in archive.namelist():
+                with archive.open(member) as stream:
+                    version = np.lib.format.read_magic(stream)
+                    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                    shape, _, _ = read_header(stream)
+                    total += 8 * int(np.prod(shape, dtype=object))
+    except Exception:
+        return  # not a readable .npz: load_samples words the refusal
+    budget = Budget.here().memory_bytes
+    if total > budget:
+        raise TargetError(f"{file} holds arrays of {size(total)} as float64; this machine allows {size(budget)} (half its memory)")

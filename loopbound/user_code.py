@@ -1,9 +1,10 @@
 """Importing the user's code: a ``.py`` file or a module named on the command line or in a sweep file.
 
 Targets (``file.py:function``, ``package.module:function``), constructions (``--construction``) and
-sweep ``imports`` all load code loopbound does not own. Whatever that code raises while it is
-imported becomes an :class:`~theory.errors.InputError` (or the subclass the caller names) with one
-line saying what failed — never a traceback, never a silently missing module.
+sweep ``imports`` all load code loopbound does not own (it is run as it is: a target is code by
+design). Whatever that code raises while it is imported, ``sys.exit`` included, becomes an
+:class:`~theory.errors.InputError` (or the subclass the caller names) with one line saying what
+failed — never a traceback, never a silently missing module.
 """
 from __future__ import annotations
 
@@ -41,6 +42,9 @@ def import_file(path: str | Path, *, prefix: str, error: type[InputError] = Inpu
     except Exception as problem:  # a user's file may raise anything while importing: one line
         sys.modules.pop(module_name, None)
         raise error(f"importing {path} raised {one_line(problem)}") from problem
+    except SystemExit as stop:  # sys.exit() at import time stops the import, not loopbound
+        sys.modules.pop(module_name, None)
+        raise error(f"importing {path} called sys.exit({'' if stop.code is None else repr(stop.code)})") from None
     return module
 
 
@@ -53,3 +57,5 @@ def import_module(name: str, *, context: str, error: type[InputError] = InputErr
         raise error(missing or f"no module named {problem.name!r} ({context})") from None
     except Exception as problem:  # a user's module may raise anything while importing: one line
         raise error(f"importing {name} raised {one_line(problem)}") from problem
+    except SystemExit as stop:  # sys.exit() at import time stops the import, not loopbound
+        raise error(f"importing {name} called sys.exit({'' if stop.code is None else repr(stop.code)})") from None

@@ -16,8 +16,9 @@ from typing import Any
 from constructions.quantization import DEFAULT_SHARPNESS
 from constructions.universal import UniversalGuarantee, universal_spec
 from loopbound.cli_types import positive_int
+from loopbound.size_checks import check_build
 from loopbound.target_loading import load_target
-from theory.numerics import significand_bits
+from theory.numerics import intra_op_threads, significand_bits
 
 import torch
 
@@ -46,6 +47,8 @@ def add_parser(subcommands: Any) -> None:
     parser.add_argument("--d", type=positive_int, default=1, help="token dimension (default 1)")
     parser.add_argument("--N", type=positive_int, default=2, help="sequence length (default 2)")
     parser.add_argument("--sharpness", type=positive_int, default=DEFAULT_SHARPNESS, help="ReLU step sharpness M (default 2^30)")
+    parser.add_argument("--threads", type=positive_int, default=1,
+                        help="torch intra-op threads on CPU (default 1, which suits a machine shared with other work)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.set_defaults(handler=run)
 
@@ -72,8 +75,10 @@ def describe(guarantee: UniversalGuarantee, other_bits: int) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     target = load_target(args.target, d=args.d, N=args.N)
-    _, guarantee = universal_spec(target, args.delta, timestep=args.timestep, sharpness=args.sharpness)
-    _, other = universal_spec(target, args.delta, timestep=not args.timestep, sharpness=args.sharpness)
+    check_build(args.delta.denominator, d=args.d, N=args.N, d_out=target.d_out)  # refuse what cannot finish here
+    with intra_op_threads(args.threads):
+        _, guarantee = universal_spec(target, args.delta, timestep=args.timestep, sharpness=args.sharpness)
+        _, other = universal_spec(target, args.delta, timestep=not args.timestep, sharpness=args.sharpness)
     record = {"target": args.target, **describe(guarantee, other.precision_bits)}
     if args.json:
         print(json.dumps(record))

@@ -42,6 +42,36 @@ def add_parser(subcommands: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+ROW_NUMBERS = ("error", "lower", "upper", "bound")
+"""The numbers of a record's row that the figure draws (each a real number or null)."""
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_numbers(records: list[dict[str, Any]]) -> None:
+    """Refuse (one line) a record whose numbers the figure reads are not numbers: d, N integers
+    ≥ 1, p real, each row's r an integer ≥ 1 and its error, interval and bound real or null."""
+    for record in records:
+        name = f"record of {record.get('target')!r}"
+        for key in ("d", "N"):
+            if not _is_real(record[key]) or record[key] != int(record[key]) or record[key] < 1:
+                raise InputError(f"{name}: {key} must be an integer >= 1, got {record[key]!r}")
+        if not _is_real(record["p"]):
+            raise InputError(f"{name}: p must be a number, got {record['p']!r}")
+        rows = record["rows"]
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            raise InputError(f"{name}: rows must be a list of objects")
+        for row in rows:
+            r = row.get("r")
+            if not _is_real(r) or not float(r).is_integer() or r < 1:
+                raise InputError(f"{name}: a row has r = {r!r}, not an integer >= 1")
+            for key in ROW_NUMBERS:
+                if row.get(key) is not None and not _is_real(row[key]):
+                    raise InputError(f"{name}: the row at r = {r} has {key} = {row[key]!r}, not a number")
+
+
 def notebooks_folder() -> Path:
     """The repository's notebooks/ beside the installed packages (editable installs and checkouts)."""
     folder = Path(__file__).resolve().parents[2] / "notebooks"
@@ -87,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
     if not STEM.match(args.stem):
         raise InputError(f"--stem must be a plain file name (letters, digits, . _ -), got {args.stem!r}")
     records = load_records(args.inputs)
+    check_numbers(records)
     out.mkdir(parents=True, exist_ok=True)
     import matplotlib
 

@@ -15,12 +15,14 @@ import sys
 from typing import Any, Sequence
 
 
-from loopbound.cli_types import delta_list, exponent_p, figure_path, nonnegative_int, positive_int
+from loopbound.cli_types import delta_list, exponent_p, figure_path, nonnegative_int, positive_int, seed
 from loopbound.plots import plot_modulus, save_figure
+from loopbound.size_checks import check_modulus, check_pairs
 from loopbound.target_loading import load_samples, load_target
 from theory.errors import InputError
 from theory.kinds import ModulusKind, parse_kinds
 from theory.modulus import ModulusEstimate, SearchBudget, Witness, all_pairs_modulus, estimate_moduli
+from theory.numerics import intra_op_threads
 
 DEFAULT_DELTAS = "0.01,0.03,0.1,0.3"
 
@@ -38,9 +40,12 @@ def add_parser(subcommands: Any) -> None:
     parser.add_argument("--d", type=positive_int, default=None, help="token dimension (default 1)")
     parser.add_argument("--N", type=positive_int, default=None, help="sequence length (default 2)")
     parser.add_argument("--p", type=exponent_p, default=2.0, help="output p-norm, 1 <= p < inf (default 2)")
-    parser.add_argument("--seed", type=nonnegative_int, default=0)
+    parser.add_argument("--seed", type=seed, default=0, help="random seed, an integer in [0, 2^63) (default 0)")
     parser.add_argument("--restarts", type=positive_int, default=SearchBudget().restarts, help="ascent restarts per δ")
     parser.add_argument("--steps", type=nonnegative_int, default=SearchBudget().steps, help="ascent steps per restart")
+    parser.add_argument("--threads", type=positive_int, default=1,
+                        help="torch intra-op threads on CPU (default 1, which suits a machine shared with other work; "
+                        "raise it on an idle machine: docs/benchmarks.md)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--plot", type=figure_path, default=None, metavar="FILE", help="write log-log curves (.png/.pdf/.svg)")
     parser.set_defaults(handler=run)
@@ -49,14 +54,18 @@ def add_parser(subcommands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     kinds = parse_kinds(args.kind)
     if args.target.endswith(".npz"):
-        estimates, d, N = _from_samples(args, kinds)
+        with intra_op_threads(args.threads):
+            estimates, d, N = _from_samples(args, kinds)
     else:
         d = 1 if args.d is None else args.d
         N = 2 if args.N is None else args.N
-        target = load_target(args.target, d=d, N=N)
         budget = SearchBudget(restarts=args.restarts, steps=args.steps)
+        check_modulus(len(args.deltas), d=d, N=N, kinds=len(kinds), screen=budget.screen,  # refuse what cannot finish
+                      restarts=budget.restarts, steps=budget.steps)
+        target = load_target(args.target, d=d, N=N)
         progress = sys.stderr.isatty() and not args.json
-        estimates = estimate_moduli(target, args.deltas, kinds, p=args.p, budget=budget, seed=args.seed, progress=progress)
+        with intra_op_threads(args.threads):
+            estimates = estimate_moduli(target, args.deltas, kinds, p=args.p, budget=budget, seed=args.seed, progress=progress)
     if args.json:
         print(json.dumps(_as_json(args.target, d, N, args.p, estimates)))
     else:
@@ -72,6 +81,7 @@ def _from_samples(args: argparse.Namespace, kinds: Sequence[ModulusKind]):
     if set(kinds) != {ModulusKind.SEQUENCE}:
         raise InputError("a .npz sample target supports --kind sequence only (the token and contextual constraints need a callable target)")
     samples = load_samples(args.target)
+    check_pairs(len(samples.X))
     for flag, value, actual in (("--d", args.d, samples.d), ("--N", args.N, samples.N)):
         if value is not None and value != actual:
             raise InputError(f"{flag} {value} does not match the samples in {args.target} ({flag[2:]} = {actual})")
@@ -103,7 +113,8 @@ def format_table(target: str, d: int, N: int, p: float, seed: int, estimates: di
     """A human-readable table: per kind and δ, the certified lower bound, the exact value or upper
     bound where known with the ratio, and the witness distance."""
     lines = [f"moduli of {target}  (d={d}, N={N}, p={p:g}, seed {seed})"]
-    lines.append(f"  {'kind':<11}{'delta':>8}{'lower':>12}{'reference':>20}{'ratio':>9}{'|X-Y|':>10}")
+    # every column starts with a space of its own: values never run together, whatever their width
+    lines.append(f"  {'kind':<10} {'delta':>10} {'lower':>11} {'reference':>19} {'ratio':>8} {'|X-Y|':>10}")
     for kind, rows in estimates.items():
         for e in rows:
             reference, ratio = "-", "-"
@@ -113,7 +124,7 @@ def format_table(target: str, d: int, N: int, p: float, seed: int, estimates: di
                     ratio = f"{e.lower / e.upper:.4f}"
                 elif e.lower == 0:
                     ratio = "0 = 0"
-            lines.append(f"  {kind.value:<11}{e.delta:>8.4g}{e.lower:>12.5g}{reference:>20}{ratio:>9}{e.witness.distance:>10.4g}")
+            lines.append(f"  {kind.value:<10} {e.delta:>10.4g} {e.lower:>11.5g} {reference:>19} {ratio:>8} {e.witness.distance:>10.4g}")
         if rows:
             methods = "; ".join(dict.fromkeys(e.method for e in rows))
             lines.append(f"  {'':<11}witnesses from: {methods} ({rows[0].seconds:.2f} s)")

@@ -49,6 +49,9 @@ def add_parser(subcommands: Any) -> None:
     parser.add_argument("--resume", action="store_true", help="skip cells whose record exists and is valid")
     parser.add_argument("--workers", type=positive_int, default=None,
                         help="local worker processes, or local submitit jobs (default: CPU count)")
+    parser.add_argument("--threads", type=positive_int, default=1,
+                        help="torch intra-op threads per worker (default 1: the workers share the machine, and the "
+                        "cells' narrow matmuls lose much with more threads beside other busy processes)")
     parser.set_defaults(handler=run)
 
 
@@ -76,8 +79,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _executor(args: argparse.Namespace, config: SweepConfig, store: Store) -> Executor:
     if args.executor == "submitit":
-        return SubmititExecutor(store.root / "submitit", parameters=dict(config.submitit), workers=args.workers)
-    return LocalExecutor() if args.workers is None else LocalExecutor(workers=args.workers)
+        return SubmititExecutor(store.root / "submitit", parameters=dict(config.submitit), workers=args.workers,
+                                threads=args.threads)
+    if args.workers is None:
+        return LocalExecutor(threads_per_worker=args.threads)
+    return LocalExecutor(workers=args.workers, threads_per_worker=args.threads)
 
 
 def format_summary(config: SweepConfig, store: Store, summary: SweepSummary) -> str:

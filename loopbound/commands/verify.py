@@ -13,11 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from contextlib import nullcontext
 from typing import Any
 
 from loopbound.atomic import write_text_atomic
-from loopbound.cli_types import exponent_p, figure_path, from_parser, latex_path, nonnegative_int, positive_int, unit_level
+from loopbound.cli_types import exponent_p, figure_path, from_parser, latex_path, positive_int, seed, unit_level
+from loopbound.size_checks import check_verify
 from loopbound.target_loading import load_target
 from loopbound.verify import DEFAULT_CONSTRUCTION, load_family, parse_bound, parse_loops, verify, format_table
 from theory.errors import InputError
@@ -53,10 +53,11 @@ def add_parser(subcommands: Any) -> None:
     parser.add_argument("--samples", type=positive_int, default=1 << 14, help="Sobol points in all (default 16384)")
     parser.add_argument("--scramblings", type=_scramblings, default=8, help="independent scramblings (default 8)")
     parser.add_argument("--level", type=unit_level, default=0.95, help="confidence level of the intervals (default 0.95)")
-    parser.add_argument("--seed", type=nonnegative_int, default=0)
+    parser.add_argument("--seed", type=seed, default=0, help="random seed, an integer in [0, 2^63) (default 0)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:K")
-    parser.add_argument("--threads", type=positive_int, default=None,
-                        help="torch intra-op threads on CPU (default torch's; which is fastest depends on the machine: docs/benchmarks.md)")
+    parser.add_argument("--threads", type=positive_int, default=1,
+                        help="torch intra-op threads on CPU (default 1: the construction's narrow matmuls gain little from more "
+                        "and lose much beside any other busy process; raise it on an idle machine: docs/benchmarks.md)")
     parser.add_argument("--construction", default=DEFAULT_CONSTRUCTION, metavar="MODULE",
                         help=f"module or .py file with build_universal/loops_for_grid/grid_for_loops (default {DEFAULT_CONSTRUCTION})")
     parser.add_argument("--compile", action="store_true", help="run the block under torch.compile (opt-in; whether it pays depends on the machine: docs/benchmarks.md)")
@@ -76,8 +77,13 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     family = load_family(args.construction)
     target = load_target(args.target, d=args.d, N=args.N)
+    check_verify(  # refuse, in one line, what cannot finish here (loopbound.work_estimate)
+        args.loops, d=args.d, N=args.N, d_out=target.d_out, timestep=args.timestep, samples=args.samples,
+        scramblings=args.scramblings, device=device.type, sup=args.sup, moduli=1 if bound == "construction" else 3,
+        family=None if args.construction == DEFAULT_CONSTRUCTION else family,
+    )
     progress = sys.stderr.isatty() and not args.json
-    with intra_op_threads(args.threads) if args.threads is not None else nullcontext():
+    with intra_op_threads(args.threads):
         result = verify(
             target, loops=args.loops, timestep=args.timestep, p=args.p, bound=claimed, samples=args.samples,
             scramblings=args.scramblings, level=args.level, seed=args.seed, device=device, family=family,

@@ -155,17 +155,22 @@ def _exit_when_parent_dies(parent: Any) -> None:
 @dataclass(frozen=True)
 class LocalExecutor:
     """A process pool on this machine (the default): ``workers`` processes, started by
-    ``forkserver`` (preloaded with torch) where available, else ``spawn``."""
+    ``forkserver`` (preloaded with torch) where available, else ``spawn``, each computing with
+    ``threads_per_worker`` torch intra-op threads (default 1: the cells' narrow matmuls lose much
+    with more threads beside other busy processes, theory.numerics)."""
 
     workers: int = max(1, os.cpu_count() or 1)
     start_method: str = DEFAULT_START_METHOD
     name: str = "local"
+    threads_per_worker: int = 1
 
     def __post_init__(self) -> None:
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
             raise ValueError(f"workers must be an integer >= 1, got {self.workers!r}")
         if self.start_method not in ("spawn", "forkserver"):
             raise ValueError(f"start_method must be spawn or forkserver, got {self.start_method!r}")
+        if isinstance(self.threads_per_worker, bool) or not isinstance(self.threads_per_worker, int) or self.threads_per_worker < 1:
+            raise ValueError(f"threads_per_worker must be an integer >= 1, got {self.threads_per_worker!r}")
 
     @property
     def runs_here(self) -> bool:
@@ -178,8 +183,8 @@ class LocalExecutor:
         return self.name
 
     def threads(self, cells: int) -> int:
-        """Torch threads per worker: this machine's CPUs shared among the workers."""
-        return max(1, (os.cpu_count() or 1) // max(1, min(self.workers, cells)))
+        """Torch threads per worker: ``threads_per_worker`` (default 1)."""
+        return self.threads_per_worker
 
     def describe(self, cells: int) -> str:
         return f"local process pool, {min(self.workers, cells)} worker(s)" if cells else "nothing to compute"
@@ -226,7 +231,7 @@ class SubmititExecutor:
     name = "submitit"
 
     def __init__(self, folder: Path, *, parameters: Mapping[str, Any] = {}, workers: int | None = None,
-                 poll_seconds: float = 0.2) -> None:
+                 poll_seconds: float = 0.2, threads: int = 1) -> None:
         try:
             import submitit
         except ImportError:
@@ -243,6 +248,7 @@ class SubmititExecutor:
         self.cluster: str = self._executor.cluster
         self.workers = workers if workers is not None else max(1, os.cpu_count() or 1)
         self.poll_seconds = poll_seconds
+        self.threads_per_job = threads
 
     @property
     def runs_here(self) -> bool:
@@ -263,10 +269,11 @@ class SubmititExecutor:
                 f"{min(self.workers, cells)} job(s) as local processes")
 
     def threads(self, cells: int) -> int:
-        """Torch threads per job: 0 (torch's default) on Slurm, else this machine's CPUs shared."""
+        """Torch threads per job: 0 (torch's default: the job's own allocation) on Slurm, else
+        ``threads`` (default 1), as for the local pool."""
         if self.cluster == "slurm":
             return 0
-        return max(1, (os.cpu_count() or 1) // max(1, min(self.workers, cells)))
+        return self.threads_per_job
 
     def _groups(self, tasks: Sequence[CellTask]) -> list[list[CellTask]]:
         count = len(tasks) if self.cluster == "slurm" else min(self.workers, len(tasks))
