@@ -1,6 +1,7 @@
 """The bounds as LaTeX, for reports: every bound loopbound checks, and one verification's table.
 
-- :func:`all_bounds`: the theorems (Theorem 3.6, 4.2, Lemma 4.1), the construction's instance of
+- :func:`all_bounds`: the theorems (Theorem 3.6 in both readings, Theorem 3.6 with Theorem 4.2's
+  exact value mapping in both readings, Lemma 4.1), the construction's instance of
   Theorem 3.6, the layer and loop budgets, and the in-context regression bounds, in that order;
 - :func:`bounds_document`: a standalone LaTeX document (article, amsmath) with one entry per bound:
   its name, its provenance (source, statement, arXiv id, status: reconstructed / derived here /
@@ -28,7 +29,7 @@ _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": 
 _GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "η": "eta", "θ": "theta",
           "κ": "kappa", "λ": "lambda", "μ": "mu", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau", "φ": "phi",
           "ψ": "psi", "ω": "omega", "Σ": "Sigma", "Δ": "Delta", "Ω": "Omega"}
-_SYMBOLS = {"≤": r"\le", "≥": r"\ge", "×": r"\times", "·": r"\cdot", "‖": r"\|", "→": r"\to", "√": r"\surd",
+_SYMBOLS = {"≤": r"\le", "≥": r"\ge", "≠": r"\neq", "≲": r"\lesssim", "×": r"\times", "·": r"\cdot", "‖": r"\|", "→": r"\to", "√": r"\surd",
             "∞": r"\infty", "ŵ": r"\hat{w}", "ŷ": r"\hat{y}", "⌊": r"\lfloor", "⌋": r"\rfloor", "∘": r"\circ"}
 _SUBSCRIPTS = {chr(0x2080 + k): f"_{k}" for k in range(10)}
 _SUPERSCRIPTS = {"⁰": "^0", "¹": "^1", "²": "^2", "³": "^3", "⁻": "^-", "ᵀ": "^T"}
@@ -61,7 +62,8 @@ def all_bounds() -> tuple[Bound, ...]:
     from theory.bounds import approximation, regression
     from theory.bounds.budgets import BUDGETS
 
-    theorems = (approximation.THEOREM_3_6, approximation.THEOREM_4_2, approximation.LEMMA_4_1, approximation.CONSTRUCTION_TEMPLATE)
+    theorems = (approximation.THEOREM_3_6, approximation.THEOREM_3_6_OTHER_READING, approximation.THEOREM_3_6_EXACT_VALUES,
+                approximation.THEOREM_3_6_EXACT_VALUES_OTHER_READING, approximation.LEMMA_4_1, approximation.CONSTRUCTION_TEMPLATE)
     loops = (approximation.QUANTISATION_LOOPS, approximation.CONTEXTUAL_LOOPS, approximation.VALUE_LOOPS)
     in_context = tuple(value for value in vars(regression).values() if isinstance(value, Bound))
     seen: dict[int, Bound] = {}
@@ -106,8 +108,13 @@ def verify_document(result: "VerifyResult") -> str:
             continue
         lp = row.measurement.lp  # type: ignore[union-attr]
         lines.append(f"{row.r} & {row.grid} & {row.loops} & {_number(lp.value)} & [{_number(lp.lower)}, {_number(lp.upper)}] & "
-                     f"{row.bound_text('--')} & {row.ratio:.3g} & {result.statuses.get(row.r, '')} \\\\")
+                     f"{row.bound_text('--')} & {row.ratio:.3g} & {escape(result.status_text(row))} \\\\")
     lines.append("\\end{tabular}\n")
+    if result.hypotheses is not None:
+        lines.append(escape(f"Hypotheses: {result.hypotheses.describe()}.") + "\n")
+    for row in result.rows:
+        for warning in row.warnings:
+            lines.append(escape(f"Warning at r = {row.r}: {warning}.") + "\n")
     if result.verdict is not None:
         lines.append(escape(f"Verdict: {result.verdict.summary()}.") + "\n")
         lines.append(escape(f"Rate: error ~ {result.verdict.rate.describe()}; {result.verdict.rate_comparison}.") + "\n")

@@ -42,28 +42,29 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-import sympy
 import torch
 
 from constructions.blocks import LoopedTransformer
 from loopbound.user_code import import_file, import_module
 from theory.bounds.approximation import (
-    SYMBOLS,
     THEOREM_3_6,
     THEOREM_4_2,
     CONSTRUCTION_TEMPLATE,
+    theorem_readings,
     construction_terms,
     modulus_arguments,
     target_sup,
     theorem_delta,
 )
 from theory.bounds.bracket import bound_range
-from theory.bounds.core import Bound, Provenance
+from theory.bounds.hypotheses import TheoremHypotheses, theorem_hypotheses
+from theory.bounds.core import Bound
+from theory.bounds.parse import USER_SYMBOLS, parse_bound  # re-exported: a bound is parsed without eval
 from theory.error_measure import ErrorMeasurement, measure_error
 from theory.errors import InputError, PrecisionError
 from theory.kinds import ModulusKind
 from theory.norms import check_p
-from theory.rate_fit import Verdict, judge
+from theory.rate_fit import Status, Verdict, classify, judge
 from theory.targets import Target
 
 __all__ = [
@@ -76,12 +77,12 @@ __all__ = [
     "VerifyResult",
     "verify",
     "format_table",
+    "format_columns",
+    "rare_error_warning",
     "USER_SYMBOLS",
 ]
 
 DEFAULT_CONSTRUCTION = "constructions.universal"
-USER_SYMBOLS: tuple[str, ...] = ("r", "d", "N", "p", "delta", "w", "w_tok", "w_cont")
-"""Symbols a user's ``--bound`` expression may use."""
 
 MODULUS_KINDS = {"w": ModulusKind.SEQUENCE, "w_tok": ModulusKind.TOKEN, "w_cont": ModulusKind.CONTEXTUAL}
 
@@ -151,36 +152,6 @@ def parse_loops(text: str) -> tuple[int, ...]:
     return tuple(sorted(set(values)))
 
 
-def parse_bound(text: str) -> Bound:
-    """A user's claimed bound: a sympy expression in r, d, N, p, delta, w, w_tok, w_cont
-    (``^`` means power). Unknown symbols, undefined functions, relations and syntax errors are
-    :class:`InputError` with one line."""
-    from sympy.core.function import AppliedUndef
-    from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
-
-    if not text.strip():
-        raise InputError("--bound is empty")
-    if "__" in text or ";" in text or "lambda" in text:
-        raise InputError(f"--bound {text!r}: not a mathematical expression")
-    local = {name: SYMBOLS[name] for name in USER_SYMBOLS}
-    try:
-        expression = parse_expr(text, local_dict=local, transformations=standard_transformations + (convert_xor,))
-    except Exception as error:  # sympy raises SyntaxError, TokenError, TypeError, …: all the user's to fix
-        reason = " ".join(str(error).split()) or type(error).__name__
-        raise InputError(f"--bound {text!r} does not parse: {reason}") from None
-    if not isinstance(expression, sympy.Expr):
-        raise InputError(f"--bound {text!r} is a {type(expression).__name__}, not an expression")
-    undefined = sorted(str(f.func) for f in expression.atoms(AppliedUndef))
-    if undefined:
-        raise InputError(f"--bound {text!r} uses unknown function(s) {', '.join(undefined)}")
-    unknown = sorted(s.name for s in expression.free_symbols if s.name not in USER_SYMBOLS)
-    if unknown:
-        raise InputError(f"--bound {text!r} uses unknown symbol(s) {', '.join(unknown)}; allowed: {', '.join(USER_SYMBOLS)}")
-    symbols = tuple(SYMBOLS[name] for name in USER_SYMBOLS)
-    provenance = Provenance(source="the user", statement=f"claimed bound {text}", status="paper")
-    return Bound("claimed bound", expression, symbols, provenance, "Given on the command line.")
-
-
 # --------------------------------------------------------------------------- moduli
 @dataclass(frozen=True)
 class ModulusValue:
@@ -245,7 +216,12 @@ class VerifyRow:
     upper ends (None when the moduli are exact); ``bound_method`` says how the range was found
     (:class:`theory.bounds.bracket.BoundRange`). ``values`` holds the constants the bound was
     evaluated with (the construction's ε, B, B_C, μ_B, μ_C at this grid, S, p) and the moduli's
-    lower ends."""
+    lower ends.
+
+    ``warnings``: the rare-error warning (:func:`rare_error_warning`) where it applies.
+    ``other_reading`` (theorem bound only): the other reading of Theorem 3.6's bound range and the
+    status against it; ``reading_note`` says where the status depends on the reading, e.g.
+    ``"violated under the stricter reading; held under the other"``."""
 
     r: int
     grid: int | None
@@ -259,6 +235,12 @@ class VerifyRow:
     bound_method: str = "exact"
     guarantee: Mapping[str, Any] | None = None
     refused: str | None = None
+    warnings: tuple[str, ...] = ()
+    other_reading: tuple[float, float | None, str] | None = None
+    reading_note: str | None = None
+    bound_reason: str | None = None
+    """Why the bound's range is not certified (then the row is inconclusive), e.g. it decreases in a
+    modulus that is only estimated from below; None when it is."""
 
     @property
     def ratio(self) -> float | None:
@@ -290,12 +272,17 @@ class VerifyRow:
             "bound": self.bound,
             "bound_upper": self.bound_upper,
             "bound_method": self.bound_method,
+            "bound_reason": self.bound_reason,
             "ratio": ratio,
             "values": dict(self.values),
             "moduli": [dataclasses.asdict(m) for m in self.moduli],
             "measurement": None if self.measurement is None else self.measurement.to_json(),
             "guarantee": None if self.guarantee is None else dict(self.guarantee),
             "refused": self.refused,
+            "warnings": list(self.warnings),
+            "other_reading": None if self.other_reading is None else {
+                "bound": self.other_reading[0], "bound_upper": self.other_reading[1], "status": self.other_reading[2]},
+            "reading_note": self.reading_note,
         }
 
 
@@ -322,6 +309,12 @@ class VerifyResult:
     seed: int
     device: str
     seconds: float
+    hypotheses: TheoremHypotheses | None = None
+
+    @property
+    def outside_hypotheses(self) -> bool:
+        """True when the theorem bound was checked on a target outside its hypotheses."""
+        return self.hypotheses is not None and not self.hypotheses.inside
 
     @property
     def bound_status(self) -> str:
@@ -340,6 +333,19 @@ class VerifyResult:
     def statuses(self) -> dict[int, str]:
         """held / violated / inconclusive by r (measured rows only)."""
         return {v.r: v.status.value for v in self.verdict.points} if self.verdict else {}
+
+    def status_text(self, row: VerifyRow) -> str:
+        """The row's status as printed: the reading-dependent form where it applies ("violated
+        under the stricter reading; held under the other"), with "outside the theorem's
+        hypotheses" where the target is, and "!" where a rare-error warning applies."""
+        if row.refused is not None:
+            return "refused"
+        text = row.reading_note or self.statuses.get(row.r, "")
+        if self.outside_hypotheses:
+            text += " (outside the theorem's hypotheses)"
+        if row.warnings:
+            text += " !"
+        return text
 
     @property
     def exit_status(self) -> int:
@@ -373,11 +379,50 @@ class VerifyResult:
             "sup_target": {"value": self.sup_target[0], "source": self.sup_target[1]},
             "settings": {"samples": self.samples, "scramblings": self.scramblings, "level": self.level,
                          "seed": self.seed, "device": self.device},
-            "rows": [row.to_json() for row in self.rows],
+            "rows": [dict(row.to_json(), status=self.status_text(row).rstrip(" !")) for row in self.rows],
+            "hypotheses": None if self.hypotheses is None else self.hypotheses.to_json(),
             "verdict": None if self.verdict is None else self.verdict.to_json(),
             "refused": [row.r for row in self.refused],
             "seconds": self.seconds,
         }
+
+
+RARE_ERROR_RATIO = 100.0
+"""The sup/L^p ratio from which :func:`rare_error_warning` warns."""
+
+
+def rare_error_warning(measurement: ErrorMeasurement, bound: float | None) -> str | None:
+    """A warning (one line) where the sup-error search found values that the L^p estimate may not
+    have seen, else None.
+
+    The L^p interval is a statement about I = ∫ e^p from n sampled points; e(X) large on a set of
+    measure μ ≪ 1/n contributes up to μ·sup e^p to I and is hit by none of the n points with
+    probability about (1 − μ)^n. The certified sup lower bound s (attained at a witness) does not by
+    itself contradict the interval — a needle has a large sup and a small L^p mass — but it shows
+    that large errors exist. The criterion: warn when the sup search ran and
+
+    - s ≥ :data:`RARE_ERROR_RATIO` × the interval's upper end U: a set where e ≥ s/2 can then have
+      measure at most (2U/s)^p ≤ 50^{−p} if the estimate is right, i.e. it is rare on the scale of
+      the samples and its true share of I is not estimated; or
+    - s > the bound (its low end): the error exceeds the bound pointwise, so the verdict rests on
+      the set where it does so being small, which only the samples judge.
+
+    Neither makes the verdict wrong; both say that "held" is as good as the samples' coverage of
+    rare large errors (raise --samples, or bound the error analytically)."""
+    sup = measurement.sup
+    if sup is None or not math.isfinite(sup.value):
+        return None
+    upper = measurement.lp.upper
+    reasons = []
+    if sup.value >= RARE_ERROR_RATIO * upper:
+        ratio = "inf" if upper == 0 else f"{sup.value / upper:.3g}"
+        reasons.append(f"{ratio}× the L^p interval's upper end {upper:.4g}")
+    if bound is not None and sup.value > bound:
+        reasons.append(f"above the bound {bound:.4g}")
+    if not reasons:
+        return None
+    return (f"the sup search found an error ≥ {sup.value:.4g} ({' and '.join(reasons)}); the L^p estimate is from "
+            f"{measurement.lp.samples} samples and can miss rare large errors (sets of measure ≲ 1/{measurement.lp.samples})")
 
 
 GUARANTEE_FIELDS = ("delta", "grid_size", "loops", "timestep", "precision_bits", "sharpness", "band_measure",
@@ -485,6 +530,8 @@ def verify(
     else:
         scales = {r: 1.0 / grids[r] for r in loops if grids[r] in built}
     moduli = modulus_values(target, sorted(set(scales.values())), names, d=d, N=N, p=p, seed=seed) if names else {}
+    hypotheses = theorem_hypotheses(target, seed=seed) if bound_kind == "theorem" else None
+    other_spans: dict[int, Any] = {}  # theorem bound: the other reading's range per r
 
     measurements: dict[int, ErrorMeasurement] = {}
     for m, model in built.items():
@@ -517,18 +564,29 @@ def verify(
             names_needed = {s.name for s in evaluated.symbols}
             given = {"r": r, "d": d, "N": N, **values}
             fixed = {k: v for k, v in given.items() if k in names_needed and k not in brackets}
+            other_spans[r] = bound_range(theorem_readings(timestep).other, fixed, brackets)
         else:
             evaluated = bound  # type: ignore[assignment]
             fixed = {"r": r, "d": d, "N": N, "p": p, "delta": 1.0 / m}
             fixed.update({name: 0.0 for name in MODULUS_KINDS if name not in brackets})
-        span = bound_range(evaluated, fixed, brackets)
+        try:  # the range over the moduli's box, right by construction (theory.bounds.bracket)
+            span = bound_range(evaluated, fixed, brackets)
+        except InputError as error:  # undefined there, or an inverted bracket: name r
+            raise InputError(str(error) if f"r = {r} " in f"{error} " or f"r = {r}," in f"{error}" else f"r={r}: {error}") from None
         values.update({mv.name: mv.lower for mv in used})
         if math.isnan(span.low) or math.isnan(span.high):
             raise InputError(f"the bound is NaN at r={r} (values {dict(fixed, **values)})")
+        other_reading = None
+        if r in other_spans:
+            other, lp = other_spans[r], measurements[m].lp
+            other_high = None if other.exact else other.high
+            other_reading = (other.low, other_high, classify(lp.lower, lp.upper, other.low, other_high, other.reason).value)
+        warning = rare_error_warning(measurements[m], span.low)
         rows.append(VerifyRow(
             r=r, grid=m, delta=1.0 / m, loops=int(getattr(model, "loops", getattr(guarantee, "loops", 0))),
             measurement=measurements[m], bound=span.low, values=values, moduli=used, guarantee=_guarantee_summary(guarantee),
             bound_upper=None if span.exact else span.high, bound_method=span.method,
+            warnings=() if warning is None else (warning,), other_reading=other_reading, bound_reason=span.reason,
         ))
 
     measured = [row for row in rows if row.measurement is not None]
@@ -541,14 +599,41 @@ def verify(
             [row.measurement.lp.upper for row in measured],
             [row.bound for row in measured],
             bounds_upper=[row.bound_upper for row in measured],
+            bound_reasons=[row.bound_reason for row in measured],
             level=level, seed=seed,
         )
+        verdict, rows = _annotate(verdict, rows, level, hypotheses)
     return VerifyResult(
         target=getattr(target, "spec", type(target).__name__), d=d, N=N, p=p, timestep=timestep, construction=family.name,
         bound_kind=bound_kind, bound=shown_bound, sup_target=(sup_value, sup_source), rows=tuple(rows), verdict=verdict,
         samples=next(iter(measurements.values())).lp.samples if measurements else samples, scramblings=scramblings,
-        level=level, seed=seed, device=str(device), seconds=time.perf_counter() - started,
+        level=level, seed=seed, device=str(device), seconds=time.perf_counter() - started, hypotheses=hypotheses,
     )
+
+
+def _annotate(verdict: Verdict, rows: list[VerifyRow], level: float, hypotheses: TheoremHypotheses | None
+              ) -> tuple[Verdict, list[VerifyRow]]:
+    """The verdict with what it is: its confidence level, the rare-error warnings, the reading
+    notes (a row violated under the stricter reading of Theorem 3.6 but not under the other), and
+    the hypotheses' context; the rows with their reading notes."""
+    status = {point.r: point.status for point in verdict.points}
+    notes: list[tuple[int, str]] = []
+    annotated = []
+    for row in rows:
+        note = None
+        if row.other_reading is not None and status.get(row.r) is Status.VIOLATED and row.other_reading[2] != "violated":
+            note = f"violated under the stricter reading; {row.other_reading[2]} under the other"
+            notes.append((row.r, note))
+        annotated.append(dataclasses.replace(row, reading_note=note))
+    warned = [row.r for row in rows if row.warnings]
+    warnings: tuple[str, ...] = ()
+    if warned:
+        warnings = ((f"at r = {', '.join(map(str, warned))} the sup search found errors the L^p samples may not "
+                     f"have seen (sup ≥ {RARE_ERROR_RATIO:g}× the interval's upper end, or above the bound): "
+                     "rare large errors may be missed"),)
+    context = "" if hypotheses is None or hypotheses.inside else hypotheses.describe()
+    verdict = dataclasses.replace(verdict, level=level, warnings=warnings, reading_notes=tuple(notes), context=context)
+    return verdict, annotated
 
 
 # --------------------------------------------------------------------------- the table
@@ -568,22 +653,73 @@ def _construction_constants(result: VerifyResult) -> list[str]:
 
 BOUND_LABELS = {
     "construction": "Theorem 3.6 for the construction (derived here, constants from its guarantee)",
-    "theorem": "Theorem 3.6/4.2 at δ(r) (reconstructed), O-constants fixed by the construction",
+    "theorem": "Theorem 3.6 at δ(r) (reconstructed), stricter reading (ω_f outside the (Nd)^{1/p} factor), "
+               "O-constants C_coll, C_band, M loopbound's own (from its construction)",
+    "theorem_timestep": "Theorem 3.6 with Theorem 4.2's exact value mapping at δ(r) (derived here), stricter reading, "
+                        "O-constants C_coll, C_band, M loopbound's own (from its construction)",
     "user": "the claimed bound",
 }
+
+COLUMN_GAP = "  "
+"""Between every two columns, whatever the values: widths come from the content."""
+
+THEOREM_CONSTANTS = ("C_coll", "C_band", "M")
+
+
+def _theorem_constants(result: VerifyResult) -> list[str]:
+    """One line per grid: the O-constants (loopbound's own) the theorem was evaluated with."""
+    lines, seen = [], set()
+    for row in result.measured:
+        if row.grid in seen or not all(name in row.values for name in THEOREM_CONSTANTS):
+            continue
+        seen.add(row.grid)
+        constants = ", ".join(f"{name} = {row.values[name]:.4g}" for name in THEOREM_CONSTANTS)
+        lines.append(f"  loopbound's O-constants at grid {row.grid}: {constants}")
+    return lines
+
+
+def format_columns(header: Sequence[str], body: Sequence[Sequence[str]], *, left: Sequence[int] = (),
+                   indent: str = "  ") -> list[str]:
+    """Rows of cells as text: each column as wide as its widest cell (header included), columns
+    separated by :data:`COLUMN_GAP`, right-aligned except the columns in ``left``; a row with fewer
+    cells ends early (its last cell is not padded). No value can run into its neighbour."""
+    widths = [len(h) for h in header]
+    for cells in body:
+        for i, cell in enumerate(cells[:-1] if len(cells) < len(header) else cells):
+            widths[i] = max(widths[i], len(cell))
+
+    def line(cells: Sequence[str]) -> str:
+        parts = []
+        for i, cell in enumerate(cells):
+            spans = len(cells) < len(header) and i == len(cells) - 1  # a short row's last cell runs on
+            if spans or (i == len(header) - 1 and i in left):
+                parts.append(cell)
+            else:
+                parts.append(cell.ljust(widths[i]) if i in left else cell.rjust(widths[i]))
+        return (indent + COLUMN_GAP.join(parts)).rstrip()
+
+    return [line(header), *(line(cells) for cells in body)]
 
 
 def format_table(result: VerifyResult) -> str:
     """Per r: grid, the construction's loops, the L^p error with its interval, the sup lower bound,
-    the bound, the ratio and the status; then the rate and the verdict."""
+    the bound, the ratio and the status; then the rate and the verdict. Columns are sized from
+    their content and separated by two spaces (:func:`format_columns`)."""
     variant = "with timestep scaling" if result.timestep else "without timestep scaling"
     pct = f"{result.level:.0%}"
+    label = BOUND_LABELS["theorem_timestep" if result.bound_kind == "theorem" and result.timestep else result.bound_kind]
     lines = [
         f"verify {result.target}  (d={result.d}, N={result.N}, p={result.p:g}, {variant}, construction {result.construction})",
-        f"  error: L^p over the uniform cube, {result.scramblings} Sobol scramblings, {result.samples} points, "
-        f"{pct} t-intervals, seed {result.seed}, device {result.device}",
-        f"  bound: {BOUND_LABELS[result.bound_kind]}: {result.bound.expression}  [{result.bound_status}]",
+        (f"  error: L^p over the uniform cube, {result.scramblings} Sobol scramblings, {result.samples} points, "
+         f"{pct} t-intervals (a statistical statement), seed {result.seed}, device {result.device}"),
+        f"  bound: {label}: {result.bound.expression}  [{result.bound_status}]",
     ]
+    if result.bound_kind == "theorem":
+        lines.append("  reading: the stricter of the two reconstructed readings (a violation that holds under the other, "
+                     "(Nd)^{1/p}[ω^tok + ω^cont + ω_f], is reported as such)")
+    if result.hypotheses is not None:
+        lines.append(f"  hypotheses: {result.hypotheses.describe()}"
+                     + ("; this checks loopbound's extension, not the theorem as stated" if result.outside_hypotheses else ""))
     sources = result.moduli_sources()
     if sources:
         described = ", ".join(f"{name} {source}" for name, source in sources.items())
@@ -595,24 +731,28 @@ def format_table(result: VerifyResult) -> str:
         lines.append(f"  moduli: {described}" + (f"  ({'; '.join(notes)})" if notes else ""))
     if result.bound_kind in ("construction", "theorem"):
         lines.append(f"  sup|f| = {result.sup_target[0]:.6g} ({result.sup_target[1]})")
-    ranged = any(row.bound_upper is not None for row in result.rows)
-    width = 21 if ranged else 12
-    lines.append(f"  {'r':>7}{'grid':>6}{'loops':>8}{'L^p error':>12}{'[' + pct + ' interval]':>26}{'sup err >=':>12}{'bound':>{width}}{'ratio':>10}  status")
-    statuses = result.statuses
+    header = ["r", "grid", "loops", "L^p error", f"[{pct} interval]", "sup err >=", "bound", "ratio", "status"]
+    body: list[list[str]] = []
     for row in result.rows:
         if row.refused is not None:
-            lines.append(f"  {row.r:>7}{row.grid:>6}{'-':>8}  refused: {row.refused}")
+            body.append([str(row.r), str(row.grid), "-", f"refused: {row.refused}"])
             continue
         lp = row.measurement.lp  # type: ignore[union-attr]
         sup = row.measurement.sup  # type: ignore[union-attr]
-        interval = f"[{lp.lower:.4g}, {lp.upper:.4g}]"
-        sup_shown = "-" if sup is None else f"{sup.value:.4g}"
-        lines.append(
-            f"  {row.r:>7}{row.grid:>6}{row.loops:>8}{lp.value:>12.4g}{interval:>26}"
-            f"{sup_shown:>12}{row.bound_text():>{width}}{row.ratio:>10.4g}  {statuses.get(row.r, '')}"
-        )
+        ratio = row.ratio
+        body.append([
+            str(row.r), str(row.grid), str(row.loops), f"{lp.value:.4g}", f"[{lp.lower:.4g}, {lp.upper:.4g}]",
+            "-" if sup is None else f"{sup.value:.4g}", row.bound_text(), "-" if ratio is None else f"{ratio:.4g}",
+            result.status_text(row),
+        ])
+    lines.extend(format_columns(header, body, left=(8,)))
+    for row in result.rows:
+        for warning in row.warnings:
+            lines.append(f"  ! r={row.r}: {warning}")
     if result.bound_kind == "construction":
         lines.extend(_construction_constants(result))
+    if result.bound_kind == "theorem":
+        lines.extend(_theorem_constants(result))
     verdict = result.verdict
     if verdict is not None:
         fit = verdict.rate

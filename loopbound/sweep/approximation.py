@@ -62,10 +62,10 @@ class ApproximationParams:
         require_str("bound", self.bound)
         object.__setattr__(self, "bound", self.bound.strip())
         if self.bound not in ("construction", "theorem"):
-            from loopbound.verify import parse_bound
+            from theory.bounds.parse import parse_bound  # ast whitelist: validating a config runs no code
 
             try:
-                parse_bound(self.bound)
+                parse_bound(self.bound, what="bound")
             except InputError as error:
                 raise FieldError("bound", " ".join(str(error).split())) from None
 
@@ -85,10 +85,11 @@ def without_timings(record: dict[str, Any]) -> dict[str, Any]:
 def run_approximation_cell(cell: Cell) -> dict[str, Any]:
     """:func:`loopbound.verify.verify` at the cell's single loop budget; its record without timings.
     One intra-op thread, as the run stage (the construction's GEMMs are narrow: theory.numerics)."""
-    from loopbound.verify import load_family, parse_bound, verify
+    from loopbound.verify import load_family, verify
+    from theory.bounds.parse import parse_bound
 
     params: ApproximationParams = cell.params
-    bound = params.bound if params.bound in ("construction", "theorem") else parse_bound(params.bound)
+    bound = params.bound if params.bound in ("construction", "theorem") else parse_bound(params.bound, what="bound")
     with intra_op_threads(1):
         result = verify(
             load_cell_target(cell), loops=[params.loops], timestep=params.timestep, p=cell.p, bound=bound,

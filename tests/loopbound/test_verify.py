@@ -91,7 +91,7 @@ def test_the_reconstructed_theorem_at_delta_of_r_holds_at_every_r(spec: str, N: 
     loops = [r for r in loops if r > N]
     result = verify(_target(spec, N), loops=loops, timestep=timestep, bound="theorem", samples=512, scramblings=8,
                     seed=0, family=load_family(), sup_search=False)
-    assert result.bound_kind == "theorem" and result.bound_status == "reconstructed"
+    assert result.bound_kind == "theorem" and result.bound_status == ("derived here" if timestep else "reconstructed")
     assert result.verdict is not None and result.verdict.held, result.verdict.summary() if result.verdict else "no verdict"
     for row in result.measured:
         assert row.measurement.lp.upper <= row.bound
@@ -175,7 +175,7 @@ def test_moduli_sources_and_the_theorem_bound() -> None:
     theorem = run_cli("verify", "holder", "--N", "1", "--timestep", "--loops", "11,19", "--bound", "theorem", "--samples", "256", "--no-sup", "--json")
     assert theorem.code == 0, theorem.stdout + theorem.stderr
     payload = json.loads(theorem.stdout)
-    assert payload["bound"]["name"].startswith("Theorem 4.2") and payload["bound"]["status"] == "reconstructed"
+    assert "Theorem 4.2's exact value mapping" in payload["bound"]["name"] and payload["bound"]["status"] == "derived here"
     assert all(row["values"]["delta_r"] == pytest.approx(((row["r"] - 1) / 2) ** (-1 / 3)) for row in payload["rows"])
 
 
@@ -229,7 +229,7 @@ def test_a_users_construction_from_a_file(tmp_path: Path) -> None:
         (["holder", "--loops", "0"], ">= 1"),
         (["holder"], "--loops"),
         (["holder", "--loops", "5", "--bound", "r +* 2"], "does not parse"),
-        (["holder", "--loops", "5", "--bound", "r*z"], "unknown symbol(s) z"),
+        (["holder", "--loops", "5", "--bound", "r*z"], "unknown symbol 'z'"),
         (["holder", "--loops", "5", "--bound", "foo(r)"], "unknown function"),
         (["holder", "--N", "1", "--loops", "2,5"], "r=2 loops are too few"),
         (["holder", "--loops", "9", "--device", "tpu"], "unknown device"),
@@ -349,14 +349,15 @@ def test_a_false_claim_is_not_held_when_the_moduli_are_only_bracketed() -> None:
     assert result.code == 1 and "tighter moduli would decide" in result.stdout and ".." in result.stdout
 
 
-def test_a_bound_not_shown_monotone_in_w_is_ranged_by_sampling() -> None:
+def test_a_bound_decreasing_in_w_is_ranged_by_its_certified_direction() -> None:
     """A claim decreasing in w (nonsense, but a user may type it) is evaluated over the bracket,
-    not at one end: its range is sampled, and the row says so."""
+    not at one end: its derivative is certified ≤ 0, so its range runs from the bracket's upper end
+    to its lower one, and the row says how it was found."""
     payload = json.loads(run_cli("verify", "smooth", "--d", "1", "--N", "1", "--loops", "9", "--bound", "1/(1+w)",
                                  "--samples", "256", "--no-sup", "--json").stdout)
     (row,) = payload["rows"]
     (w,) = row["moduli"]
-    assert row["bound_method"] == "sampled"
+    assert row["bound_method"] == "monotone" and row["bound_reason"] is None
     assert row["bound"] == pytest.approx(1 / (1 + w["upper"])) and row["bound_upper"] == pytest.approx(1 / (1 + w["lower"]))
 
 

@@ -6,6 +6,10 @@
   Lemma 4.1, the loop and layer budgets of the constructions;
 - :mod:`theory.bounds.regression`: looped linear attention as gradient descent (per-instance
   bound, loops to reach ε, the one-step optimum).
+- :mod:`theory.bounds.parse`: a user's bound read as mathematics (an ``ast`` whitelist), never
+  evaluated as Python;
+- :mod:`theory.bounds.bracket`: a bound's range over the moduli's brackets, certified (monotone
+  ends or outward-rounded interval arithmetic) or said not to be.
 """
 from theory.bounds.core import Bound, Provenance
 

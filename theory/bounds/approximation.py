@@ -3,9 +3,12 @@
 What this module states, each as a :class:`~theory.bounds.core.Bound` with provenance:
 
 - :data:`THEOREM_3_6`: the L^p rate of a looped transformer with r loops, in the moduli of the
-  target at the grid scale δ(r) = ((r − N)/2)^{−1/((N+1)d+1)} (theory-notes §3, reconstructed);
-- :data:`THEOREM_4_2`: the same with timestep scaling, which removes the ω^tok, ω^cont terms
-  (theory-notes §4, reconstructed);
+  target at the grid scale δ(r) = ((r − N)/2)^{−1/((N+1)d+1)} (reconstructed from secondary
+  summaries), in the stricter of its two readings; :data:`THEOREM_3_6_OTHER_READING` the other
+  (:data:`THEOREM_3_6_READINGS`);
+- :data:`THEOREM_3_6_EXACT_VALUES` (alias :data:`THEOREM_4_2`): Theorem 3.6 with Theorem 4.2's
+  exact value mapping, which removes the ω^tok, ω^cont terms, **derived here** (Theorem 4.2 itself
+  is a memorisation result);
 - :data:`LEMMA_4_1`: the per-coordinate value-mapping error of a weight-tied residual block;
 - the loop budgets of the theory (:data:`QUANTISATION_LOOPS`, :data:`CONTEXTUAL_LOOPS`,
   :data:`VALUE_LOOPS`, :data:`THEORY_LOOPS`);
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import inspect
 import math
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
@@ -47,6 +51,13 @@ __all__ = [
     "DELTA_OF_R",
     "THEOREM_3_6",
     "THEOREM_4_2",
+    "THEOREM_3_6_OTHER_READING",
+    "THEOREM_3_6_EXACT_VALUES",
+    "THEOREM_3_6_EXACT_VALUES_OTHER_READING",
+    "THEOREM_3_6_READINGS",
+    "THEOREM_3_6_EXACT_VALUES_READINGS",
+    "TheoremReadings",
+    "theorem_readings",
     "LEMMA_4_1",
     "QUANTISATION_LOOPS",
     "CONTEXTUAL_LOOPS",
@@ -82,17 +93,19 @@ DELTA_OF_R: sympy.Expr = ((r - N) / 2) ** (-1 / ((N + 1) * d + 1))
 
 
 # --------------------------------------------------------------------------- Theorem 3.6 / 4.2
-def _theorem_expression(timestep: bool, grid: sympy.Expr) -> sympy.Expr:
+def _theorem_expression(timestep: bool, grid: sympy.Expr, inside: bool = False) -> sympy.Expr:
+    """The rate's right-hand side. ``inside``: the other reading, with the quantisation term
+    ω_f(δ√(Nd)) inside the (Nd)^{1/p} factor; ``timestep``: the value-mapping moduli dropped."""
     collision = C_coll * N ** (2 / p) * grid ** (d / p)
     band = C_band * ((M * grid) ** -1 * d * N) ** (1 / p)
-    quantisation = w
-    if timestep:
-        return quantisation + collision + band
-    return (N * d) ** (1 / p) * (w_tok + w_cont) + quantisation + collision + band
+    value_moduli = 0 if timestep else (w_tok + w_cont)
+    if inside:
+        return (N * d) ** (1 / p) * (value_moduli + w) + collision + band
+    return (N * d) ** (1 / p) * value_moduli + w + collision + band
 
 
 _THEOREM_DERIVATION = """\
-Terms (theory-notes §3): w = ω_f(δ√(Nd)) is the quantisation error (a grid cell has diameter δ√(Nd));
+Terms (reconstructed): w = ω_f(δ√(Nd)) is the quantisation error (a grid cell has diameter δ√(Nd));
 (Nd)^{1/p}(w_tok + w_cont) is the value-mapping error of the weight-tied block (Lemma 4.1: neighbouring
 contextual ids differ by one token, ω^tok_f(δ√d), or by the context, ω^cont_f(δ√(Nd)));
 C_coll·N^{2/p}δ^{d/p} is the collision term and C_band·((Mδ)^{-1}dN)^{1/p} the transition-band term.
@@ -105,41 +118,112 @@ counts δ^{-1} ramps per entry and a rounding margin, so it is larger; the verdi
 δ = δ(r) = ((r−N)/2)^{-1/((N+1)d+1)}: then 2δ^{-(N+1)d}·δ^{-1} = r − N, and the loop budget
 (δ^{-1}−1) + N + (2δ^{-(N+1)d}−1) is ≤ r (see THEORY_LOOPS)."""
 
+_READINGS_NOTE = """\
+Two readings (the primary text could not be read; two secondary summaries disagree on one term):
+the *stricter* one, used here, puts the quantisation term ω_f(δ√(Nd)) outside the (Nd)^{1/p} factor,
+  (Nd)^{1/p}[ω^tok_f(δ√d) + ω^cont_f(δ√(Nd))] + ω_f(δ√(Nd)) + O-terms;
+the *other* puts it inside, (Nd)^{1/p}[ω^tok_f(δ√d) + ω^cont_f(δ√(Nd)) + ω_f(δ√(Nd))] + O-terms.
+Their difference is ((Nd)^{1/p} − 1)·ω_f(δ√(Nd)) ≥ 0, as N, d ≥ 1 and p ≥ 1 give (Nd)^{1/p} ≥ 1
+(equality iff N = d = 1): a "held" against the stricter reading holds against both; a "violated"
+against it may hold against the other, and is reported so."""
+
 THEOREM_3_6 = Bound(
     name="Theorem 3.6",
     expression=_theorem_expression(False, DELTA_OF_R),
     symbols=(r, d, N, p, w, w_tok, w_cont, C_coll, C_band, M),
     provenance=Provenance(
         source=SOURCE,
-        statement="Theorem 3.6 (approximation rate of looped transformers)",
+        statement="Theorem 3.6 (approximation rate of looped transformers), stricter reading",
         arxiv=ARXIV,
         status="reconstructed",
     ),
-    derivation=_THEOREM_DERIVATION,
+    derivation=_THEOREM_DERIVATION + "\n" + _READINGS_NOTE,
 )
 """‖L₂∘TF^{∘r}∘L₁ − f‖_{L^p} ≤ (Nd)^{1/p}[w_tok + w_cont] + w + C_coll N^{2/p}δ^{d/p}
-+ C_band((Mδ)^{−1}dN)^{1/p}, δ = δ(r) (theory-notes §3, reconstructed)."""
++ C_band((Mδ)^{−1}dN)^{1/p}, δ = δ(r) (reconstructed; the stricter of the two readings, see
+:data:`THEOREM_3_6_READINGS`)."""
 
-THEOREM_4_2 = Bound(
-    name="Theorem 4.2 (timestep-scaled rate)",
+THEOREM_3_6_OTHER_READING = Bound(
+    name="Theorem 3.6 (other reading: ω_f inside the (Nd)^{1/p} factor)",
+    expression=_theorem_expression(False, DELTA_OF_R, inside=True),
+    symbols=THEOREM_3_6.symbols,
+    provenance=Provenance(
+        source=SOURCE,
+        statement="Theorem 3.6 (approximation rate of looped transformers), other reading",
+        arxiv=ARXIV,
+        status="reconstructed",
+    ),
+    derivation=_THEOREM_DERIVATION + "\n" + _READINGS_NOTE,
+)
+"""(Nd)^{1/p}[w_tok + w_cont + w] + C_coll N^{2/p}δ^{d/p} + C_band((Mδ)^{−1}dN)^{1/p}: never below
+:data:`THEOREM_3_6`."""
+
+_EXACT_VALUES_DERIVATION = (
+    "Derived here, not a statement of the paper: Theorem 4.2 is an exact-memorisation result (with a "
+    "per-loop scaling η(t) of the feed-forward output the value mapping has error 0). Putting that exact "
+    "value mapping into the proof of Theorem 3.6 removes its value-mapping term (Nd)^{1/p}(w_tok + w_cont); "
+    "the loop budget and δ(r) are kept as in Theorem 3.6 (the reconstruction states no other). Under the "
+    "other reading of Theorem 3.6 the quantisation term keeps its factor: (Nd)^{1/p}·w.\n"
+)
+
+THEOREM_3_6_EXACT_VALUES = Bound(
+    name="Theorem 3.6 with Theorem 4.2's exact value mapping (derived here)",
     expression=_theorem_expression(True, DELTA_OF_R),
     symbols=(r, d, N, p, w, C_coll, C_band, M),
     provenance=Provenance(
         source=SOURCE,
-        statement="Theorem 4.2 (timestep scaling), applied to the rate of Theorem 3.6",
+        statement="Theorem 3.6 with the exact value mapping of Theorem 4.2 (timestep scaling), stricter reading",
         arxiv=ARXIV,
-        status="reconstructed",
+        status="derived here",
     ),
-    derivation=_THEOREM_DERIVATION
-    + "\nTimestep scaling memorises the values exactly (error 0), so the (Nd)^{1/p}(w_tok + w_cont) term "
-    "drops; the loop budget and δ(r) are kept as in Theorem 3.6 (the reconstruction states no other).",
+    derivation=_EXACT_VALUES_DERIVATION + _THEOREM_DERIVATION + "\n" + _READINGS_NOTE,
 )
-"""Theorem 3.6 without the ω^tok, ω^cont terms: w + C_coll N^{2/p}δ^{d/p} + C_band((Mδ)^{−1}dN)^{1/p}."""
+"""Theorem 3.6 without the ω^tok, ω^cont terms: w + C_coll N^{2/p}δ^{d/p} + C_band((Mδ)^{−1}dN)^{1/p}
+(derived here from Theorem 3.6 and Theorem 4.2's exact memorisation)."""
+
+THEOREM_4_2 = THEOREM_3_6_EXACT_VALUES
+"""Compatibility alias of :data:`THEOREM_3_6_EXACT_VALUES` (Theorem 4.2 itself is a memorisation
+result; this is Theorem 3.6 with its exact value mapping)."""
+
+THEOREM_3_6_EXACT_VALUES_OTHER_READING = Bound(
+    name="Theorem 3.6 with Theorem 4.2's exact value mapping (derived here), other reading",
+    expression=_theorem_expression(True, DELTA_OF_R, inside=True),
+    symbols=THEOREM_3_6_EXACT_VALUES.symbols,
+    provenance=Provenance(
+        source=SOURCE,
+        statement="Theorem 3.6 with the exact value mapping of Theorem 4.2 (timestep scaling), other reading",
+        arxiv=ARXIV,
+        status="derived here",
+    ),
+    derivation=_EXACT_VALUES_DERIVATION + _THEOREM_DERIVATION + "\n" + _READINGS_NOTE,
+)
+"""(Nd)^{1/p}·w + C_coll N^{2/p}δ^{d/p} + C_band((Mδ)^{−1}dN)^{1/p}."""
+
+
+@dataclass(frozen=True)
+class TheoremReadings:
+    """The two readings of one rate: ``stricter`` (ω_f(δ√(Nd)) outside the (Nd)^{1/p} factor, the
+    one verdicts use) and ``other`` (inside it). other − stricter = ((Nd)^{1/p} − 1)·w ≥ 0."""
+
+    stricter: Bound
+    other: Bound
+
+
+THEOREM_3_6_READINGS = TheoremReadings(THEOREM_3_6, THEOREM_3_6_OTHER_READING)
+"""Both readings of Theorem 3.6 (reconstructed)."""
+THEOREM_3_6_EXACT_VALUES_READINGS = TheoremReadings(THEOREM_3_6_EXACT_VALUES, THEOREM_3_6_EXACT_VALUES_OTHER_READING)
+"""Both readings of Theorem 3.6 with Theorem 4.2's exact value mapping (derived here)."""
+
+
+def theorem_readings(timestep: bool) -> TheoremReadings:
+    """Both readings of the rate: with Theorem 4.2's exact value mapping (``timestep``) or without."""
+    return THEOREM_3_6_EXACT_VALUES_READINGS if timestep else THEOREM_3_6_READINGS
 
 
 def theorem_bound(timestep: bool) -> Bound:
-    """Theorem 4.2's rate with timestep scaling, Theorem 3.6's without."""
-    return THEOREM_4_2 if timestep else THEOREM_3_6
+    """The stricter reading of the rate: Theorem 3.6 with Theorem 4.2's exact value mapping
+    (derived here) with timestep scaling, Theorem 3.6 without."""
+    return theorem_readings(timestep).stricter
 
 
 def theorem_delta(loops: float, d: int, N: int) -> float:
@@ -167,8 +251,8 @@ LEMMA_4_1 = Bound(
         status="reconstructed",
     ),
     derivation="For ids k = 1..K with targets y_k, L₂∘(id + FF)^{∘(K−1)}∘L₁ can guarantee, per output "
-    "coordinate i, |output(k) − y_k|_i ≤ jump_i = max_k |(y_k − y_{k−1})_i| and no better for fixed weights "
-    "(theory-notes §4). Over the N·d_out entries of an output the p-norm error is ≤ (N d_out)^{1/p}·max_i jump_i.",
+    "coordinate i, |output(k) − y_k|_i ≤ jump_i = max_k |(y_k − y_{k−1})_i| "
+    "(reconstructed). Over the N·d_out entries of an output the p-norm error is ≤ (N d_out)^{1/p}·max_i jump_i.",
 )
 """Per-coordinate value-mapping error of a weight-tied block: ≤ max_k |(y_k − y_{k−1})_i|."""
 
@@ -190,7 +274,7 @@ def _budget(name: str, expression: sympy.Expr, statement: str) -> Bound:
         expression=expression,
         symbols=(delta, d, N),
         provenance=Provenance(source=SOURCE, statement=statement, arxiv=ARXIV, status="reconstructed"),
-        derivation="Loop budget of the proof of Theorem 3.6 (theory-notes §3).",
+        derivation="Loop budget of the proof of Theorem 3.6 (reconstructed).",
     )
 
 
