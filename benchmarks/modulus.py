@@ -1,6 +1,6 @@
 """Throughput of the all-pairs modulus estimate (foundation issue), measured in one run:
 
-- pairs per second of :func:`theory.modulus_allpairs.all_pairs_modulus` at n samples (default
+- pairs per second of :func:`loopbound.theory.modulus_allpairs.all_pairs_modulus` at n samples (default
   2·10⁴), D_in = D_out = 32, over a 12-point δ grid, best of three;
 - the same for a naive baseline: scipy's ``pdist`` on inputs and on outputs, then the max of the
   output distances under each δ;
@@ -22,7 +22,7 @@ from scipy.spatial.distance import pdist
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.machine import describe_machine, matmul_flops  # noqa: E402
-from theory.modulus_allpairs import all_pairs_modulus  # noqa: E402
+from loopbound.theory.modulus_allpairs import all_pairs_modulus  # noqa: E402
 
 
 def naive_all_pairs(x: np.ndarray, y: np.ndarray, deltas: np.ndarray) -> list[float]:

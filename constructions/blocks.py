@@ -29,8 +29,8 @@ from typing import Callable, Literal, Protocol
 import torch
 from torch import nn
 
-from theory.errors import InputError
-from theory.numerics import require_bits
+from loopbound.theory.errors import InputError
+from loopbound.theory.numerics import require_bits
 
 AttentionKind = Literal["hardmax", "softmax", "sigmoid", "linear"]
 ATTENTION_KINDS: tuple[str, ...] = ("hardmax", "softmax", "sigmoid", "linear")
@@ -240,7 +240,7 @@ class LoopedTransformer(nn.Module):
     error against loop count costs one pass.
 
     ``precision_bits``: the significand bits the weights' values need (a construction's own
-    statement, :func:`constructions.spec.to_module`). Every forward checks it against the dtype the
+    statement, :func:`loopbound.constructions.spec.to_module`). Every forward checks it against the dtype the
     model holds *now*, so a model cast after it was built (``model.to(torch.float32)``) refuses with
     :class:`PrecisionError` instead of computing silently wrong values; an input of another dtype than
     the weights is an :class:`InputError` naming both. Both checks are one dtype comparison per

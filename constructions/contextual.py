@@ -4,21 +4,21 @@ A contextual mapping sends every grid input with distinct tokens to N pairwise d
 that no non-permutation input shares (Yun et al. 2020, Def. 3.1; theory-notes §5). This module
 gathers the public API of three smaller ones:
 
-- :mod:`constructions.contextual_check` — :func:`check_contextual_mapping` for any map from grid
+- :mod:`loopbound.constructions.contextual_check` — :func:`check_contextual_mapping` for any map from grid
   inputs [B, N, d] to values [B, N] (floats, or exact numbers), its
   :class:`ContextualMappingReport`, and the :class:`ContextualGuarantee` record every
   construction states;
-- :mod:`constructions.contextual_yun` — Yun et al.'s selective-shift mapping: δ^{−d} + 1 distinct
+- :mod:`loopbound.constructions.contextual_yun` — Yun et al.'s selective-shift mapping: δ^{−d} + 1 distinct
   hardmax layers with 2 heads of size 1, exact rational weights, separation δ, band [t_l, t_r];
-- :mod:`constructions.contextual_softmax` — one softmax layer with rank-1 weights through the
+- :mod:`loopbound.constructions.contextual_softmax` — one softmax layer with rank-1 weights through the
   Boltzmann operator (Kajitsuka & Sato 2024), its exponentially small separation, and
   :func:`softmax_onset`, the inverse temperature above which the property holds for good.
 
-- :mod:`constructions.contextual_looped` — the looped mapping: one weight-tied hardmax block
+- :mod:`loopbound.constructions.contextual_looped` — the looped mapping: one weight-tied hardmax block
   applied N times gives own-token-first contextual ids (separation 1), the one the universal
   approximator fuses.
 """
-from constructions.contextual_check import (
+from loopbound.constructions.contextual_check import (
     ContextualGuarantee,
     ContextualMappingReport,
     canonical_inputs,
@@ -29,8 +29,8 @@ from constructions.contextual_check import (
     grid_steps,
     points_to_cells,
 )
-from constructions.contextual_looped import build_looped_contextual, looped_contextual_spec
-from constructions.contextual_softmax import (
+from loopbound.constructions.contextual_looped import build_looped_contextual, looped_contextual_spec
+from loopbound.constructions.contextual_softmax import (
     DEFAULT_INVERSE_TEMPERATURE,
     BoltzmannContextualMapping,
     BoltzmannSpec,
@@ -47,7 +47,7 @@ from constructions.contextual_softmax import (
     sufficient_inverse_temperature,
     witness_difference,
 )
-from constructions.contextual_yun import (
+from loopbound.constructions.contextual_yun import (
     SelectiveShiftContextualMapping,
     SelectiveShiftSpec,
     build_selective_shift,

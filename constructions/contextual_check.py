@@ -35,8 +35,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from theory.errors import InputError
-from theory.numerics import significand_bits
+from loopbound.theory.errors import InputError
+from loopbound.theory.numerics import significand_bits
 
 ExactBatch = list[list[list[Fraction]]]  # [B][N][d]
 IdsFn = Callable[[Any], Any]

@@ -12,7 +12,7 @@ each token has the id z_n = Σ_i g_{n,i} m^i ∈ {0, …, K₀ − 1}, K₀ = m^
 permutations of each other the S differ, and S = k mod K₀^N, so no value is shared; it is
 permutation-equivariant; all values are integers, so the separation is ≥ 1.
 The own-token-first order matters later: consecutive valid ids then differ by one token of the
-context or the own token, which keeps the value mapping's jumps small (:mod:`constructions.memorization`).
+context or the own token, which keeps the value mapping's jumps small (:mod:`loopbound.constructions.memorization`).
 
 Construction, one block, coordinates ``taken`` (s_n), ``recv`` (scratch), ``seq`` (S):
 
@@ -34,13 +34,13 @@ from fractions import Fraction
 
 import torch
 
-from constructions import gadgets, phases
-from constructions.blocks import LoopedTransformer
-from constructions.contextual_check import ContextualGuarantee
-from constructions.quantization import g_name, grid_size
-from constructions.spec import Affine, BlockSpec, Head, LoopedSpec, Unit, to_module, var
-from theory.errors import InputError
-from theory.numerics import bits_for_integer
+from loopbound.constructions import gadgets, phases
+from loopbound.constructions.blocks import LoopedTransformer
+from loopbound.constructions.contextual_check import ContextualGuarantee
+from loopbound.constructions.quantization import g_name, grid_size
+from loopbound.constructions.spec import Affine, BlockSpec, Head, LoopedSpec, Unit, to_module, var
+from loopbound.theory.errors import InputError
+from loopbound.theory.numerics import bits_for_integer
 
 SOURCE = "designed here after theory-notes §5 (Xu & Sato's looped version) and §9"
 TAKEN = "taken"

@@ -64,10 +64,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from constructions.contextual_check import ContextualGuarantee, canonical_inputs, cells_to_fractions, check_shape
-from constructions.spec import Affine, BlockSpec, Head, block_module, var
-from theory.errors import InputError
-from theory.numerics import require_bits
+from loopbound.constructions.contextual_check import ContextualGuarantee, canonical_inputs, cells_to_fractions, check_shape
+from loopbound.constructions.spec import Affine, BlockSpec, Head, block_module, var
+from loopbound.theory.errors import InputError
+from loopbound.theory.numerics import require_bits
 
 SOURCE = "Kajitsuka & Sato 2024 (arXiv 2307.14023), Boltzmann operator; constants derived in constructions/contextual_softmax.py"
 DEFAULT_INVERSE_TEMPERATURE = 2.0  # the first integer above λ₀ ≈ 1.601
@@ -280,7 +280,7 @@ def build_boltzmann(
     device: torch.device | str | None = None,
 ) -> tuple[BoltzmannContextualMapping, ContextualGuarantee]:
     """The float module of :func:`boltzmann_spec` and its guarantee; raises
-    :class:`~theory.errors.PrecisionError` when ``dtype`` cannot resolve the claimed separation
+    :class:`~loopbound.theory.errors.PrecisionError` when ``dtype`` cannot resolve the claimed separation
     (then use :meth:`BoltzmannSpec.ids_mp`). Below λ₀ nothing is claimed and nothing is refused."""
     spec = boltzmann_spec(delta, d=d, N=N, inverse_temperature=inverse_temperature)
     if spec.guarantee.precision_bits is not None:

@@ -72,12 +72,12 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from constructions.blocks import ResidualBlock
-from constructions.contextual_check import ContextualGuarantee, check_shape
-from constructions.exact import apply_block
-from constructions.spec import Affine, BlockSpec, Head, block_module, var
-from theory.errors import InputError, PrecisionError
-from theory.numerics import bits_for_integer, require_bits
+from loopbound.constructions.blocks import ResidualBlock
+from loopbound.constructions.contextual_check import ContextualGuarantee, check_shape
+from loopbound.constructions.exact import apply_block
+from loopbound.constructions.spec import Affine, BlockSpec, Head, block_module, var
+from loopbound.theory.errors import InputError, PrecisionError
+from loopbound.theory.numerics import bits_for_integer, require_bits
 
 SOURCE = "Yun et al. 2020 (arXiv 1912.10077), §4.2 and App. B.5, Lemma 6; theory-notes §5"
 
@@ -125,7 +125,7 @@ def _token_id(steps: int, d: int) -> Affine:
 
 def selective_shift_layers(delta: float | Fraction, *, d: int, N: int) -> tuple[BlockSpec, ...]:
     """The δ^{−d} selective-shift layers (grid ids in increasing order) and the global layer, as
-    exact :class:`~constructions.spec.BlockSpec` over coordinates (one, x0, …, x{d−1})."""
+    exact :class:`~loopbound.constructions.spec.BlockSpec` over coordinates (one, x0, …, x{d−1})."""
     steps, cells = check_shape(delta, d, N)
     delta = Fraction(1, steps)
     coordinates = ("one", *(f"x{i}" for i in range(d)))
@@ -160,7 +160,7 @@ class SelectiveShiftSpec:
 
     def exact_ids(self, batch: Sequence[Sequence[Sequence[Fraction]]], *, layers: int | None = None) -> list[list[Fraction]]:
         """uᵀz of every token after the first ``layers`` layers (default all), evaluated in exact
-        rational arithmetic with :func:`constructions.exact.apply_block`; ``batch`` is [B][N][d]."""
+        rational arithmetic with :func:`loopbound.constructions.exact.apply_block`; ``batch`` is [B][N][d]."""
         steps = self.delta.denominator
         out = []
         for X in batch:

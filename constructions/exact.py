@@ -1,4 +1,4 @@
-"""Exact rational evaluation of a :class:`~constructions.spec.LoopedSpec`.
+"""Exact rational evaluation of a :class:`~loopbound.constructions.spec.LoopedSpec`.
 
 The hardmax and linear constructions are piecewise-linear maps with rational weights, so on
 rational inputs every intermediate value is rational: evaluating them with
@@ -14,8 +14,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Mapping, Sequence
 
-from constructions.spec import Affine, BlockSpec, LoopedSpec
-from theory.errors import InputError
+from loopbound.constructions.spec import Affine, BlockSpec, LoopedSpec
+from loopbound.theory.errors import InputError
 
 State = list[dict[str, Fraction]]  # one dict of coordinates per token
 

@@ -1,6 +1,6 @@
 """ReLU gadgets as feed-forward units (theory-notes §9), each exact where it says so.
 
-Every function returns :class:`~constructions.spec.Unit` objects that add ``out``·g to the named
+Every function returns :class:`~loopbound.constructions.spec.Unit` objects that add ``out``·g to the named
 coordinates, where g is the gadget's value:
 
 - :func:`step` g = ReLU(M u + 1) − ReLU(M u): 1 for u ≥ 0, 0 for u ≤ −1/M, linear in between
@@ -16,7 +16,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Mapping
 
-from constructions.spec import Affine, Number, Unit
+from loopbound.constructions.spec import Affine, Number, Unit
 
 
 def _scaled(out: Mapping[str, Number], factor: Number) -> dict[str, Fraction]:

@@ -53,9 +53,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from constructions.blocks import FeedForward, LoopedTransformer, MultiHeadAttention, ResidualBlock
-from constructions.validation import check_int, check_loops, check_positive_real
-from theory.errors import InputError
+from loopbound.constructions.blocks import FeedForward, LoopedTransformer, MultiHeadAttention, ResidualBlock
+from loopbound.constructions.validation import check_int, check_loops, check_positive_real
+from loopbound.theory.errors import InputError
 
 __all__ = [
     "GDConstruction",
@@ -255,7 +255,7 @@ def looped_gd_predict(
     [loops + 1, B] (or [loops + 1, B, m]): the prediction after every loop 0..loops, from one pass.
     Computes in ``dtype`` (float64 by default) on ``device`` (default: X's device).
     Bad input (shapes that do not match, η ≤ 0, loops < 0, NaN or inf anywhere) raises
-    :class:`~theory.errors.InputError` with a one-line message.
+    :class:`~loopbound.theory.errors.InputError` with a one-line message.
     """
     loops = check_loops(loops)
     eta = check_positive_real("eta", eta)

@@ -21,8 +21,8 @@ distance to ŷ_{k₂} is at most ε + (k₂ − k₁)ε; each step shortens it b
 after which it stays within ε. With all ids valid (k₂ − k₁ = 1) this is Lemma 4.1's bound, the
 largest consecutive jump, and it is attained (labels 0, 1, 1 with ε = 1 end at 0 or 2).
 The register holds one bit per value step, so this variant needs about K bits of precision:
-float64 refuses it beyond ~50 steps (:class:`theory.errors.PrecisionError`) and
-:mod:`constructions.exact` evaluates it in rational arithmetic. Timestep scaling removes exactly
+float64 refuses it beyond ~50 steps (:class:`loopbound.theory.errors.PrecisionError`) and
+:mod:`loopbound.constructions.exact` evaluates it in rational arithmetic. Timestep scaling removes exactly
 this precision wall.
 
 **Fixed point.** Labels, ε and η are rounded to multiples of 2^−F (F ≤ 40, chosen so every partial
@@ -38,11 +38,11 @@ from typing import Mapping, Sequence
 
 import torch
 
-from constructions import gadgets, phases
-from constructions.blocks import LoopedTransformer
-from constructions.spec import Affine, BlockSpec, LoopedSpec, Unit, to_module, var
-from theory.errors import InputError
-from theory.numerics import bits_for_integer
+from loopbound.constructions import gadgets, phases
+from loopbound.constructions.blocks import LoopedTransformer
+from loopbound.constructions.spec import Affine, BlockSpec, LoopedSpec, Unit, to_module, var
+from loopbound.theory.errors import InputError
+from loopbound.theory.numerics import bits_for_integer
 
 MAX_FRACTION_BITS = 40
 
@@ -230,6 +230,6 @@ def memoriser_spec(labels: Sequence[Sequence[float]], *, timestep: bool) -> tupl
 
 def build_memoriser(labels: Sequence[Sequence[float]], *, timestep: bool, dtype: torch.dtype = torch.float64) -> tuple[LoopedTransformer, MemoriserGuarantee]:
     """The memoriser as a float module; refuses a dtype without the bits (the unscaled variant
-    needs ~K bits: use :func:`constructions.exact.exact_forward` on :func:`memoriser_spec` then)."""
+    needs ~K bits: use :func:`loopbound.constructions.exact.exact_forward` on :func:`memoriser_spec` then)."""
     spec, guarantee = memoriser_spec(labels, timestep=timestep)
     return to_module(spec, dtype=dtype, precision_bits=guarantee.precision_bits), guarantee

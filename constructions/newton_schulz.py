@@ -33,7 +33,7 @@ The score of token j on key k is x_j·a_k − e_j·e_k = Σ_p X_{jp}A_{pk} − �
 so the head writes −Σ_k (XA − I)_{jk} X_{k,:} = −(XAX)_{j,:} + X_{j,:} into the x-slot and the
 residual connection makes it X_{j,:} + X_{j,:} − (XAX)_{j,:} = (X(2I − AX))_{j,:}. The a- and
 e-slots receive nothing (W_O has no rows there), and the zero feed-forward adds exactly 0.
-Every step is a standard block of :mod:`constructions.blocks` (``MultiHeadAttention`` of kind
+Every step is a standard block of :mod:`loopbound.constructions.blocks` (``MultiHeadAttention`` of kind
 ``"linear"``, the cubic map Z ↦ (ZW_Q)(ZW_K)ᵀ(ZW_V)W_O); nothing had to be done outside a block.
 
 What the construction does *not* do: it does not choose α from A. α is a weight of L₁, fixed when
@@ -52,9 +52,9 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from constructions.blocks import FeedForward, LoopedTransformer, MultiHeadAttention, ResidualBlock
-from constructions.validation import check_choice, check_int, check_loops, check_positive_real
-from theory.errors import InputError
+from loopbound.constructions.blocks import FeedForward, LoopedTransformer, MultiHeadAttention, ResidualBlock
+from loopbound.constructions.validation import check_choice, check_int, check_loops, check_positive_real
+from loopbound.theory.errors import InputError
 
 __all__ = [
     "NewtonSchulzConstruction",
@@ -73,7 +73,7 @@ INITS: tuple[str, ...] = ("identity", "transpose")
 class NewtonSchulzConstruction:
     """A built Newton–Schulz transformer and the record of its guarantee:
     I − A X_t = (I − A X_0)^{2^t} exactly (in exact arithmetic), so
-    ‖I − A X_t‖₂ ≤ ρ₀^{2^t} with ρ₀ = ‖I − A X_0‖₂ (theory.bounds.regression)."""
+    ‖I − A X_t‖₂ ≤ ρ₀^{2^t} with ρ₀ = ‖I − A X_0‖₂ (loopbound.theory.bounds.regression)."""
 
     model: LoopedTransformer
     m: int
@@ -227,7 +227,7 @@ def looped_newton_schulz(
 ) -> torch.Tensor:
     """X_loops ≈ A⁻¹ [B, m, m] computed by the looped transformer (``trace=True``:
     [loops + 1, B, m, m], every iterate X_0..X_loops from one pass). ``alpha`` defaults to
-    :func:`default_alpha` of the batch. Bad input raises :class:`~theory.errors.InputError`."""
+    :func:`default_alpha` of the batch. Bad input raises :class:`~loopbound.theory.errors.InputError`."""
     loops = check_loops(loops)
     check_choice("init", init, INITS)
     A = _check_matrices(A, dtype, device)

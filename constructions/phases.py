@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from constructions import gadgets
-from constructions.spec import Unit, var
+from loopbound.constructions import gadgets
+from loopbound.constructions.spec import Unit, var
 
 ONE = "one"
 COUNT = "count"

@@ -5,7 +5,7 @@ the quantiser maps each coordinate t ∈ [0,1) to its grid index ⌊t/δ⌋ ∈ 
 lower corner is δ⌊t/δ⌋).
 
 **Looped quantiser (one block, m − 1 loops, "stops by itself").** Coordinates: ``one``, ``count``
-(see :mod:`constructions.phases`: loop t sees c = t − 1), and per input coordinate i the copy
+(see :mod:`loopbound.constructions.phases`: loop t sees c = t − 1), and per input coordinate i the copy
 ``x{i}`` and the index ``g{i}`` (starting at 0). In loop t the feed-forward adds
 
     s_M(x_i − tδ) = ReLU(M(x_i − (c + 1)δ) + 1) − ReLU(M(x_i − (c + 1)δ)),
@@ -20,7 +20,7 @@ exactly 1 − (1 − m/M)^{Nd}.
 Float arithmetic: M x_i is exact for M a power of two; the thresholds Mδt are rounded when m is
 not a power of two, which moves each band edge by at most 2⁻⁴⁰ for the sizes used here; the
 reported band measure adds that margin (:func:`band_measure`). Exact rational evaluation
-(:mod:`constructions.exact`) has no such margin.
+(:mod:`loopbound.constructions.exact`) has no such margin.
 
 **Yun's layer-by-layer reference.** The same steps, one per layer with its own threshold: layer k
 adds s_M(x_i − kδ) to g_i (k = 1 … m−1), a stack of m − 1 distinct blocks (Yun et al. use d/δ + d
@@ -35,11 +35,11 @@ from fractions import Fraction
 import torch
 from torch import nn
 
-from constructions import gadgets, phases
-from constructions.blocks import LoopedTransformer
-from constructions.spec import Affine, BlockSpec, LoopedSpec, Unit, block_module, to_module, var
-from theory.errors import InputError
-from theory.numerics import bits_for_integer
+from loopbound.constructions import gadgets, phases
+from loopbound.constructions.blocks import LoopedTransformer
+from loopbound.constructions.spec import Affine, BlockSpec, LoopedSpec, Unit, block_module, to_module, var
+from loopbound.theory.errors import InputError
+from loopbound.theory.numerics import bits_for_integer
 
 DEFAULT_SHARPNESS = 2**30
 ROUNDING_MARGIN = 2.0**-40

@@ -8,9 +8,9 @@ A construction writes its block in terms of *named* residual coordinates (``"one
 - an attention :class:`Head` of size 1 has query, key and value forms (no constant: use ``one``)
   and routes its output to coordinates.
 
-From one :class:`LoopedSpec`, :func:`to_module` builds the float :class:`~constructions.blocks.LoopedTransformer`
+From one :class:`LoopedSpec`, :func:`to_module` builds the float :class:`~loopbound.constructions.blocks.LoopedTransformer`
 (complete state dict, loaded strictly: a missing or misshapen weight is an error, STYLE.md §2) and
-:mod:`constructions.exact` evaluates the same weights in exact rational arithmetic. There is no
+:mod:`loopbound.constructions.exact` evaluates the same weights in exact rational arithmetic. There is no
 second hand-written implementation that could silently disagree.
 """
 from __future__ import annotations
@@ -22,9 +22,9 @@ from typing import Iterable, Mapping, Sequence, Union
 import torch
 from torch import nn
 
-from constructions.blocks import FeedForward, LoopedTransformer, MultiHeadAttention, ResidualBlock, TableModulation
-from theory.errors import InputError
-from theory.numerics import require_bits
+from loopbound.constructions.blocks import FeedForward, LoopedTransformer, MultiHeadAttention, ResidualBlock, TableModulation
+from loopbound.theory.errors import InputError
+from loopbound.theory.numerics import require_bits
 
 Number = Union[int, Fraction]
 

@@ -10,14 +10,14 @@ feed-forward, whose output on every input away from the failure set below equals
     within ε_j of it in output coordinate j                      without (Lemma 4.1's bound).
 
 **Phases of one block, by loop t** (a counter in the state; inside loop t the feed-forward sees
-c = t − 1; flags are computed one loop ahead, :mod:`constructions.phases`):
+c = t − 1; flags are computed one loop ahead, :mod:`loopbound.constructions.phases`):
 
-1. quantisation, loops 1 … m − 1 (:mod:`constructions.quantization`): g_{n,i} ← ⌊x_{n,i}/δ⌋, exact
+1. quantisation, loops 1 … m − 1 (:mod:`loopbound.constructions.quantization`): g_{n,i} ← ⌊x_{n,i}/δ⌋, exact
    off the transition bands of width 1/M; it stops by itself;
-2. contextual mapping, loops m … m + N − 1 (:mod:`constructions.contextual_looped`): the hardmax head
+2. contextual mapping, loops m … m + N − 1 (:mod:`loopbound.constructions.contextual_looped`): the hardmax head
    hands every token the largest untaken id, S ← K₀S + z_max, giving the contextual id
    k_n = z_n·K₀^N + S (K₀ = m^d), distinct per token and per input up to permutation;
-3. value mapping, loops t_v = m + N … t_v + K − 1 (:mod:`constructions.memorization`), value step
+3. value mapping, loops t_v = m + N … t_v + K − 1 (:mod:`loopbound.constructions.memorization`), value step
    s = t − t_v + 1 acting on the tokens with k_n ≥ s: with timestep scaling the loop's scale
    η(s) = ŷ'_s − ŷ'_{s−1} makes the output exactly ŷ_{k_n}; without it an integer register releases one
    bit per loop and the output moves ±ε_j, ending within ε_j = max |Δŷ_j|/Δk over consecutive valid
@@ -66,8 +66,8 @@ from fractions import Fraction
 import torch
 from torch import nn
 
-from constructions import phases
-from constructions.contextual_looped import (
+from loopbound.constructions import phases
+from loopbound.constructions.contextual_looped import (
     RECEIVED,
     SEQUENCE,
     TAKEN,
@@ -76,8 +76,8 @@ from constructions.contextual_looped import (
     contextual_precision_bits,
     contextual_units,
 )
-from constructions.exact import exact_forward
-from constructions.memorization import (
+from loopbound.constructions.exact import exact_forward
+from loopbound.constructions.memorization import (
     bit_name,
     bit_register,
     bit_value_units,
@@ -90,7 +90,7 @@ from constructions.memorization import (
     to_fixed_point,
     y_name,
 )
-from constructions.quantization import (
+from loopbound.constructions.quantization import (
     DEFAULT_SHARPNESS,
     band_measure,
     g_name,
@@ -99,10 +99,10 @@ from constructions.quantization import (
     quantiser_precision_bits,
     x_name,
 )
-from constructions.spec import Affine, BlockSpec, LoopedSpec, Unit, to_module, var
-from theory.errors import InputError
-from theory.numerics import bits_for_integer
-from theory.targets import Target
+from loopbound.constructions.spec import Affine, BlockSpec, LoopedSpec, Unit, to_module, var
+from loopbound.theory.errors import InputError
+from loopbound.theory.numerics import bits_for_integer
+from loopbound.theory.targets import Target
 
 CONTEXT_FLAG = "ctx"
 VALUE_FLAG = "val"

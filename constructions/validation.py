@@ -2,7 +2,7 @@
 same mistake the same way.
 
 Each check returns the value (as the type the builder computes with) or raises
-:class:`~theory.errors.InputError` with one line naming the argument: the builders' arguments come
+:class:`~loopbound.theory.errors.InputError` with one line naming the argument: the builders' arguments come
 straight from users (the command line, notebooks, property tests). Tensor arguments are checked
 where their shapes are known, in the builder's own module.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
-from theory.errors import InputError
+from loopbound.theory.errors import InputError
 
 __all__ = ["check_int", "check_loops", "check_positive_real", "check_choice"]
 

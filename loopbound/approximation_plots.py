@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from loopbound.plots import save_figure
-from theory.errors import InputError
-from theory.rate_fit import fit_rate
+from loopbound.theory.errors import InputError
+from loopbound.theory.rate_fit import fit_rate
 
 VARIANT_COLOURS = {False: "C0", True: "C3"}
 VARIANT_LABELS = {False: "looped", True: "looped + timestep"}
@@ -83,7 +83,7 @@ def plot_error_vs_loops(
 ):
     """One series: measured L^p error against r (log-log) with its interval band, the bound dashed,
     and the fitted slope annotated in the lower left (line ``slot``; refitted from the merged rows,
-    :func:`theory.rate_fit.fit_rate`, pairs bootstrap at ``level`` from ``seed``). Zero errors are
+    :func:`loopbound.theory.rate_fit.fit_rate`, pairs bootstrap at ``level`` from ``seed``). Zero errors are
     left off the log axes."""
     import matplotlib.pyplot as plt
     from matplotlib import ticker

@@ -9,7 +9,7 @@ the precision wall as a refusal rather than hiding it. Records (:meth:`VerifyRes
 ``approximation.json``, the figure to ``approximation.pdf``/``.png``; the report lines are a
 verdict table. A few seconds per case on one CPU core.
 
-The stage computes with **one intra-op thread** (:func:`theory.numerics.intra_op_threads`,
+The stage computes with **one intra-op thread** (:func:`loopbound.theory.numerics.intra_op_threads`,
 restored afterwards): its batches are small (≤ 8192 sequences of width ≤ 30), where torch's
 multi-threaded matmuls gain little on an idle machine and lose much beside any other busy process
 (docs/benchmarks.md, "Looped evaluation": 0.42× of one thread's throughput with 2 threads on a
@@ -23,8 +23,8 @@ from typing import Any
 
 from loopbound.atomic import write_text_atomic
 from loopbound.verify import load_family, verify
-from theory.numerics import intra_op_threads
-from theory.targets import builtin_target
+from loopbound.theory.numerics import intra_op_threads
+from loopbound.theory.targets import builtin_target
 
 STAGE_TARGETS = ("holder:alpha=0.5", "contextual_max", "smooth")
 STAGE_GRIDS = {  # (N, timestep) → grids m; the unscaled lists end with the first grid float64 refuses

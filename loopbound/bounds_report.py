@@ -5,7 +5,7 @@
   Theorem 3.6, the layer and loop budgets, and the in-context regression bounds, in that order;
 - :func:`bounds_document`: a standalone LaTeX document (article, amsmath) with one entry per bound:
   its name, its provenance (source, statement, arXiv id, status: reconstructed / derived here /
-  paper) and the expression (:meth:`theory.bounds.core.Bound.latex`, sympy's LaTeX printer);
+  paper) and the expression (:meth:`loopbound.theory.bounds.core.Bound.latex`, sympy's LaTeX printer);
 - :func:`verify_document`: the bound a :class:`~loopbound.verify.VerifyResult` was held against,
   and its per-r rows (error with interval, bound or bound range, ratio, status) as a table, with
   the verdict and the fitted rate.
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
-from theory.bounds.core import Bound
+from loopbound.theory.bounds.core import Bound
 
 if TYPE_CHECKING:
     from loopbound.verify import VerifyResult
@@ -59,8 +59,8 @@ def escape(text: str) -> str:
 
 def all_bounds() -> tuple[Bound, ...]:
     """Every bound loopbound checks, the approximation theorems first."""
-    from theory.bounds import approximation, regression
-    from theory.bounds.budgets import BUDGETS
+    from loopbound.theory.bounds import approximation, regression
+    from loopbound.theory.bounds.budgets import BUDGETS
 
     theorems = (approximation.THEOREM_3_6, approximation.THEOREM_3_6_OTHER_READING, approximation.THEOREM_3_6_EXACT_VALUES,
                 approximation.THEOREM_3_6_EXACT_VALUES_OTHER_READING, approximation.LEMMA_4_1, approximation.CONSTRUCTION_TEMPLATE)

@@ -1,6 +1,6 @@
 """The ``loopbound`` command line: subcommands, and one policy for errors.
 
-Errors a user can cause (:class:`theory.errors.InputError`, bad arguments, a missing file) print
+Errors a user can cause (:class:`loopbound.theory.errors.InputError`, bad arguments, a missing file) print
 one line on stderr, ``loopbound <command>: error: …``, and exit with status 2, never a traceback.
 Anything else escaping is a bug and keeps its traceback.
 """
@@ -13,7 +13,7 @@ from typing import NoReturn, Sequence
 
 from loopbound import __version__
 from loopbound.commands import COMMANDS
-from theory.errors import InputError
+from loopbound.theory.errors import InputError
 
 EXIT_USER_ERROR = 2
 

@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 from typing import Callable, TypeVar
 
-from theory.deltas import parse_deltas
-from theory.errors import InputError
+from loopbound.theory.deltas import parse_deltas
+from loopbound.theory.errors import InputError
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 T = TypeVar("T")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from loopbound.plots import plot_modulus
-from theory.kinds import ModulusKind
-from theory.modulus import ModulusEstimate, estimate_moduli
-from theory.targets import BUILTIN_TARGETS, Target, builtin_target
+from loopbound.theory.kinds import ModulusKind
+from loopbound.theory.modulus import ModulusEstimate, estimate_moduli
+from loopbound.theory.targets import BUILTIN_TARGETS, Target, builtin_target
 
 DELTAS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
 SHAPE = {"d": 2, "N": 3}

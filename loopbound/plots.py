@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Sequence
 
 from loopbound.atomic import write_atomic
-from theory.modulus import ModulusEstimate
+from loopbound.theory.modulus import ModulusEstimate
 
 KIND_COLOURS = {"sequence": "C0", "token": "C1", "contextual": "C2"}
 

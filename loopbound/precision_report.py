@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
 
-from constructions.universal import universal_spec
-from theory.targets import Target
+from loopbound.constructions.universal import universal_spec
+from loopbound.theory.targets import Target
 
 
 @dataclass(frozen=True)

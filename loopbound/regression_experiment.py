@@ -4,8 +4,8 @@ Newton–Schulz loop counts, as records (theory-notes §6, §7); their figures a
 
 - :func:`run_sweep` — for every cell (n/d, κ_Σ, step rule) of a :class:`SweepConfig`: prompts
   x ~ N(0, Σ), Σ of condition number κ_Σ, n = (n/d)·d examples, each prompt rescaled so that its
-  rule's step is η = 1 (:func:`theory.regression.normalise_for_step`), one looped-GD transformer
-  pass giving the prediction after every loop (constructions.gradient_descent), and from it:
+  rule's step is η = 1 (:func:`loopbound.theory.regression.normalise_for_step`), one looped-GD transformer
+  pass giving the prediction after every loop (loopbound.constructions.gradient_descent), and from it:
   the normalised error e_r = |ŷ_r − ŷ_LS|/(‖x_q‖‖w_LS‖) against the bound ρ^r
   (GD_PREDICTION_ERROR), the fitted log-error slope against log ρ (per prompt, in the asymptotic
   window; median over prompts with a percentile-bootstrap interval), and loops to reach ε
@@ -20,7 +20,7 @@ Newton–Schulz loop counts, as records (theory-notes §6, §7); their figures a
   and loops to ε against ⌈log₂(ln(1/ε)/ln(1/ρ₀))⌉ and 2log₂κ + log₂ln(1/ε).
 - Report lines: :func:`sweep_report`, :func:`reference_report`, :func:`newton_schulz_report`.
 
-Every looped pass runs with one intra-op thread (:func:`theory.numerics.intra_op_threads`): the
+Every looped pass runs with one intra-op thread (:func:`loopbound.theory.numerics.intra_op_threads`): the
 passes are hundreds of tiny [B, n + 1, d + 1] products whose cost is synchronisation.
 
 **The slope fit.** Per prompt, e_r = |Σ_i c_i μ_i^r| with μ_i = 1 − ηλ_i; its asymptotic
@@ -49,10 +49,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from constructions.gradient_descent import looped_gd_predict
-from constructions.newton_schulz import looped_newton_schulz
+from loopbound.constructions.gradient_descent import looped_gd_predict
+from loopbound.constructions.newton_schulz import looped_newton_schulz
 from loopbound.sweep.store import Store, computed_record, now_utc
-from theory.bounds.regression import (
+from loopbound.theory.bounds.regression import (
     GD_LOOPS_KAPPA_MAX_STEP,
     GD_LOOPS_KAPPA_OPTIMAL_STEP,
     GD_LOOPS_TO_EPSILON,
@@ -63,8 +63,8 @@ from theory.bounds.regression import (
     NS_RESIDUAL,
     ONE_STEP_OPTIMAL_ETA,
 )
-from theory.numerics import intra_op_threads
-from theory.regression import (
+from loopbound.theory.numerics import intra_op_threads
+from loopbound.theory.regression import (
     STEP_RULES,
     Estimator,
     RegressionTask,

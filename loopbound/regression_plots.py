@@ -19,7 +19,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from loopbound.plots import save_figure
-from theory.bounds.regression import GD_LOOPS_KAPPA_MAX_STEP, GD_LOOPS_KAPPA_OPTIMAL_STEP, REFERENCE_CURVES
+from loopbound.theory.bounds.regression import GD_LOOPS_KAPPA_MAX_STEP, GD_LOOPS_KAPPA_OPTIMAL_STEP, REFERENCE_CURVES
 
 __all__ = [
     "plot_error_curves",

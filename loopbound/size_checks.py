@@ -32,9 +32,9 @@ from loopbound.work_estimate import (
 )
 
 SUP_STARTS, SUP_DIRECTIONS, SUP_STEPS = 8, 8, 20
-"""The sup-error search of :func:`theory.error_measure.measure_error` (its defaults)."""
+"""The sup-error search of :func:`loopbound.theory.error_measure.measure_error` (its defaults)."""
 DEFAULT_SCREEN, DEFAULT_RESTARTS, DEFAULT_STEPS = 4096, 96, 160
-"""The modulus search's default budget (:class:`theory.modulus_search.SearchBudget`)."""
+"""The modulus search's default budget (:class:`loopbound.theory.modulus_search.SearchBudget`)."""
 
 
 def _too_few_loops(r: int, d: int, N: int) -> WorkTooLarge:
@@ -57,7 +57,7 @@ def construction_grid(r: int, d: int, N: int) -> int:
     m = smallest_grid(d, N)
     if log2_largest_id(m, d, N) > max(2.0, math.log2(r)) + 2 * d + 2:
         raise _too_few_loops(r, d, N)
-    from constructions.universal import grid_for_loops
+    from loopbound.constructions.universal import grid_for_loops
 
     grid = grid_for_loops(r, d, N)
     if grid is None:
@@ -129,8 +129,8 @@ before building it."""
 
 def _refuse_unscaled_beyond_float64(grids: Sequence[int], loops: Sequence[int], d: int, N: int, d_out: int) -> None:
     """The unscaled construction's register holds its K value-step signs plus m + N − 2 padding
-    bits, so it needs at least K + m + N + 1 bits (:func:`constructions.universal.universal_spec`)."""
-    from theory.errors import PrecisionError
+    bits, so it needs at least K + m + N + 1 bits (:func:`loopbound.constructions.universal.universal_spec`)."""
+    from loopbound.theory.errors import PrecisionError
 
     for m in grids:
         K = largest_id(m, d, N)

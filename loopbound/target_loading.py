@@ -1,10 +1,10 @@
-"""Turn a TARGET argument into a :class:`theory.targets.Target` (DESIGN.md, Conventions).
+"""Turn a TARGET argument into a :class:`loopbound.theory.targets.Target` (DESIGN.md, Conventions).
 
 Three spellings:
 - a built-in name with parameters: ``holder``, ``holder:alpha=0.5,scale=2``;
 - a file and a function in it: ``path/to/file.py:function``;
 - a module and a function in it: ``package.module:function``.
-A function is wrapped in :class:`theory.targets.CallableTarget` (output checks on every call); an
+A function is wrapped in :class:`loopbound.theory.targets.CallableTarget` (output checks on every call); an
 object that already is a ``Target`` is used as it is. A ``.npz`` file with arrays ``X`` [n, N, d]
 and ``Y`` [n, N, d_out] is a data-defined target, see :func:`load_samples`.
 """
@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from loopbound.user_code import import_file, import_module
-from theory.errors import InputError, TargetError
-from theory.targets import BUILTIN_TARGETS, CallableTarget, Target, builtin_target
+from loopbound.theory.errors import InputError, TargetError
+from loopbound.theory.targets import BUILTIN_TARGETS, CallableTarget, Target, builtin_target
 
 
 def parse_params(text: str, target: str) -> dict[str, str]:

@@ -3,7 +3,7 @@
 Targets (``file.py:function``, ``package.module:function``), constructions (``--construction``) and
 sweep ``imports`` all load code loopbound does not own (it is run as it is: a target is code by
 design). Whatever that code raises while it is imported, ``sys.exit`` included, becomes an
-:class:`~theory.errors.InputError` (or the subclass the caller names) with one line saying what
+:class:`~loopbound.theory.errors.InputError` (or the subclass the caller names) with one line saying what
 failed — never a traceback, never a silently missing module.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from theory.errors import InputError
+from loopbound.theory.errors import InputError
 
 __all__ = ["import_file", "import_module", "one_line"]
 

@@ -5,14 +5,14 @@ For a target f on [0,1]^{N×d} and each loop budget r:
 1. the construction's grid m = ``grid_for_loops(r, d, N, timestep=…)`` (the largest grid whose
    loop count fits in r), δ = 1/m, and the construction g built at δ (one build per distinct m);
 2. its error: ‖g − f‖_{L^p} over the uniform cube by randomised QMC, an estimate with a confidence
-   interval, and a certified lower bound on the sup error (:mod:`theory.error_measure`);
+   interval, and a certified lower bound on the sup error (:mod:`loopbound.theory.error_measure`);
 3. the bound at r — by default Theorem 3.6 for the construction itself
-   (:data:`theory.bounds.approximation.CONSTRUCTION_TEMPLATE`, derived in
-   :func:`~theory.bounds.approximation.construction_bound`) with the constants of the guarantee of
+   (:data:`loopbound.theory.bounds.approximation.CONSTRUCTION_TEMPLATE`, derived in
+   :func:`~loopbound.theory.bounds.approximation.construction_bound`) with the constants of the guarantee of
    the construction built for that r (each row's ``values``); or
    ``"theorem"``, the reconstructed Theorem 3.6 / 4.2 at δ(r) with the O-constants fixed by the
    construction; or a user's sympy expression in r, d, N, p, delta and the moduli w, w_tok, w_cont;
-4. the verdict (:func:`theory.rate_fit.judge`): held / violated / inconclusive per r, the fitted
+4. the verdict (:func:`loopbound.theory.rate_fit.judge`): held / violated / inconclusive per r, the fitted
    rate against the bound's own slope.
 
 Where the values come from (said in every result):
@@ -20,18 +20,18 @@ Where the values come from (said in every result):
 - ``delta`` is the construction's grid 1/m at r (not δ(r) of the theorem, except for ``"theorem"``);
   ``r`` is the budget asked for (the construction's own loop count, ≤ r, is reported beside it);
 - w = ω_f(δ√(Nd)), w_tok = ω^tok_f(δ√d), w_cont = ω^cont_f(δ√(Nd)) are the target's exact moduli
-  where known; else each is *bracketed*: a certified lower bound (:func:`theory.modulus.estimate_modulus`,
+  where known; else each is *bracketed*: a certified lower bound (:func:`loopbound.theory.modulus.estimate_modulus`,
   a witness pair) and the target's analytic upper bound where it has one. The bound then has a
-  range [B(lower), B(upper)] (:mod:`theory.bounds.bracket`): "held" needs the measured interval
+  range [B(lower), B(upper)] (:mod:`loopbound.theory.bounds.bracket`): "held" needs the measured interval
   below B(lower), "violated" above B(upper); in between the verdict is inconclusive. Evaluating at
   the upper bounds alone would pass a false claim. Where no upper bound is known (a user's target)
   the upper end is the estimate too, and a "violated" verdict is against the estimate; the result
   says which was used;
-- S = sup|f| (entrywise) is exact for the built-ins (:func:`theory.bounds.approximation.target_sup`),
+- S = sup|f| (entrywise) is exact for the built-ins (:func:`loopbound.theory.bounds.approximation.target_sup`),
   else an estimate from samples.
 
 Construction families: any module with ``build_universal`` (or ``build``), ``loops_for_grid`` and
-``grid_for_loops`` of the universal construction's signatures (``constructions.universal`` by
+``grid_for_loops`` of the universal construction's signatures (``loopbound.constructions.universal`` by
 default; your own with ``--construction``).
 """
 from __future__ import annotations
@@ -44,9 +44,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
-from constructions.blocks import LoopedTransformer
+from loopbound.constructions.blocks import LoopedTransformer
 from loopbound.user_code import import_file, import_module
-from theory.bounds.approximation import (
+from loopbound.theory.bounds.approximation import (
     THEOREM_3_6,
     THEOREM_4_2,
     CONSTRUCTION_TEMPLATE,
@@ -56,16 +56,16 @@ from theory.bounds.approximation import (
     target_sup,
     theorem_delta,
 )
-from theory.bounds.bracket import bound_range
-from theory.bounds.hypotheses import TheoremHypotheses, theorem_hypotheses
-from theory.bounds.core import Bound
-from theory.bounds.parse import USER_SYMBOLS, parse_bound  # re-exported: a bound is parsed without eval
-from theory.error_measure import ErrorMeasurement, measure_error
-from theory.errors import InputError, PrecisionError
-from theory.kinds import ModulusKind
-from theory.norms import check_p
-from theory.rate_fit import Status, Verdict, classify, judge
-from theory.targets import Target
+from loopbound.theory.bounds.bracket import bound_range
+from loopbound.theory.bounds.hypotheses import TheoremHypotheses, theorem_hypotheses
+from loopbound.theory.bounds.core import Bound
+from loopbound.theory.bounds.parse import USER_SYMBOLS, parse_bound  # re-exported: a bound is parsed without eval
+from loopbound.theory.error_measure import ErrorMeasurement, measure_error
+from loopbound.theory.errors import InputError, PrecisionError
+from loopbound.theory.kinds import ModulusKind
+from loopbound.theory.norms import check_p
+from loopbound.theory.rate_fit import Status, Verdict, classify, judge
+from loopbound.theory.targets import Target
 
 __all__ = [
     "ConstructionFamily",
@@ -82,7 +82,7 @@ __all__ = [
     "USER_SYMBOLS",
 ]
 
-DEFAULT_CONSTRUCTION = "constructions.universal"
+DEFAULT_CONSTRUCTION = "loopbound.constructions.universal"
 
 MODULUS_KINDS = {"w": ModulusKind.SEQUENCE, "w_tok": ModulusKind.TOKEN, "w_cont": ModulusKind.CONTEXTUAL}
 
@@ -111,7 +111,7 @@ def _family_from(module: Any, name: str) -> ConstructionFamily:
 
 
 def load_family(spec: str = DEFAULT_CONSTRUCTION) -> ConstructionFamily:
-    """A construction family from a module name (``constructions.universal``) or a ``.py`` file."""
+    """A construction family from a module name (``loopbound.constructions.universal``) or a ``.py`` file."""
     if spec.endswith(".py"):
         module = import_file(spec, prefix="loopbound_user_construction")
     else:
@@ -176,10 +176,10 @@ def modulus_values(
 ) -> dict[float, dict[str, ModulusValue]]:
     """For each grid scale δ, the moduli ``names`` at their arguments (:func:`modulus_arguments`):
     exact where the target derives it; else a certified lower bound (one batched search per kind,
-    :func:`theory.modulus.estimate_modulus`) with the target's analytic upper bound where it has one.
+    :func:`loopbound.theory.modulus.estimate_modulus`) with the target's analytic upper bound where it has one.
     Both ends are kept: a bound evaluated only at the upper end can pass a false claim
-    (:mod:`theory.bounds.bracket`)."""
-    from theory.modulus import estimate_modulus
+    (:mod:`loopbound.theory.bounds.bracket`)."""
+    from loopbound.theory.modulus import estimate_modulus
 
     out: dict[float, dict[str, ModulusValue]] = {scale: {} for scale in scales}
     pending: dict[str, list[tuple[float, float, float | None]]] = {}
@@ -214,7 +214,7 @@ class VerifyRow:
 
     ``bound`` is the bound at the moduli's lower ends (exact or certified), ``bound_upper`` at their
     upper ends (None when the moduli are exact); ``bound_method`` says how the range was found
-    (:class:`theory.bounds.bracket.BoundRange`). ``values`` holds the constants the bound was
+    (:class:`loopbound.theory.bounds.bracket.BoundRange`). ``values`` holds the constants the bound was
     evaluated with (the construction's ε, B, B_C, μ_B, μ_C at this grid, S, p) and the moduli's
     lower ends.
 
@@ -569,7 +569,7 @@ def verify(
             evaluated = bound  # type: ignore[assignment]
             fixed = {"r": r, "d": d, "N": N, "p": p, "delta": 1.0 / m}
             fixed.update({name: 0.0 for name in MODULUS_KINDS if name not in brackets})
-        try:  # the range over the moduli's box, right by construction (theory.bounds.bracket)
+        try:  # the range over the moduli's box, right by construction (loopbound.theory.bounds.bracket)
             span = bound_range(evaluated, fixed, brackets)
         except InputError as error:  # undefined there, or an inverted bracket: name r
             raise InputError(str(error) if f"r = {r} " in f"{error} " or f"r = {r}," in f"{error}" else f"r={r}: {error}") from None

@@ -16,7 +16,7 @@ Thresholds (:class:`Budget`):
 - time: :data:`TIME_LIMIT_S`, one day of estimated work.
 
 Counts, for the universal construction at δ = 1/m on inputs [N, d] with d_out outputs
-(:mod:`constructions.universal`):
+(:mod:`loopbound.constructions.universal`):
 
 - K = largest valid contextual id ≈ m^{(N+1)d}; r = (m − 1) + N + K loops;
 - building it walks the K + 1 value-loop entries per output coordinate in exact rational
@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from theory.errors import InputError
+from loopbound.theory.errors import InputError
 
 MEMORY_FRACTION = 0.5
 """The share of physical memory a single command may plan to use."""
@@ -173,7 +173,7 @@ def largest_id(m: int, d: int, N: int) -> int | float:
     """K (exact) where it is below 2^1000, else ``inf`` (cheap for any m, d, N)."""
     if log2_largest_id(m, d, N) > 1000:
         return math.inf
-    from constructions.universal import largest_valid_id
+    from loopbound.constructions.universal import largest_valid_id
 
     return largest_valid_id(m, d, N)
 
@@ -208,7 +208,7 @@ def evaluation_estimate(points: int | float, loops: int | float, N: int, device:
 
 
 def points_measured(samples: int, scramblings: int) -> int:
-    """Points :func:`theory.error_measure.measure_error` evaluates: ⌈samples/R⌉ rounded up to a power
+    """Points :func:`loopbound.theory.error_measure.measure_error` evaluates: ⌈samples/R⌉ rounded up to a power
     of two, times R."""
     per = max(2, math.ceil(samples / scramblings))
     return (1 << (per - 1).bit_length()) * scramblings
@@ -239,7 +239,7 @@ def smallest_grid(d: int, N: int) -> int:
 
 # --------------------------------------------------------------------------- the modulus search
 def search_estimate(deltas: int, N: int, d: int, *, kinds: int, screen: int, restarts: int, steps: int) -> Estimate:
-    """The modulus search (:mod:`theory.modulus_search`) over ``deltas`` values of δ, per the module
+    """The modulus search (:mod:`loopbound.theory.modulus_search`) over ``deltas`` values of δ, per the module
     docstring; ``kinds`` searches run one after the other."""
     entries = float(deltas) * N * d
     refine = min(restarts, screen) * steps * 3

@@ -31,12 +31,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from constructions.universal import loops_for_grid  # noqa: E402
+from loopbound.constructions.universal import loops_for_grid  # noqa: E402
 from loopbound.approximation_plots import approximation_figure  # noqa: E402
 from loopbound.atomic import write_text_atomic  # noqa: E402
 from loopbound.plots import save_figure  # noqa: E402
 from loopbound.verify import format_table, load_family, verify  # noqa: E402
-from theory.targets import builtin_target  # noqa: E402
+from loopbound.theory.targets import builtin_target  # noqa: E402
 
 PAPER = os.environ.get("LOOPBOUND_NOTEBOOK_SIZE", "ci") == "paper"
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("runs/notebooks")

@@ -41,7 +41,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from loopbound.atomic import write_text_atomic  # noqa: E402
 from loopbound.plots import save_figure  # noqa: E402
 from loopbound.precision_report import plot_precision, plot_value_error, precision_rows  # noqa: E402
-from theory.targets import builtin_target  # noqa: E402
+from loopbound.theory.targets import builtin_target  # noqa: E402
 
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("runs/notebooks")
 PAPER = os.environ.get("LOOPBOUND_NOTEBOOK_SIZE", "ci") == "paper"

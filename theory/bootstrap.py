@@ -1,7 +1,7 @@
 """Percentile-bootstrap intervals: the one place where bootstrap draws become an interval.
 
-The statistics differ by caller — the median over prompts (:func:`theory.regression.bootstrap_median`,
-resampling prompts) and the log-log slope over (r, error) points (:func:`theory.rate_fit.fit_rate`,
+The statistics differ by caller — the median over prompts (:func:`loopbound.theory.regression.bootstrap_median`,
+resampling prompts) and the log-log slope over (r, error) points (:func:`loopbound.theory.rate_fit.fit_rate`,
 a pairs bootstrap) — and each draws its own resamples; the interval they report is the same
 construction: the ``(1 − level)/2`` and ``(1 + level)/2`` quantiles of the statistic's draws
 (Efron & Tibshirani 1993, ch. 13), stated with its level and seed by the caller (STYLE.md §10).
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.errors import InputError
+from loopbound.theory.errors import InputError
 
 __all__ = ["percentile_interval"]
 

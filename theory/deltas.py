@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-from theory.errors import InputError
+from loopbound.theory.errors import InputError
 
 
 def check_deltas(deltas: Iterable[float]) -> tuple[float, ...]:

@@ -14,7 +14,7 @@ p-norm e(X) = ‖g(X) − f(X)‖_p over the N·d_out output entries:
   The interval is an *estimate* of uncertainty: it assumes the Î_j are roughly normal, which holds
   well for n ≳ 10³ unless e^p has rare huge values (then raise n or R).
 
-  **Scale invariance.** e(X) is computed with scaling (:func:`theory.norms.entrywise_p_norm`:
+  **Scale invariance.** e(X) is computed with scaling (:func:`loopbound.theory.norms.entrywise_p_norm`:
   the largest entry divided out before the p-th powers), and I is never formed: with s the largest
   pointwise error over all points (kept as a running maximum across chunks, the partial sums
   rescaled by (s_old/s_new)^p when it grows), the replicates are Î'_j = Î_j / s^p, means of
@@ -46,8 +46,8 @@ import torch
 from scipy import stats
 from scipy.stats import qmc
 
-from theory.errors import InputError
-from theory.norms import check_p, entrywise_p_norm
+from loopbound.theory.errors import InputError
+from loopbound.theory.norms import check_p, entrywise_p_norm
 
 __all__ = [
     "LpErrorEstimate", "SupErrorLowerBound", "ErrorMeasurement", "measure_error", "lp_error", "sup_error",

@@ -47,7 +47,7 @@ class ModulusKind(str, Enum):
 
 def parse_kinds(text: str) -> tuple[ModulusKind, ...]:
     """Parse ``sequence``, ``token``, ``contextual`` or ``all`` (comma lists allowed)."""
-    from theory.errors import InputError
+    from loopbound.theory.errors import InputError
 
     kinds: list[ModulusKind] = []
     for word in (w.strip() for w in text.split(",")):

@@ -1,14 +1,14 @@
 """Empirical moduli of continuity ω, ω^tok, ω^cont: certified lower bounds with witness pairs.
 
-The mathematical objects are defined in :mod:`theory.kinds` (Xu & Sato 2024, arXiv 2410.01405,
+The mathematical objects are defined in :mod:`loopbound.theory.kinds` (Xu & Sato 2024, arXiv 2410.01405,
 §3). Any pair (X, X') in the cube that meets a kind's constraint with ‖X − X'‖_2 ≤ δ certifies
 ω(δ) ≥ ‖f(X) − f(X')‖_p (compared at token n for the per-token kinds). This module owns the typed
 results and the public entry points:
 
 - :func:`estimate_modulus` searches for such pairs (anchored perturbations inside the allowed
-  subspace, then projected gradient ascent with restarts; :mod:`theory.modulus_search`) and
+  subspace, then projected gradient ascent with restarts; :mod:`loopbound.theory.modulus_search`) and
   returns, per δ, the best witness re-checked in float64 — a certified lower bound;
-- :func:`all_pairs_modulus` (from :mod:`theory.modulus_allpairs`) computes the all-pairs estimate
+- :func:`all_pairs_modulus` (from :mod:`loopbound.theory.modulus_allpairs`) computes the all-pairs estimate
   ω̂(δ) = max{‖y_i − y_j‖_p : ‖x_i − x_j‖_2 ≤ δ} over a fixed sample set, for data-defined targets.
 
 A witness found at a smaller δ also counts for every larger δ, so each returned curve is monotone.
@@ -24,13 +24,13 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from theory.deltas import check_deltas
-from theory.kinds import ModulusKind
-from theory.errors import InputError
-from theory.norms import check_p, exact_squared_distance, scaled_norm
-from theory.modulus_allpairs import AllPairsResult, all_pairs_modulus
-from theory.modulus_search import SearchBudget, pair_value, search_pairs
-from theory.targets import Target
+from loopbound.theory.deltas import check_deltas
+from loopbound.theory.kinds import ModulusKind
+from loopbound.theory.errors import InputError
+from loopbound.theory.norms import check_p, exact_squared_distance, scaled_norm
+from loopbound.theory.modulus_allpairs import AllPairsResult, all_pairs_modulus
+from loopbound.theory.modulus_search import SearchBudget, pair_value, search_pairs
+from loopbound.theory.targets import Target
 
 __all__ = [
     "SearchBudget",
@@ -106,7 +106,7 @@ def certify(
     rational arithmetic on the float64 entries, is ≤ δ². The value returned is recomputed from the
     resulting pair by evaluating the target in float64: the bound is certified up to that
     evaluation's rounding (for the built-ins a few units in the last place). Output norms are
-    computed with scaling (:mod:`theory.norms`), so no output scale turns a positive difference
+    computed with scaling (:mod:`loopbound.theory.norms`), so no output scale turns a positive difference
     into 0 or a finite one into inf; a pair whose value is still not finite (the target returned
     inf or NaN, or differences beyond float64's range) certifies nothing and is refused.
     """
@@ -150,7 +150,7 @@ def estimate_modulus(
     """Certified lower bounds on the modulus of ``kind`` at each δ, with witness pairs.
 
     The search (anchored perturbations, then projected gradient ascent with restarts, batched
-    across δ, restarts and token positions) is in :mod:`theory.modulus_search`. Each returned
+    across δ, restarts and token positions) is in :mod:`loopbound.theory.modulus_search`. Each returned
     ``lower`` is attained by its witness, re-checked in float64, and the curve is monotone in δ
     (a witness for a smaller δ counts for every larger one). ``upper``/``exact`` come from the
     target's analytic moduli where it has them. The same seed gives the same numbers on a device.

@@ -8,7 +8,7 @@ a certified lower bound on the sequence modulus ω_f(δ) when every y_i is f(x_i
 genuine pair. The result equals the all-pairs value computed in float64 (a pair whose distance
 lies within float64 rounding of δ is counted for the next δ only, so no pair is counted where its
 distance might exceed δ; each reported pair's distance is re-checked in exact rational arithmetic).
-Every distance and value is computed **with scaling** (:mod:`theory.norms`) from the differences of
+Every distance and value is computed **with scaling** (:mod:`loopbound.theory.norms`) from the differences of
 the data as given, so no data scale in float64's range turns a positive value into 0 or a finite
 one into inf. How it gets there fast:
 
@@ -18,7 +18,7 @@ centred and divided by powers of two (exactly) so that their entries are below 1
 no pair exceeds). The filter only discards pairs; values and bins never come from it.
 
 **One GEMM per tile, then a conservative filter.** Write a = ‖x_i − x_j‖², c = κ²‖y_i − y_j‖_2²
-with κ = c_p(D_out), so that c ≥ ‖y_i − y_j‖_p² (:func:`theory.norms.ball_2_to_p`). Let b_k be the
+with κ = c_p(D_out), so that c ≥ ‖y_i − y_j‖_p² (:func:`loopbound.theory.norms.ball_2_to_p`). Let b_k be the
 current best squared p-distance over pairs with a ≤ δ_k² (non-decreasing in k). A pair can improve
 the curve only if c > b_{k(a)}, where k(a) is the first bin with δ_k² ≥ a. For any slope s ≥ 0 and
 t = min_k (b_k − s δ_k²) we have b_{k(a)} ≥ s a + t, so every useful pair has
@@ -49,11 +49,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from theory.deltas import check_deltas
-from theory.errors import InputError
+from loopbound.theory.deltas import check_deltas
+from loopbound.theory.errors import InputError
 from fractions import Fraction
 
-from theory.norms import ball_2_to_p, check_p, entrywise_p_norm, exact_squared_distance
+from loopbound.theory.norms import ball_2_to_p, check_p, entrywise_p_norm, exact_squared_distance
 
 UNIT_ROUNDOFF_FP32 = 2.0**-24
 SEED_POINTS = 256

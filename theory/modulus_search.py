@@ -1,4 +1,4 @@
-"""The search behind :func:`theory.modulus.estimate_modulus`: pairs that certify lower bounds.
+"""The search behind :func:`loopbound.theory.modulus.estimate_modulus`: pairs that certify lower bounds.
 
 Random pairs almost never meet the token or contextual constraint, and in high dimension are almost
 never close, so the search works inside each kind's allowed subspace (theory-notes §1):
@@ -17,9 +17,9 @@ never close, so the search works inside each kind's allowed subspace (theory-not
 
 Every iterate is a feasible pair, so the best value seen is a lower bound; the caller re-checks it
 in float64. Norms of outputs, differences and gradients are computed with scaling
-(:func:`theory.norms.entrywise_p_norm`), so the search works the same at any output scale and at δ
+(:func:`loopbound.theory.norms.entrywise_p_norm`), so the search works the same at any output scale and at δ
 down to float64's smallest numbers (at tiny δ only anchors near 0, where float64's spacing is fine,
-give pairs that differ; the all-zero and corner anchors supply them) (:func:`theory.modulus.certify`). A target whose output carries no gradient is searched
+give pairs that differ; the all-zero and corner anchors supply them) (:func:`loopbound.theory.modulus.certify`). A target whose output carries no gradient is searched
 by screening alone, and the result says so.
 """
 from __future__ import annotations
@@ -31,9 +31,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from theory.kinds import ModulusKind
-from theory.norms import entrywise_p_norm
-from theory.targets import Target
+from loopbound.theory.kinds import ModulusKind
+from loopbound.theory.norms import entrywise_p_norm
+from loopbound.theory.targets import Target
 
 ANCHOR_KINDS = 6
 DIRECTION_KINDS = 6

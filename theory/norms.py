@@ -3,7 +3,7 @@
 ``ball_2_to_p(k, p) = max {‖v‖_p : v ∈ R^k, ‖v‖_2 ≤ 1} = k^{max(0, 1/p − 1/2)}``: for p ≥ 2 the
 maximiser is a coordinate vector (‖v‖_p ≤ ‖v‖_2), for p < 2 it is the flat vector k^{−1/2}(1,…,1)
 (Hölder's inequality ‖v‖_p ≤ k^{1/p−1/2}‖v‖_2, with equality there). It recurs in every exact
-modulus in :mod:`theory.targets`.
+modulus in :mod:`loopbound.theory.targets`.
 
 Every norm here is computed **with scaling**, as LAPACK's ``nrm2`` does: ‖v‖_p = m·‖v/m‖_p with
 m = max|v_i|, so the p-th powers lie in [0, 1] with at least one equal to 1. No p-th power then
@@ -20,7 +20,7 @@ from fractions import Fraction
 import numpy as np
 import torch
 
-from theory.errors import InputError
+from loopbound.theory.errors import InputError
 
 
 def check_p(p: float) -> float:

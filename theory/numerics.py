@@ -21,7 +21,7 @@ from typing import Iterator
 
 import torch
 
-from theory.errors import InputError, PrecisionError
+from loopbound.theory.errors import InputError, PrecisionError
 
 SIGNIFICAND_BITS: dict[torch.dtype, int] = {
     torch.float16: 11,
@@ -51,7 +51,7 @@ def require_bits(bits: int, dtype: torch.dtype, what: str) -> None:
     if bits > available:
         raise PrecisionError(
             f"{what} needs {bits} bits of precision; {str(dtype).replace('torch.', '')} has {available}"
-            + (" (use float64)" if bits <= 53 else " (beyond float64: use exact arithmetic, constructions.exact)")
+            + (" (use float64)" if bits <= 53 else " (beyond float64: use exact arithmetic, loopbound.constructions.exact)")
         )
 
 

@@ -3,7 +3,7 @@
 - :func:`fit_rate`: on the asymptotic range, least squares of log(error) on log(r), so
   error ≈ C·r^a with a the fitted exponent (negative when the error falls). Its interval is a
   **pairs bootstrap** percentile interval (resample the (r, error) points with replacement, refit;
-  :func:`theory.bootstrap.percentile_interval`), at a stated level with a stated seed (Efron &
+  :func:`loopbound.theory.bootstrap.percentile_interval`), at a stated level with a stated seed (Efron &
   Tibshirani 1993, ch. 9 and 13). It is an estimate:
   with few points the interval is wide, and it says nothing about r outside the range fitted. A
   fit needs :data:`MIN_POINTS` points; an interval needs :data:`MIN_INTERVAL_POINTS` (resampling
@@ -24,8 +24,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from theory.bootstrap import percentile_interval
-from theory.errors import InputError
+from loopbound.theory.bootstrap import percentile_interval
+from loopbound.theory.errors import InputError
 
 __all__ = ["RateFit", "fit_rate", "loglog_slope", "Status", "PointVerdict", "Verdict", "judge", "compare_rates"]
 
@@ -229,7 +229,7 @@ class PointVerdict:
     the ``bound``; ``ratio`` = value / bound (inf where the bound is 0 and the value is not).
 
     Where the bound's value is itself known only within [``bound``, ``bound_upper``] (moduli
-    bracketed, :mod:`theory.bounds.bracket`), ``bound`` is its low end and ``bound_upper`` its high
+    bracketed, :mod:`loopbound.theory.bounds.bracket`), ``bound`` is its low end and ``bound_upper`` its high
     end; None means the bound is known exactly. ``bound_reason``: why the bound's range is not
     certified (e.g. it decreases in a modulus known only from below); the point is then
     inconclusive for that reason."""
@@ -275,7 +275,7 @@ def classify(lower: float, upper: float, bound: float, bound_upper: float | None
     """held when upper ≤ bound, violated when lower > bound_upper (= bound when None), inconclusive
     in between. With a bound known within [bound, bound_upper], held is certain against any value
     in the range and violated against any value too. ``uncertified`` (why the bound's range is not
-    certain, :class:`theory.bounds.bracket.BoundRange`): always inconclusive."""
+    certain, :class:`loopbound.theory.bounds.bracket.BoundRange`): always inconclusive."""
     high = bound if bound_upper is None else bound_upper
     if math.isnan(bound) or math.isnan(high):
         raise InputError("the bound evaluates to NaN")

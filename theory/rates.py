@@ -1,11 +1,11 @@
 """Error measurement and rates (DESIGN.md: ``theory/rates.py``), re-exported from two modules:
 
-- :mod:`theory.error_measure`: L^p error over the uniform cube by randomised quasi-Monte Carlo
+- :mod:`loopbound.theory.error_measure`: L^p error over the uniform cube by randomised quasi-Monte Carlo
   (scrambled Sobol, interval from independent scramblings) and the sup error by search;
-- :mod:`theory.rate_fit`: log-log rate fits with bootstrap intervals, and verdicts of measurement
+- :mod:`loopbound.theory.rate_fit`: log-log rate fits with bootstrap intervals, and verdicts of measurement
   against bound.
 """
-from theory.error_measure import (
+from loopbound.theory.error_measure import (
     ErrorMeasurement,
     LpErrorEstimate,
     SupErrorLowerBound,
@@ -15,7 +15,7 @@ from theory.error_measure import (
     pointwise_norm,
     sup_error,
 )
-from theory.rate_fit import PointVerdict, RateFit, Status, Verdict, compare_rates, fit_rate, judge, loglog_slope
+from loopbound.theory.rate_fit import PointVerdict, RateFit, Status, Verdict, compare_rates, fit_rate, judge, loglog_slope
 
 __all__ = [
     "ErrorMeasurement",

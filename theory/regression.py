@@ -15,7 +15,7 @@ averages are callables, so loopbound can pass the looped transformer's predictio
   :func:`loops_to_reach`.
 - :func:`reference_curves_mc`: Monte Carlo estimates of error/d against the number k of
   in-context examples for least squares, averaging and one-step GD (Garg et al. 2022,
-  arXiv 2208.01066, Fig. 2; closed forms in :mod:`theory.bounds.regression`).
+  arXiv 2208.01066, Fig. 2; closed forms in :mod:`loopbound.theory.bounds.regression`).
 """
 from __future__ import annotations
 
@@ -27,9 +27,9 @@ import numpy as np
 import torch
 from scipy import stats
 
-from theory.bootstrap import percentile_interval
-from theory.bounds.regression import ONE_STEP_OPTIMAL_ETA, REFERENCE_CURVES
-from theory.errors import InputError
+from loopbound.theory.bootstrap import percentile_interval
+from loopbound.theory.bounds.regression import ONE_STEP_OPTIMAL_ETA, REFERENCE_CURVES
+from loopbound.theory.errors import InputError
 
 __all__ = [
     "RegressionTask",
@@ -243,7 +243,7 @@ def step_size(eigen: Spectrum, rule: str) -> torch.Tensor:
 
 def contraction_factor(eigen: Spectrum, eta: float | torch.Tensor) -> torch.Tensor:
     """ρ = max over the nonzero eigenvalues λ_i of H of |1 − ηλ_i|, per prompt [B]
-    (the factor by which ‖w_t − w_LS‖ contracts, theory.bounds.regression.GD_PREDICTION_ERROR)."""
+    (the factor by which ‖w_t − w_LS‖ contracts, loopbound.theory.bounds.regression.GD_PREDICTION_ERROR)."""
     eta_t = torch.as_tensor(eta, dtype=torch.float64, device=eigen.eigenvalues.device)
     if eta_t.dim() == 1:
         eta_t = eta_t[:, None]
@@ -334,10 +334,10 @@ class BootstrapInterval:
         return {k: getattr(self, k) for k in ("statistic", "estimate", "lower", "upper", "level", "resamples", "seed", "samples")}
 
 
-# Not theory.rate_fit.fit_rate: a median over prompts (resampling prompts), not a slope over points.
+# Not loopbound.theory.rate_fit.fit_rate: a median over prompts (resampling prompts), not a slope over points.
 def bootstrap_median(values: np.ndarray | Sequence[float], *, level: float = 0.95, resamples: int = 2000, seed: int = 0) -> BootstrapInterval:
     """The median of ``values`` with a percentile-bootstrap interval (resampling the values;
-    :func:`theory.bootstrap.percentile_interval`)."""
+    :func:`loopbound.theory.bootstrap.percentile_interval`)."""
     array = np.asarray(values, dtype=np.float64).ravel()
     if array.size < 2 or not np.isfinite(array).all():
         raise InputError(f"a bootstrap interval needs at least 2 finite values, got {array.size}")
@@ -363,7 +363,7 @@ class SlopeFit:
     last: int
 
 
-# Not theory.rate_fit's log-log fit: geometric decay is linear in r (not log r) and needs the parity term.
+# Not loopbound.theory.rate_fit's log-log fit: geometric decay is linear in r (not log r) and needs the parity term.
 def fit_log_slope(loops: np.ndarray, errors: np.ndarray) -> SlopeFit:
     """Fit :class:`SlopeFit` to positive ``errors`` at integer ``loops`` (at least 4 points)."""
     r = np.asarray(loops, dtype=np.float64)
@@ -476,7 +476,7 @@ def reference_curves_mc(
     device: torch.device | None = None,
 ) -> list[ReferencePoint]:
     """Monte Carlo error/d of each estimator (default :data:`REFERENCE_ESTIMATORS`; names must be
-    keys of ``theory.bounds.regression.REFERENCE_CURVES``) at every k, isotropic noiseless data
+    keys of ``loopbound.theory.bounds.regression.REFERENCE_CURVES``) at every k, isotropic noiseless data
     (x, w ~ N(0, I_d)). All curves at one k see the same prompts (seed + k), so their differences
     are measured on common random numbers; intervals are per point at ``level``."""
     chosen = dict(REFERENCE_ESTIMATORS if estimators is None else estimators)

@@ -5,7 +5,7 @@ A target is a callable ``[B, N, d] → [B, N, d_out]`` on torch tensors over the
 them are registered under the names used on the command line (``holder:alpha=0.5``).
 
 Exact moduli (derivations in each class's docstring) use c_p(k) = max{‖v‖_p : ‖v‖_2 ≤ 1, v ∈ R^k}
-= k^{max(0, 1/p − 1/2)} (:func:`theory.norms.ball_2_to_p`). Each formula is exact on the range of δ
+= k^{max(0, 1/p − 1/2)} (:func:`loopbound.theory.norms.ball_2_to_p`). Each formula is exact on the range of δ
 stated with it (the maximising pair must fit inside the cube); beyond that range the same formula is
 still an upper bound (the cube only removes pairs), so ``exact_modulus`` returns ``None`` there
 while ``upper_modulus`` keeps the formula.
@@ -21,9 +21,9 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 import torch
 
-from theory.errors import InputError, TargetError
-from theory.kinds import ModulusKind
-from theory.norms import ball_2_to_p, check_p, entrywise_p_norm
+from loopbound.theory.errors import InputError, TargetError
+from loopbound.theory.kinds import ModulusKind
+from loopbound.theory.norms import ball_2_to_p, check_p, entrywise_p_norm
 
 DOMAIN = (0.0, 1.0)
 """Every target here is defined on the unit cube [0,1]^{N×d}."""

@@ -1,7 +1,7 @@
 """``loopbound build TARGET --delta δ [--timestep] [--json]``: the universal construction's loops,
 widths, parameter count and needed precision (DESIGN.md), against the theorem's sizes.
 
-The construction is built as an exact spec (:func:`constructions.universal.universal_spec`), so a
+The construction is built as an exact spec (:func:`loopbound.constructions.universal.universal_spec`), so a
 variant that float64 cannot hold is still described; the report says which dtype can evaluate it.
 The precision of the other variant is printed beside it: the gap is what timestep scaling buys.
 """
@@ -13,12 +13,12 @@ from dataclasses import asdict
 from fractions import Fraction
 from typing import Any
 
-from constructions.quantization import DEFAULT_SHARPNESS
-from constructions.universal import UniversalGuarantee, universal_spec
+from loopbound.constructions.quantization import DEFAULT_SHARPNESS
+from loopbound.constructions.universal import UniversalGuarantee, universal_spec
 from loopbound.cli_types import positive_int
 from loopbound.size_checks import check_build
 from loopbound.target_loading import load_target
-from theory.numerics import intra_op_threads, significand_bits
+from loopbound.theory.numerics import intra_op_threads, significand_bits
 
 import torch
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from loopbound.approximation_plots import approximation_figure, load_records
 from loopbound.plots import save_figure
-from theory.errors import InputError
+from loopbound.theory.errors import InputError
 
 STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 

@@ -19,10 +19,10 @@ from loopbound.cli_types import delta_list, exponent_p, figure_path, nonnegative
 from loopbound.plots import plot_modulus, save_figure
 from loopbound.size_checks import check_modulus, check_pairs
 from loopbound.target_loading import load_samples, load_target
-from theory.errors import InputError
-from theory.kinds import ModulusKind, parse_kinds
-from theory.modulus import ModulusEstimate, SearchBudget, Witness, all_pairs_modulus, estimate_moduli
-from theory.numerics import intra_op_threads
+from loopbound.theory.errors import InputError
+from loopbound.theory.kinds import ModulusKind, parse_kinds
+from loopbound.theory.modulus import ModulusEstimate, SearchBudget, Witness, all_pairs_modulus, estimate_moduli
+from loopbound.theory.numerics import intra_op_threads
 
 DEFAULT_DELTAS = "0.01,0.03,0.1,0.3"
 

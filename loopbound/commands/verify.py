@@ -20,8 +20,8 @@ from loopbound.cli_types import exponent_p, figure_path, from_parser, latex_path
 from loopbound.size_checks import check_verify
 from loopbound.target_loading import load_target
 from loopbound.verify import DEFAULT_CONSTRUCTION, load_family, parse_bound, parse_loops, verify, format_table
-from theory.errors import InputError
-from theory.numerics import intra_op_threads, resolve_device
+from loopbound.theory.errors import InputError
+from loopbound.theory.numerics import intra_op_threads, resolve_device
 
 
 def _scramblings(text: str) -> int:

@@ -29,8 +29,8 @@ from typing import Any
 
 from loopbound.sweep.cells import Cell, load_cell_target, register_cell_kind
 from loopbound.sweep.config import FieldError, require_float, require_int, require_str
-from theory.errors import InputError
-from theory.numerics import intra_op_threads, resolve_device
+from loopbound.theory.errors import InputError
+from loopbound.theory.numerics import intra_op_threads, resolve_device
 
 __all__ = ["ApproximationParams", "run_approximation_cell", "without_timings", "KIND"]
 
@@ -62,7 +62,7 @@ class ApproximationParams:
         require_str("bound", self.bound)
         object.__setattr__(self, "bound", self.bound.strip())
         if self.bound not in ("construction", "theorem"):
-            from theory.bounds.parse import parse_bound  # ast whitelist: validating a config runs no code
+            from loopbound.theory.bounds.parse import parse_bound  # ast whitelist: validating a config runs no code
 
             try:
                 parse_bound(self.bound, what="bound")
@@ -84,9 +84,9 @@ def without_timings(record: dict[str, Any]) -> dict[str, Any]:
 
 def run_approximation_cell(cell: Cell) -> dict[str, Any]:
     """:func:`loopbound.verify.verify` at the cell's single loop budget; its record without timings.
-    One intra-op thread, as the run stage (the construction's GEMMs are narrow: theory.numerics)."""
+    One intra-op thread, as the run stage (the construction's GEMMs are narrow: loopbound.theory.numerics)."""
     from loopbound.verify import load_family, verify
-    from theory.bounds.parse import parse_bound
+    from loopbound.theory.bounds.parse import parse_bound
 
     params: ApproximationParams = cell.params
     bound = params.bound if params.bound in ("construction", "theorem") else parse_bound(params.bound, what="bound")

@@ -18,7 +18,7 @@ should not import eagerly are listed in :data:`LAZY_CELL_KINDS` (name → module
 them when imported), so ``import loopbound.sweep`` never imports an unfinished module; a sweep file
 may also list modules to import in ``imports``. docs/sweeps.md explains both.
 
-The ``"modulus"`` kind ships here: one certified modulus curve (:func:`theory.modulus.estimate_modulus`)
+The ``"modulus"`` kind ships here: one certified modulus curve (:func:`loopbound.theory.modulus.estimate_modulus`)
 per target, modulus kind, p and seed, recording lower/upper/exact and the witness per δ.
 """
 from __future__ import annotations
@@ -46,7 +46,7 @@ from loopbound.sweep.config import (
     require_str,
 )
 from loopbound.user_code import import_module
-from theory.errors import InputError
+from loopbound.theory.errors import InputError
 
 SCHEMA_VERSION = 1
 """Version of the cell configuration and record layout; it enters every hash."""
@@ -313,7 +313,7 @@ def _common_axes(config: SweepConfig, kind: CellKind) -> dict[str, tuple[Any, ..
 
 def check_devices_here(cells: tuple[Cell, ...]) -> None:
     """Raise an InputError if a cell asks for a device this machine lacks (local executors)."""
-    from theory.numerics import resolve_device
+    from loopbound.theory.numerics import resolve_device
 
     for device in sorted({cell.device for cell in cells}):
         resolve_device(device)
@@ -342,7 +342,7 @@ def _resolve_target(spec: str | None, d: int | None, N: int | None) -> tuple[str
     """(canonical spec, sha256 of a file target's source or None), after loading the target once;
     (None, None) for a kind without targets."""
     from loopbound.target_loading import load_target
-    from theory.targets import BUILTIN_TARGETS
+    from loopbound.theory.targets import BUILTIN_TARGETS
 
     if spec is None or d is None or N is None:  # CellKind: a kind with targets has d and N
         return None, None
@@ -377,7 +377,7 @@ class ModulusCellParams:
 
     ``kind`` is an axis (one cell per modulus kind); ``deltas`` is the whole curve of one cell
     (sorted, without repeats, as the estimator uses it). ``screen``, ``restarts`` and ``steps``
-    are :class:`theory.modulus.SearchBudget`'s fields, with its defaults.
+    are :class:`loopbound.theory.modulus.SearchBudget`'s fields, with its defaults.
     """
 
     kind: str
@@ -398,7 +398,7 @@ class ModulusCellParams:
 def run_modulus_cell(cell: Cell) -> dict[str, Any]:
     """One certified modulus curve: per δ the lower bound (attained by the witness, re-checked in
     float64), the analytic upper bound and exact value where known (else null), and the witness."""
-    from theory.modulus import SearchBudget, estimate_modulus
+    from loopbound.theory.modulus import SearchBudget, estimate_modulus
 
     params: ModulusCellParams = cell.params
     estimates = estimate_modulus(

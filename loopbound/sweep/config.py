@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from theory.errors import InputError
+from loopbound.theory.errors import InputError
 
 COMMON_AXES = ("targets", "d", "N", "p")
 """Top-level axes a cell kind may use or not (:attr:`loopbound.sweep.cells.CellKind.common_axes`);

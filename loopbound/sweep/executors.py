@@ -38,7 +38,7 @@ from typing import Any, Callable, Literal, Mapping, Protocol, Sequence
 
 from loopbound.sweep.cells import Cell, RunCell, get_cell_kind
 from loopbound.sweep.store import Plan, Store, computed_record, now_utc
-from theory.errors import InputError
+from loopbound.theory.errors import InputError
 
 Tick = Callable[[], None]
 """Called once per cell that finishes (done or failed): drives the progress bar."""
@@ -157,7 +157,7 @@ class LocalExecutor:
     """A process pool on this machine (the default): ``workers`` processes, started by
     ``forkserver`` (preloaded with torch) where available, else ``spawn``, each computing with
     ``threads_per_worker`` torch intra-op threads (default 1: the cells' narrow matmuls lose much
-    with more threads beside other busy processes, theory.numerics)."""
+    with more threads beside other busy processes, loopbound.theory.numerics)."""
 
     workers: int = max(1, os.cpu_count() or 1)
     start_method: str = DEFAULT_START_METHOD

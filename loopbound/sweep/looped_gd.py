@@ -33,8 +33,8 @@ import torch
 from loopbound.regression_experiment import SweepConfig, measure_cells
 from loopbound.sweep.cells import Cell, register_cell_kind
 from loopbound.sweep.config import require_float, require_int, require_str
-from theory.numerics import resolve_device
-from theory.regression import STEP_RULES
+from loopbound.theory.numerics import resolve_device
+from loopbound.theory.regression import STEP_RULES
 
 __all__ = ["LoopedGDParams", "looped_gd_cell", "run_looped_gd_cell", "KIND"]
 

@@ -37,7 +37,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 from loopbound.atomic import write_text_atomic
 from loopbound.sweep.cells import SCHEMA_VERSION, Cell, canonical_json, configuration_hash
 from loopbound.sweep.config import SweepConfig
-from theory.errors import InputError
+from loopbound.theory.errors import InputError
 
 RECORD_FILE = re.compile(r"^(?P<hash>[0-9a-f]{64})\.json$")
 TEMPORARY_PREFIX = ".tmp-"

@@ -16,9 +16,9 @@ from typing import Callable, Sequence, Union
 import numpy as np
 import torch
 
-from theory.kinds import ModulusKind
-from theory.modulus import ModulusEstimate, pair_value
-from theory.targets import Target
+from loopbound.theory.kinds import ModulusKind
+from loopbound.theory.modulus import ModulusEstimate, pair_value
+from loopbound.theory.targets import Target
 
 Curve = Sequence[Union[ModulusEstimate, float]]
 

@@ -17,8 +17,8 @@ from typing import Any
 import torch
 from hypothesis import strategies as st
 
-from theory.kinds import ModulusKind
-from theory.targets import BUILTIN_TARGETS, Target, builtin_target
+from loopbound.theory.kinds import ModulusKind
+from loopbound.theory.targets import BUILTIN_TARGETS, Target, builtin_target
 
 _UNIT = st.floats(min_value=0.0, max_value=1.0, allow_nan=False, allow_infinity=False)
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from constructions import gadgets
-from constructions.blocks import (
+from loopbound.constructions import gadgets
+from loopbound.constructions.blocks import (
     FeedForward,
     LoopedTransformer,
     MultiHeadAttention,
@@ -17,9 +17,9 @@ from constructions.blocks import (
     TableModulation,
     hardmax,
 )
-from constructions.exact import exact_forward
-from constructions.spec import BlockSpec, Head, LoopedSpec, Unit, to_module, var
-from theory.errors import InputError, PrecisionError
+from loopbound.constructions.exact import exact_forward
+from loopbound.constructions.spec import BlockSpec, Head, LoopedSpec, Unit, to_module, var
+from loopbound.theory.errors import InputError, PrecisionError
 
 
 def test_hardmax_splits_ties_equally_and_respects_the_mask() -> None:

@@ -17,7 +17,7 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from constructions.contextual import (
+from loopbound.constructions.contextual import (
     BoltzmannContextualMapping,
     boltzmann_operator,
     boltzmann_spec,
@@ -37,10 +37,10 @@ from constructions.contextual import (
     sufficient_inverse_temperature,
     witness_difference,
 )
-from constructions.contextual_yun import SelectiveShiftContextualMapping
-from constructions.spec import block_module
+from loopbound.constructions.contextual_yun import SelectiveShiftContextualMapping
+from loopbound.constructions.spec import block_module
 from loopbound.testing.strategies import cube_points, grid_inputs
-from theory.errors import InputError, PrecisionError
+from loopbound.theory.errors import InputError, PrecisionError
 
 HALF, QUARTER, EIGHTH = Fraction(1, 2), Fraction(1, 4), Fraction(1, 8)
 

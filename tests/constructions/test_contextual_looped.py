@@ -9,10 +9,10 @@ from fractions import Fraction
 import pytest
 import torch
 
-from constructions.contextual_check import check_contextual_mapping
-from constructions.contextual_looped import build_looped_contextual, looped_contextual_spec
-from constructions.exact import exact_forward
-from theory.errors import PrecisionError
+from loopbound.constructions.contextual_check import check_contextual_mapping
+from loopbound.constructions.contextual_looped import build_looped_contextual, looped_contextual_spec
+from loopbound.constructions.exact import exact_forward
+from loopbound.theory.errors import PrecisionError
 
 CASES = [(1, 1, 2), (1, 2, 2), (1, 2, 4), (1, 3, 4), (2, 2, 2), (2, 3, 2), (1, 6, 8), (2, 2, 4), (3, 2, 2)]
 

@@ -1,4 +1,4 @@
-"""The dtype guard of :class:`constructions.blocks.LoopedTransformer`: a construction cast after it
+"""The dtype guard of :class:`loopbound.constructions.blocks.LoopedTransformer`: a construction cast after it
 was built to a dtype without the bits it states refuses at forward time (it evaluated silently wrong
 before: 0 of 4000 points right), and an input of another dtype than the weights is one line."""
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from constructions.blocks import FeedForward, LoopedTransformer, MultiHeadAttention, ResidualBlock
-from constructions.universal import build_universal
-from theory.errors import InputError, PrecisionError
-from theory.targets import builtin_target
+from loopbound.constructions.blocks import FeedForward, LoopedTransformer, MultiHeadAttention, ResidualBlock
+from loopbound.constructions.universal import build_universal
+from loopbound.theory.errors import InputError, PrecisionError
+from loopbound.theory.targets import builtin_target
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from constructions.gradient_descent import build_gd_transformer, gd_state_dict, gd_tokens, looped_gd_predict
-from theory.errors import InputError
+from loopbound.constructions.gradient_descent import build_gd_transformer, gd_state_dict, gd_tokens, looped_gd_predict
+from loopbound.theory.errors import InputError
 
 
 def plain_gd(X: np.ndarray, y: np.ndarray, queries: np.ndarray, *, loops: int, eta: float, A: np.ndarray | None = None, scales: bool = False):

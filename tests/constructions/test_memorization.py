@@ -9,9 +9,9 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from constructions.exact import exact_forward
-from constructions.memorization import build_memoriser, greedy_walk, memoriser_spec, required_step
-from theory.errors import InputError, PrecisionError
+from loopbound.constructions.exact import exact_forward
+from loopbound.constructions.memorization import build_memoriser, greedy_walk, memoriser_spec, required_step
+from loopbound.theory.errors import InputError, PrecisionError
 
 LABEL = st.floats(min_value=-4, max_value=4, allow_nan=False, allow_infinity=False)
 

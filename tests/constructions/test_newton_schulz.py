@@ -10,9 +10,9 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from constructions.newton_schulz import build_newton_schulz, default_alpha, looped_newton_schulz, newton_schulz_state_dict
-from theory.bounds.regression import NS_LOOPS_KAPPA_SPD, NS_LOOPS_KAPPA_TRANSPOSE, NS_LOOPS_TO_EPSILON, NS_RESIDUAL
-from theory.errors import InputError
+from loopbound.constructions.newton_schulz import build_newton_schulz, default_alpha, looped_newton_schulz, newton_schulz_state_dict
+from loopbound.theory.bounds.regression import NS_LOOPS_KAPPA_SPD, NS_LOOPS_KAPPA_TRANSPOSE, NS_LOOPS_TO_EPSILON, NS_RESIDUAL
+from loopbound.theory.errors import InputError
 
 
 def _matrices(seed: int, B: int, m: int, kappa: float, symmetric: bool) -> np.ndarray:

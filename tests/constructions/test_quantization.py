@@ -9,8 +9,8 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from constructions.exact import exact_forward
-from constructions.quantization import (
+from loopbound.constructions.exact import exact_forward
+from loopbound.constructions.quantization import (
     ROUNDING_MARGIN,
     LayerwiseQuantiser,
     band_measure,
@@ -18,7 +18,7 @@ from constructions.quantization import (
     looped_quantiser_spec,
 )
 from loopbound.testing import strategies as lbst
-from theory.errors import InputError, PrecisionError
+from loopbound.theory.errors import InputError, PrecisionError
 
 DELTAS = [Fraction(1, 2), Fraction(1, 4), Fraction(1, 8), Fraction(1, 16)]
 SHARPNESS = 2**12  # bands of width 2⁻¹² are wide enough for hypothesis to land in them

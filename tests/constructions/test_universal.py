@@ -11,8 +11,8 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from constructions.blocks import ResidualBlock
-from constructions.universal import (
+from loopbound.constructions.blocks import ResidualBlock
+from loopbound.constructions.universal import (
     build_universal,
     cell_representative,
     grid_for_loops,
@@ -21,8 +21,8 @@ from constructions.universal import (
     universal_spec,
 )
 from loopbound.testing import strategies as lbst
-from theory.errors import InputError, PrecisionError
-from theory.targets import CallableTarget, builtin_target
+from loopbound.theory.errors import InputError, PrecisionError
+from loopbound.theory.targets import CallableTarget, builtin_target
 
 TARGETS = ["holder", "contextual_max", "smooth", "attention"]
 DELTAS = [Fraction(1, 2), Fraction(1, 4), Fraction(1, 8)]

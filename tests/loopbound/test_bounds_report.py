@@ -5,7 +5,7 @@ from pathlib import Path
 
 from loopbound.bounds_report import all_bounds, bounds_document, escape
 from loopbound.commands.run import bounds_stage
-from theory.bounds import approximation, budgets, regression
+from loopbound.theory.bounds import approximation, budgets, regression
 
 
 def test_every_bound_is_listed_once_with_its_provenance_and_expression() -> None:

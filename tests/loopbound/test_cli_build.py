@@ -7,9 +7,9 @@ from fractions import Fraction
 
 import pytest
 
-from constructions.universal import build_universal, loops_for_grid
+from loopbound.constructions.universal import build_universal, loops_for_grid
 from tests.loopbound.cli_runner import assert_one_line_error, run_cli
-from theory.targets import builtin_target
+from loopbound.theory.targets import builtin_target
 
 
 @pytest.mark.parametrize("timestep", [True, False])

@@ -14,9 +14,9 @@ import torch
 
 from loopbound.testing import assert_pair_meets_constraint
 from tests.loopbound.cli_runner import assert_one_line_error, run_cli
-from theory.kinds import ModulusKind
-from theory.modulus import pair_value
-from theory.targets import builtin_target
+from loopbound.theory.kinds import ModulusKind
+from loopbound.theory.modulus import pair_value
+from loopbound.theory.targets import builtin_target
 
 
 def test_json_contract_and_witnesses_attain_the_lower_bounds() -> None:
@@ -62,7 +62,7 @@ def test_user_function_from_a_file(tmp_path: Path) -> None:
 
 
 def test_user_function_from_a_module() -> None:
-    result = run_cli("modulus", "theory.targets:DOMAIN", "--deltas", "0.1")
+    result = run_cli("modulus", "loopbound.theory.targets:DOMAIN", "--deltas", "0.1")
     assert_one_line_error(result, "is a tuple, not a function")
     result = run_cli("modulus", "torch:tanh", "--kind", "token", "--deltas", "0.1", "--json")
     assert result.code == 0, result.stderr

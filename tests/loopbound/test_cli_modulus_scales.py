@@ -14,9 +14,9 @@ from scipy import stats
 
 from loopbound.testing import assert_pair_meets_constraint
 from tests.loopbound.cli_runner import run_cli
-from theory.kinds import ModulusKind
-from theory.modulus import pair_value
-from theory.targets import builtin_target
+from loopbound.theory.kinds import ModulusKind
+from loopbound.theory.modulus import pair_value
+from loopbound.theory.targets import builtin_target
 
 
 def _verify(scale: str, p: str, *extra: str) -> tuple[int, dict]:

@@ -29,8 +29,8 @@ from loopbound.regression_experiment import (
     transformer_estimators,
 )
 from loopbound.regression_plots import write_figures
-from theory.errors import InputError
-from theory.regression import ReferencePoint, averaging_predict, bootstrap_median, one_step_gd_predict
+from loopbound.theory.errors import InputError
+from loopbound.theory.regression import ReferencePoint, averaging_predict, bootstrap_median, one_step_gd_predict
 
 #: 8 cells: n/d ∈ {2, 4}, κ_Σ ∈ {1, 8}, both step rules; 48 prompts, 400 loops, seed 0.
 SWEEP = SweepConfig(d=4, ratios=(2, 4), kappas=(1.0, 8.0), instances=48, loops=400, seed=0)

@@ -37,7 +37,7 @@ from loopbound.sweep import (
 from loopbound.sweep.cells import Cell, configuration_hash
 from loopbound.sweep.store import RECORD_FILE, CellRecord, CorruptRecord
 from tests.loopbound.cli_runner import assert_one_line_error, run_cli
-from theory.modulus import SearchBudget
+from loopbound.theory.modulus import SearchBudget
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -477,7 +477,7 @@ def test_the_console_script_reports_a_bad_sweep_file_without_traceback_or_unfini
     config = write(tmp_path / "bad.toml", BASE.replace("p = 2", "p = 0"))
     code = (
         "import sys; from loopbound.cli import main; status = main(sys.argv[1:]); "
-        "print([m for m in sys.modules if m.startswith(('theory.rates', 'loopbound.sweep.approximation'))]); sys.exit(status)"
+        "print([m for m in sys.modules if m.startswith(('loopbound.theory.rates', 'loopbound.sweep.approximation'))]); sys.exit(status)"
     )
     completed = subprocess.run([sys.executable, "-c", code, "sweep", str(config), "--out", str(tmp_path / "store")],
                                cwd=REPO, capture_output=True, text=True, timeout=120)

@@ -18,9 +18,9 @@ from loopbound.testing import (
     assert_subadditive,
 )
 from loopbound.testing import strategies as lbst
-from theory.kinds import ModulusKind
-from theory.modulus import estimate_modulus
-from theory.targets import builtin_target
+from loopbound.theory.kinds import ModulusKind
+from loopbound.theory.modulus import estimate_modulus
+from loopbound.theory.targets import builtin_target
 
 
 @given(data=st.data())

@@ -12,11 +12,11 @@ import pytest
 
 from loopbound.verify import load_family, parse_bound, parse_loops, verify
 from tests.loopbound.cli_runner import assert_one_line_error, run_cli
-from theory.errors import InputError
-from theory.error_measure import lp_error
-from theory.targets import builtin_target
+from loopbound.theory.errors import InputError
+from loopbound.theory.error_measure import lp_error
+from loopbound.theory.targets import builtin_target
 
-universal = pytest.importorskip("constructions.universal", reason="needs constructions/universal.py (the lead's construction)")
+universal = pytest.importorskip("loopbound.constructions.universal", reason="needs constructions/universal.py (the lead's construction)")
 
 
 # --------------------------------------------------------------------------- parsing

@@ -12,7 +12,7 @@ import pytest
 
 from tests.loopbound.cli_runner import assert_one_line_error, run_cli
 
-pytest.importorskip("constructions.universal", reason="needs constructions/universal.py (the lead's construction)")
+pytest.importorskip("loopbound.constructions.universal", reason="needs constructions/universal.py (the lead's construction)")
 
 SMALL = ("--samples", "256", "--no-sup")
 HOSTILE = {

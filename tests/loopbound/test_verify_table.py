@@ -18,9 +18,9 @@ from loopbound.verify import (
     verify,
 )
 from tests.loopbound.cli_runner import run_cli
-from theory.error_measure import ErrorMeasurement, LpErrorEstimate
-from theory.rate_fit import judge
-from theory.targets import builtin_target
+from loopbound.theory.error_measure import ErrorMeasurement, LpErrorEstimate
+from loopbound.theory.rate_fit import judge
+from loopbound.theory.targets import builtin_target
 
 EXTREMES = (1e-300, 3.6e287, math.inf, 5e-324, 1.0)
 

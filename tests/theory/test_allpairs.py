@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, strategies as st
 from scipy.spatial.distance import pdist
 
-from theory.errors import InputError
-from theory.modulus_allpairs import all_pairs_modulus
+from loopbound.theory.errors import InputError
+from loopbound.theory.modulus_allpairs import all_pairs_modulus
 
 
 def brute_force(x: np.ndarray, y: np.ndarray, deltas, p: float) -> list[float]:

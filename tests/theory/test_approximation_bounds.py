@@ -1,4 +1,4 @@
-"""theory.bounds.approximation: the theorems' expressions and budgets, the derived bound for the
+"""loopbound.theory.bounds.approximation: the theorems' expressions and budgets, the derived bound for the
 universal construction (each step of its derivation checked against the construction itself),
 and sup|f| of the built-ins."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sympy
 import torch
 from hypothesis import given, strategies as st
 
-from theory.bounds.approximation import (
+from loopbound.theory.bounds.approximation import (
     CONSTRUCTION_TEMPLATE,
     DELTA_OF_R,
     LEMMA_4_1,
@@ -30,9 +30,9 @@ from theory.bounds.approximation import (
     theorem_delta,
     theory_loops,
 )
-from theory.errors import InputError
-from theory.kinds import ModulusKind
-from theory.targets import BUILTIN_TARGETS, builtin_target
+from loopbound.theory.errors import InputError
+from loopbound.theory.kinds import ModulusKind
+from loopbound.theory.targets import BUILTIN_TARGETS, builtin_target
 
 
 # --------------------------------------------------------------------------- the theorems
@@ -165,7 +165,7 @@ def test_target_sup_is_an_upper_bound_and_attained_at_a_vertex(name: str, shape:
 
 
 def test_target_sup_of_a_callable_is_an_estimate() -> None:
-    from theory.targets import CallableTarget
+    from loopbound.theory.targets import CallableTarget
 
     target = CallableTarget(d=1, N=2, function=lambda X: 3 * X - 1, label="affine")
     value, source = target_sup(target)
@@ -173,7 +173,7 @@ def test_target_sup_of_a_callable_is_an_estimate() -> None:
 
 
 # --------------------------------------------------------------------------- against the construction
-universal = pytest.importorskip("constructions.universal", reason="needs constructions/universal.py (the lead's construction)")
+universal = pytest.importorskip("loopbound.constructions.universal", reason="needs constructions/universal.py (the lead's construction)")
 
 
 @pytest.mark.parametrize("name, N, m", [("holder", 1, 5), ("contextual_max", 2, 3), ("smooth", 2, 3), ("attention", 1, 4)])
@@ -224,7 +224,7 @@ def test_a_bound_over_bracketed_moduli_is_the_range_of_its_values() -> None:
     """Nondecreasing in w (shown by sympy): the range is the bound at the brackets' ends; the true
     bound, at any w inside the bracket, lies in it. An inverted bracket is refused."""
     from loopbound.verify import parse_bound
-    from theory.bounds.bracket import bound_range, nondecreasing_in
+    from loopbound.theory.bounds.bracket import bound_range, nondecreasing_in
 
     claim = parse_bound("0.5*w + w_tok^2 + delta")
     fixed = {"r": 10, "d": 1, "N": 2, "p": 2.0, "delta": 0.25, "w_cont": 0.0}
@@ -241,7 +241,7 @@ def test_a_bound_over_bracketed_moduli_is_the_range_of_its_values() -> None:
 
 def test_a_bound_not_monotone_in_the_moduli_is_enclosed_including_its_interior_extremum() -> None:
     from loopbound.verify import parse_bound
-    from theory.bounds.bracket import bound_range, nondecreasing_in
+    from loopbound.theory.bounds.bracket import bound_range, nondecreasing_in
 
     claim = parse_bound("(w - 0.5)^2")  # minimum 0 at w = 0.5, inside the bracket
     fixed = {"r": 10, "d": 1, "N": 2, "p": 2.0, "delta": 0.25, "w_tok": 0.0, "w_cont": 0.0}
@@ -253,7 +253,7 @@ def test_a_bound_not_monotone_in_the_moduli_is_enclosed_including_its_interior_e
 
 def test_an_upper_end_without_an_analytic_upper_bound_is_the_estimate_and_says_so() -> None:
     from loopbound.verify import parse_bound
-    from theory.bounds.bracket import bound_range
+    from loopbound.theory.bounds.bracket import bound_range
 
     claim = parse_bound("2*w")
     fixed = {"r": 10, "d": 1, "N": 2, "p": 2.0, "delta": 0.25, "w_tok": 0.0, "w_cont": 0.0}

@@ -1,4 +1,4 @@
-"""A user's bound is mathematics, never code (theory.bounds.parse): the whitelisted grammar builds
+"""A user's bound is mathematics, never code (loopbound.theory.bounds.parse): the whitelisted grammar builds
 the expression it reads, everything else is one InputError line, nothing is ever evaluated as
 Python, and hostile or huge inputs end quickly. A hypothesis fuzz (random token strings and random
 expression trees) asserts: a sympy expression in the allowed symbols, or InputError; never a side
@@ -19,9 +19,9 @@ import pytest
 import sympy
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from theory.bounds.approximation import SYMBOLS
-from theory.bounds.parse import MAX_LENGTH, USER_SYMBOLS, parse_bound, parse_expression
-from theory.errors import InputError
+from loopbound.theory.bounds.approximation import SYMBOLS
+from loopbound.theory.bounds.parse import MAX_LENGTH, USER_SYMBOLS, parse_bound, parse_expression
+from loopbound.theory.errors import InputError
 
 ALLOWED = {SYMBOLS[name] for name in USER_SYMBOLS}
 POINT = {"r": 12.0, "d": 2.0, "N": 3.0, "p": 2.0, "delta": 0.25, "w": 0.3, "w_tok": 0.2, "w_cont": 0.1}

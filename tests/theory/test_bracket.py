@@ -1,4 +1,4 @@
-"""Ranges of a bound over the moduli's box, right by construction (theory.bounds.bracket): a
+"""Ranges of a bound over the moduli's box, right by construction (loopbound.theory.bounds.bracket): a
 certified direction gives the ends, otherwise an outward-rounded enclosure; what neither certifies
 is said, and a bound that is not nondecreasing in a modulus known only from below cannot hold.
 The property test checks soundness: every value of B in the box lies in the reported range."""
@@ -11,12 +11,12 @@ import pytest
 import sympy
 from hypothesis import given, settings, strategies as st
 
-from theory.bounds.approximation import SYMBOLS
-from theory.bounds.bracket import BoundRange, bound_range, direction_in, enclose, nondecreasing_in
-from theory.bounds.core import Bound, Provenance
-from theory.bounds.parse import USER_SYMBOLS, parse_bound
-from theory.errors import InputError
-from theory.rate_fit import Status, classify, judge
+from loopbound.theory.bounds.approximation import SYMBOLS
+from loopbound.theory.bounds.bracket import BoundRange, bound_range, direction_in, enclose, nondecreasing_in
+from loopbound.theory.bounds.core import Bound, Provenance
+from loopbound.theory.bounds.parse import USER_SYMBOLS, parse_bound
+from loopbound.theory.errors import InputError
+from loopbound.theory.rate_fit import Status, classify, judge
 
 FIXED = {"r": 10, "d": 1, "N": 2, "p": 2.0, "delta": 0.25}
 

@@ -1,4 +1,4 @@
-"""Layer and loop budgets as sympy bounds (theory.bounds.budgets): each of the construction's
+"""Layer and loop budgets as sympy bounds (loopbound.theory.bounds.budgets): each of the construction's
 counts equals the size of the block it builds, and its loop count the builder's own; the
 construction stays within the theorem's budgets."""
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from constructions import universal
-from theory.bounds.approximation import THEORY_LOOPS
-from theory.bounds.budgets import (
+from loopbound.constructions import universal
+from loopbound.theory.bounds.approximation import THEORY_LOOPS
+from loopbound.theory.bounds.budgets import (
     BUDGETS,
     CONSTRUCTION_EMBEDDING_WIDTH,
     CONSTRUCTION_FF_WIDTH,
@@ -18,7 +18,7 @@ from theory.bounds.budgets import (
     THEORY_FF_WIDTH,
     THEORY_HEADS,
 )
-from theory.targets import CallableTarget, builtin_target
+from loopbound.theory.targets import CallableTarget, builtin_target
 
 
 def _two_outputs(X: torch.Tensor) -> torch.Tensor:

@@ -19,12 +19,12 @@ import pytest
 import torch
 from scipy import stats
 
-from constructions import universal
-from constructions.exact import exact_forward
-from constructions.spec import Affine, LoopedSpec
-from theory.error_measure import measure_error
-from theory.rate_fit import fit_rate
-from theory.targets import builtin_target
+from loopbound.constructions import universal
+from loopbound.constructions.exact import exact_forward
+from loopbound.constructions.spec import Affine, LoopedSpec
+from loopbound.theory.error_measure import measure_error
+from loopbound.theory.rate_fit import fit_rate
+from loopbound.theory.targets import builtin_target
 
 
 # --------------------------------------------------------------------------- (a) the t quantile
@@ -70,7 +70,7 @@ def _apply(form: Affine, z: dict[str, Fraction], bits: int) -> Fraction:
 
 
 def _rounded_forward(spec: LoopedSpec, X: list[list[Fraction]], bits: int) -> list[list[Fraction]]:
-    """The spec evaluated as :func:`constructions.exact.exact_forward` does, but with every weight,
+    """The spec evaluated as :func:`loopbound.constructions.exact.exact_forward` does, but with every weight,
     product and sum rounded to a ``bits``-bit significand: a float with that mantissa."""
     block = spec.block
     state = []

@@ -1,4 +1,4 @@
-"""theory.rates: the QMC interval covers known integrals at its stated level, the sup search finds
+"""loopbound.theory.rates: the QMC interval covers known integrals at its stated level, the sup search finds
 known sups from below, rate fits recover known exponents inside their bootstrap intervals, and
 verdicts on hand-made cases.
 
@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from theory.errors import InputError
-from theory.rates import (
+from loopbound.theory.errors import InputError
+from loopbound.theory.rates import (
     Status,
     compare_rates,
     fit_rate,

@@ -1,4 +1,4 @@
-"""theory.bounds.regression and theory.regression: the bounds, their derivations, the data, the
+"""loopbound.theory.bounds.regression and loopbound.theory.regression: the bounds, their derivations, the data, the
 least-squares reference, the statistics, and the Monte Carlo reference curves (numpy estimators;
 the transformer's own curves are tested in tests/loopbound/test_regression_experiment.py)."""
 from __future__ import annotations
@@ -11,9 +11,9 @@ import sympy
 import torch
 from hypothesis import given, strategies as st
 
-from theory.bounds import regression as rb
-from theory.errors import InputError
-from theory.regression import (
+from loopbound.theory.bounds import regression as rb
+from loopbound.theory.errors import InputError
+from loopbound.theory.regression import (
     ROUNDING_FLOOR,
     ReferencePoint,
     RegressionTask,

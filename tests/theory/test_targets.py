@@ -13,10 +13,10 @@ from hypothesis import given, strategies as st
 
 from loopbound.testing import assert_curve_monotone, assert_subadditive
 from loopbound.testing import strategies as lbst
-from theory.errors import InputError, TargetError
-from theory.kinds import ModulusKind
-from theory.modulus import pair_value
-from theory.targets import BUILTIN_TARGETS, CallableTarget, builtin_target
+from loopbound.theory.errors import InputError, TargetError
+from loopbound.theory.kinds import ModulusKind
+from loopbound.theory.modulus import pair_value
+from loopbound.theory.targets import BUILTIN_TARGETS, CallableTarget, builtin_target
 
 WITH_FORMULAS = ("linear", "holder", "contextual_max", "prefix_mean", "smooth")
 SHAPES = [(1, 1), (1, 2), (2, 3), (3, 2), (1, 5)]

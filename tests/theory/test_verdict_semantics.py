@@ -9,8 +9,8 @@ import pytest
 import sympy
 import torch
 
-from theory.bounds import approximation
-from theory.bounds.approximation import (
+from loopbound.theory.bounds import approximation
+from loopbound.theory.bounds.approximation import (
     LEMMA_4_1,
     THEOREM_3_6,
     THEOREM_3_6_EXACT_VALUES,
@@ -18,9 +18,9 @@ from theory.bounds.approximation import (
     theorem_bound,
     theorem_readings,
 )
-from theory.bounds.hypotheses import target_range, theorem_hypotheses
-from theory.rate_fit import judge
-from theory.targets import BUILTIN_TARGETS, CallableTarget, builtin_target
+from loopbound.theory.bounds.hypotheses import target_range, theorem_hypotheses
+from loopbound.theory.rate_fit import judge
+from loopbound.theory.targets import BUILTIN_TARGETS, CallableTarget, builtin_target
 
 N, d, p, w = (approximation.SYMBOLS[name] for name in ("N", "d", "p", "w"))
 

@@ -1,16 +1,16 @@
 """Theorems as sympy expressions with provenance, evaluated in float64 through lambdify.
 
-- :mod:`theory.bounds.core`: the :class:`Bound` type (expression, symbols, provenance, derivation
+- :mod:`loopbound.theory.bounds.core`: the :class:`Bound` type (expression, symbols, provenance, derivation
   of every constant the construction fixes) and evaluation;
-- :mod:`theory.bounds.approximation`: Theorem 3.6 of Xu & Sato 2024 and its timestep-scaled form,
+- :mod:`loopbound.theory.bounds.approximation`: Theorem 3.6 of Xu & Sato 2024 and its timestep-scaled form,
   Lemma 4.1, the loop and layer budgets of the constructions;
-- :mod:`theory.bounds.regression`: looped linear attention as gradient descent (per-instance
+- :mod:`loopbound.theory.bounds.regression`: looped linear attention as gradient descent (per-instance
   bound, loops to reach ε, the one-step optimum).
-- :mod:`theory.bounds.parse`: a user's bound read as mathematics (an ``ast`` whitelist), never
+- :mod:`loopbound.theory.bounds.parse`: a user's bound read as mathematics (an ``ast`` whitelist), never
   evaluated as Python;
-- :mod:`theory.bounds.bracket`: a bound's range over the moduli's brackets, certified (monotone
+- :mod:`loopbound.theory.bounds.bracket`: a bound's range over the moduli's brackets, certified (monotone
   ends or outward-rounded interval arithmetic) or said not to be.
 """
-from theory.bounds.core import Bound, Provenance
+from loopbound.theory.bounds.core import Bound, Provenance
 
 __all__ = ["Bound", "Provenance"]

@@ -1,6 +1,6 @@
 """Approximation-rate bounds for looped transformers (Xu & Sato 2024, arXiv 2410.01405).
 
-What this module states, each as a :class:`~theory.bounds.core.Bound` with provenance:
+What this module states, each as a :class:`~loopbound.theory.bounds.core.Bound` with provenance:
 
 - :data:`THEOREM_3_6`: the L^p rate of a looped transformer with r loops, in the moduli of the
   target at the grid scale δ(r) = ((r − N)/2)^{−1/((N+1)d+1)} (reconstructed from secondary
@@ -34,9 +34,9 @@ import numpy as np
 import sympy
 import torch
 
-from theory.bounds.core import Bound, Provenance
-from theory.errors import InputError
-from theory.targets import (
+from loopbound.theory.bounds.core import Bound, Provenance
+from loopbound.theory.errors import InputError
+from loopbound.theory.targets import (
     ContextualMax,
     LinearMixing,
     PrefixMean,
@@ -310,12 +310,12 @@ CONSTRUCTION_TEMPLATE = Bound(
     expression=(_GOOD**p + mu_B * _BAND**p + mu_C * _COLLISION**p) ** (1 / p),
     symbols=(N, d_out, p, w, eps, B, B_C, S, mu_B, mu_C),
     provenance=Provenance(
-        source="loopbound, constructions.universal (after " + SOURCE + ")",
+        source="loopbound, loopbound.constructions.universal (after " + SOURCE + ")",
         statement="Theorem 3.6 instance for the construction's own guarantee",
         arxiv=ARXIV,
         status="derived here",
     ),
-    derivation="See theory.bounds.approximation.construction_bound: on the good set the error is at most "
+    derivation="See loopbound.theory.bounds.approximation.construction_bound: on the good set the error is at most "
     "E_G = w + (N d_out)^{1/p}·epsilon; on the band set (measure ≤ mu_B) at most E_B = (N d_out)^{1/p}(B + S); "
     "on the collision set off the bands (measure ≤ mu_C) at most E_C = (N d_out)^{1/p}(B_C + S); hence "
     "‖g − f‖_{L^p} ≤ (E_G^p + mu_B·E_B^p + mu_C·E_C^p)^{1/p} ≤ E_G + E_B·mu_B^{1/p} + E_C·mu_C^{1/p}.",

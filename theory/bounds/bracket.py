@@ -2,7 +2,7 @@
 
 A bound B(w, …) is evaluated at moduli of the target, and a modulus is known either exactly (the
 built-ins' derived ω), *bracketed* (a certified lower bound ω_lo from a witness pair,
-:func:`theory.modulus.estimate_modulus`, and an analytic upper bound ω_hi), or *estimated* (a user's
+:func:`loopbound.theory.modulus.estimate_modulus`, and an analytic upper bound ω_hi), or *estimated* (a user's
 target: ω_lo only, so the true ω lies somewhere in [ω_lo, ∞)). The claim "error ≤ B(ω)" at the true
 ω can then only be judged through the range of B over the box of the moduli's intervals, and every
 range here is right by construction, never sampled:
@@ -41,8 +41,8 @@ import sympy
 from mpmath import iv
 from mpmath.libmp import mpf_pos, round_ceiling, round_floor
 
-from theory.bounds.core import Bound
-from theory.errors import InputError
+from loopbound.theory.bounds.core import Bound
+from loopbound.theory.errors import InputError
 
 __all__ = ["BoundRange", "nondecreasing_in", "direction_in", "enclose", "bound_range", "SUBBOXES", "NotEnclosed"]
 

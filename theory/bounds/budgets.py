@@ -3,9 +3,9 @@
 The theorem's (Xu & Sato 2024, arXiv 2410.01405, Theorem 3.6; theory-notes §3, *reconstructed*):
 one block with 2 heads of size 1, feed-forward width 49d + 25, embedding width 17d + 9
 (:data:`THEORY_EMBEDDING_WIDTH`, :data:`THEORY_FF_WIDTH`, :data:`THEORY_HEADS`), and the loop budget
-(δ^{−1} − 1) + N + (2δ^{−(N+1)d} − 1) (:data:`theory.bounds.approximation.THEORY_LOOPS`).
+(δ^{−1} − 1) + N + (2δ^{−(N+1)d} − 1) (:data:`loopbound.theory.bounds.approximation.THEORY_LOOPS`).
 
-The construction's (``constructions.universal``, *derived here*), as functions of the grid
+The construction's (``loopbound.constructions.universal``, *derived here*), as functions of the grid
 m = 1/δ, d, N and the output dimension d_out:
 
 - loops (:data:`CONSTRUCTION_LOOPS`): (m − 1) quantisation loops + N contextual loops + K value
@@ -15,7 +15,7 @@ m = 1/δ, d, N and the output dimension d_out:
   Σ_{i=0}^{N−1} i q^i, and Σ_{i=0}^{N−1} i q^i = (q − N q^N + (N − 1)q^{N+1})/(q − 1)² (the
   derivative of the geometric sum, times q); q ≥ 2, so no division by zero.
 - widths (:data:`CONSTRUCTION_EMBEDDING_WIDTH`, :data:`CONSTRUCTION_FF_WIDTH`, per variant),
-  counted from the block ``constructions.universal`` builds. A token's state: the constant 1, the
+  counted from the block ``loopbound.constructions.universal`` builds. A token's state: the constant 1, the
   loop counter, the input x (d), the grid indices g (d), the contextual registers taken, received
   and sequence, the contextual-phase flag, and the output y (d_out): 2d + d_out + 6; without
   timestep scaling also the value-phase flag and, per output coordinate, the released bit and the
@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import sympy
 
-from theory.bounds.approximation import ARXIV, SOURCE, THEORY_LOOPS, d, N
-from theory.bounds.core import Bound, Provenance
+from loopbound.theory.bounds.approximation import ARXIV, SOURCE, THEORY_LOOPS, d, N
+from loopbound.theory.bounds.core import Bound, Provenance
 
 __all__ = [
     "THEORY_EMBEDDING_WIDTH",
@@ -51,7 +51,7 @@ m = sympy.Symbol("m", positive=True)
 d_out = sympy.Symbol("d_out", positive=True)
 
 _THEORY = Provenance(source=SOURCE, statement="Theorem 3.6, size of the looped block", arxiv=ARXIV, status="reconstructed")
-_HERE = Provenance(source="loopbound, constructions.universal", statement="sizes of the fused universal block",
+_HERE = Provenance(source="loopbound, loopbound.constructions.universal", statement="sizes of the fused universal block",
                    status="derived here")
 
 

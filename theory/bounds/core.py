@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import sympy
 
-from theory.errors import InputError
+from loopbound.theory.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ against a whitelist:
 
 - numbers: int and float literals (no complex, strings, bytes, booleans or None);
 - names: exactly the allowed symbols (:data:`USER_SYMBOLS` by default: r, d, N, p, delta, w,
-  w_tok, w_cont, the shared symbols of :data:`theory.bounds.approximation.SYMBOLS`, so ``w`` is
+  w_tok, w_cont, the shared symbols of :data:`loopbound.theory.bounds.approximation.SYMBOLS`, so ``w`` is
   always the one modulus the caller assigns) and the constants ``pi`` and ``E``;
 - operators: ``+ - * /``, power as ``**`` or ``^``, unary ``+``/``-``;
 - calls, by name and with positional arguments only, to :data:`FUNCTIONS`: exp, log (natural,
@@ -31,9 +31,9 @@ from typing import Callable, Sequence
 
 import sympy
 
-from theory.bounds.approximation import SYMBOLS
-from theory.bounds.core import Bound, Provenance
-from theory.errors import InputError
+from loopbound.theory.bounds.approximation import SYMBOLS
+from loopbound.theory.bounds.core import Bound, Provenance
+from loopbound.theory.errors import InputError
 
 __all__ = ["USER_SYMBOLS", "FUNCTIONS", "CONSTANTS", "MAX_LENGTH", "MAX_DEPTH", "MAX_NODES", "parse_expression", "parse_bound"]
 

@@ -2,7 +2,7 @@
 
 Setting (theory-notes §6, §7): examples (x_i, y_i), i = 1..n, in dimension d; H = XᵀX/n;
 w_LS the (minimum-norm) least-squares solution; looped linear attention = gradient descent from
-w_0 = 0 with step η (constructions.gradient_descent). Every constant below is derived here, in the
+w_0 = 0 with step η (loopbound.constructions.gradient_descent). Every constant below is derived here, in the
 ``derivation`` of its bound; the sources are named in each provenance.
 
 - :data:`GD_PREDICTION_ERROR` |ŷ_r − ŷ_LS| ≤ ‖x_q‖ ρ^r ‖w_LS‖, ρ = max_{λ_i > 0} |1 − ηλ_i(H)|;
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sympy
 
-from theory.bounds.core import Bound, Provenance
+from loopbound.theory.bounds.core import Bound, Provenance
 
 __all__ = [
     "GD_PREDICTION_ERROR",
