@@ -138,9 +138,14 @@ def bit_value_units(
     """Output y_j moves by ε(2·1[u ≥ 0 ∧ b_j] − 1[u ≥ 0]) (gated by ``flag`` if given) using the bit
     b_j in the state, and the next bit leaves the register (8 units; see the module docstring).
 
-    Register arithmetic, all in integers below 2^{L+2} so that float sums are exact in any order:
-    with R = B − 2^L·b (the bits to come), the next bit is 1[R ≥ 2^{L−1}] (an integer step), and
-    B ← 2B − 2^{L+1}·b, b ← next bit, which keeps R' = 2R − 2^L·b_next. (Storing the bits as a
+    Register arithmetic, exact with L + 1 significand bits in any order of summation: with
+    R = B − 2^L·b (the bits to come, R < 2^L, so B < 2^{L+1}), the next bit is 1[R ≥ 2^{L−1}] (an
+    integer step whose pre-activation partial sums B − 2^L·b, B − 2^{L−1}, … are integers below
+    2^{L+1}), and B ← 2B − 2^{L+1}·b, b ← next bit, which keeps R' = 2R − 2^L·b_next. The partial
+    sums of that update are B − 2^{L+1}·b and 2B − 2^{L+1}·b (integers of magnitude below 2^{L+1})
+    or 2B (an even integer below 2^{L+2}): each has at most L + 1 significant bits, so L + 1 bits
+    hold them exactly. The count is tight: with L bits a float evaluation of the unscaled
+    universal construction disagrees with exact evaluation (tested by emulating L-bit floats). (Storing the bits as a
     fraction β and shifting β ← 2β − b would add terms of size 2^L to the coordinate that holds 2^−L:
     float64 would need 2L bits.) ``bound`` must exceed |u| + 1 so a shift by it switches a step off.
     """
@@ -217,7 +222,7 @@ def memoriser_spec(labels: Sequence[Sequence[float]], *, timestep: bool) -> tupl
             units += bit_value_units(u, j, step, None, bound, L)
             steps.append(float(step))
         bounds = tuple(steps)
-        bits = max(L + 3, bits_for_integer(int(2 * K * magnitude * 2**F)) + 1)
+        bits = max(L + 1, bits_for_integer(int(2 * K * magnitude * 2**F)) + 1)
     block = BlockSpec(tuple(coordinates), heads=(), units=tuple(units), attention="hardmax")
     readout = tuple(var(y_name(j)) for j in range(d_out))
     spec = LoopedSpec(block, d_in=1, embed=embed, readout=readout, loops=K - 1, ff_gate=ff_gate, ff_gate_after={y_name(j): 0 for j in range(d_out)} if timestep else None)

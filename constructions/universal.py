@@ -302,7 +302,7 @@ def universal_spec(
             steps.append(step)
         errors = tuple(float(step) for step in steps)
         output_bound = max(float(abs(carried[j][0]) + K * steps[j]) for j in range(d_out))
-        value_bits = register_bits + 3
+        value_bits = register_bits + 1  # bit_value_units: every partial sum is an integer < 2^(L+1) or an even one < 2^(L+2)
 
     block = BlockSpec(tuple(coordinates), heads=(contextual_head(d, m),), units=tuple(units), attention="hardmax")
     readout = tuple(var(y_name(j)) for j in range(d_out))
