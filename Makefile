@@ -10,7 +10,7 @@ TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test test-slow bench figures clean venv
+.PHONY: run test test-slow lint typecheck format bench figures clean venv
 
 venv: $(STAMP)
 
@@ -23,8 +23,20 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/loopbound run
 
-test: $(STAMP)
+# The test run starts with the habits: ruff (lint and format) and the type checker.
+test: lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(STAMP)
+	MYPY=$(BIN)/mypy bash .ci/typecheck
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
@@ -33,4 +45,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/modulus.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .hypothesis
+	rm -rf $(VENV) runs .pytest_cache .hypothesis .typecheck
