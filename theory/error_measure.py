@@ -335,7 +335,7 @@ def sup_error(
     (and its step grows ×1.5, up to 0.5), else its step halves. The best point is re-evaluated alone."""
     p = check_p(p)
     device = torch.device("cpu") if device is None else torch.device(device)
-    generator = torch.Generator().manual_seed(int(seed) + 7919)
+    generator = torch.Generator().manual_seed((int(seed) + 7919) % 2**64)  # torch takes seeds below 2^64
     evaluations = 0
     if starts is None or starts.numel() == 0:
         with warnings.catch_warnings():

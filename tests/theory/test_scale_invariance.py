@@ -206,3 +206,14 @@ def test_all_pairs_values_scale_exactly_with_the_outputs_and_the_inputs(k: int, 
     moved = all_pairs_modulus(x * t, y, tuple(delta * t for delta in deltas), p=p)
     for a, b in zip(unit.points, moved.points):
         assert a.pair == b.pair and a.value == b.value and b.distance == a.distance * t
+
+
+def test_sup_search_accepts_every_seed_below_2_to_the_64() -> None:
+    """The sup search derives its generator's seed from the caller's: a seed near 2^64 must not
+    overflow torch's generator (it takes seeds below 2^64)."""
+    from loopbound.theory.error_measure import sup_error
+
+    target = builtin_target("holder", d=1, N=1)
+    model = lambda X: torch.zeros_like(X)
+    near = sup_error(model, target, N=1, d=1, p=2.0, samples=64, seed=2**64 - 1)
+    assert math.isfinite(near.value) and near.value > 0
