@@ -97,8 +97,8 @@ def main() -> None:
     device = torch.device(args.device)
 
     target = builtin_target("holder", d=1, N=args.N)
-    construction = build_universal(target, 1.0 / args.m, timestep=True, device=device)
-    model, g = construction.model, construction.guarantee
+    built = build_universal(target, 1.0 / args.m, timestep=True, device=device)
+    model, g = built.model.model, built.guarantee  # the approximator's LoopedTransformer
     loops = g.loops
     X = torch.rand(args.batch, args.N, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64).to(device)
     rows = args.batch * args.N

@@ -1,6 +1,7 @@
 """Explicit constructions of the proofs as torch modules (hand-set weights, stated guarantees).
 
-Each construction is a ``torch.nn.Module`` built by one pure function that also returns the record
-of its guarantee (claimed error bound, loops, widths, precision needed). Filled in by the
-constructions issue; importable now so the layout is fixed.
+Every construction's weights are an exact spec (:mod:`loopbound.constructions.spec`); its builder
+returns one :class:`~loopbound.constructions.built.Built`: ``.model``, the torch module, and
+``.guarantee``, the record of what it claims (error bound, loops, widths, heads, parameters,
+precision needed; :class:`~loopbound.constructions.built.Guarantee`).
 """

@@ -1,6 +1,6 @@
 """The building blocks of every construction and of trained looped models.
 
-Code notation (DESIGN.md): the residual stream is ``Z: [B, N, width]``, tokens on dim 1; the
+Code notation: the residual stream is ``Z: [B, N, width]``, tokens on dim 1; the
 papers' d×N matrix is its transpose. One transformer block (Yun et al. 2020, arXiv 1912.10077,
 eq. (1); Xu & Sato 2024, §2) is
 
@@ -23,14 +23,14 @@ trace of the per-loop states.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal, Protocol
+from typing import Literal, Protocol
 
 import torch
-from torch import nn
-
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import require_bits
+from torch import nn
 
 AttentionKind = Literal["hardmax", "softmax", "sigmoid", "linear"]
 ATTENTION_KINDS: tuple[str, ...] = ("hardmax", "softmax", "sigmoid", "linear")
@@ -196,7 +196,7 @@ class TableModulation(nn.Module):
 
 
 class SinusoidalTimestepModulation(nn.Module):
-    """Timestep-modulated looping as trained in practice (theory-notes §4, the authors' public code):
+    """Timestep-modulated looping as trained in practice (docs/theory.md §4, the authors' public code):
     a sinusoidal embedding of t (``frequencies`` of them, max period 10⁴) → Linear → SiLU → Linear
     gives TE(t); SiLU → Linear(width → 4·width), zero-initialised, gives gate_attn, gate_ff,
     scale_attn, scale_ff; both sublayers see RMSNorm(z) ⊙ (1 + scale). Zero-initialised gates mean
@@ -311,7 +311,7 @@ class LoopedTransformer(nn.Module):
             require_bits(self.precision_bits, dtype, f"this model (now in {str(dtype).replace('torch.', '')})")
             self._checked_dtype = dtype
 
-    def compile_block(self, mode: str = "default") -> "LoopedTransformer":
+    def compile_block(self, mode: str = "default") -> LoopedTransformer:
         """Opt-in: put the block (one loop body) under ``torch.compile``; the loop stays in Python,
         so compiling does not unroll r loops. Measured on 2 CPU cores (benchmarks/loops.py): 60% of
         the matmul-bound limit against 28–39% eager, outputs bit-identical. Returns self."""

@@ -1,7 +1,7 @@
 """Contextual mappings (issue 3, part 3): constructions, each with its guarantee, and the checker.
 
 A contextual mapping sends every grid input with distinct tokens to N pairwise distinct values
-that no non-permutation input shares (Yun et al. 2020, Def. 3.1; theory-notes §5). This module
+that no non-permutation input shares (Yun et al. 2020, Def. 3.1; docs/theory.md §5). This module
 gathers the public API of three smaller ones:
 
 - :mod:`loopbound.constructions.contextual_check` — :func:`check_contextual_mapping` for any map from grid

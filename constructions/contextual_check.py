@@ -1,6 +1,6 @@
 """The contextual-mapping property, checked on grid inputs; the record each construction claims.
 
-Definition (Yun et al. 2020, arXiv 1912.10077, Def. 3.1; theory-notes §5). On the grid
+Definition (Yun et al. 2020, arXiv 1912.10077, Def. 3.1; docs/theory.md §5). On the grid
 G_δ = {0, δ, …, 1 − δ}^{N×d} (1/δ an integer), a map q sending each input L with N distinct tokens
 to q(L) ∈ R^N is a *contextual mapping* when
 
@@ -28,13 +28,23 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
-
+from loopbound.constructions.contextual_steps import (
+    collisions,
+    duplicates_outside,
+    equivariance_failure,
+    inside_band,
+    permutations,
+    separation,
+    separation_holds,
+    sort_values,
+)
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import significand_bits
 
@@ -150,6 +160,7 @@ class ContextualGuarantee:
     ``width``: residual width; ``heads``/``head_dim``: per layer; ``ff_width``: feed-forward
     hidden width (0: attention-only layers). ``precision_bits``: significand bits a float
     evaluation needs for the guarantee to hold (None: unknown because nothing is claimed).
+    ``parameter_count``: the float module's parameters (every layer's block, L₁ and L₂).
     ``roundoff_factor``: each value computed in a dtype with t ≥ ``precision_bits`` significand bits
     is within ``roundoff_factor``·2^{−t} of the exact one (0: the float evaluation is exact).
     """
@@ -170,6 +181,17 @@ class ContextualGuarantee:
     roundoff_factor: float = 0.0
     inverse_temperature: float | None = None
     loops: int = 1
+    parameter_count: int = 0
+
+    @property
+    def embedding_width(self) -> int:
+        """The residual width (``width``), under the name every guarantee uses."""
+        return self.width
+
+    @property
+    def head_size(self) -> int:
+        """The size of each head (``head_dim``), under the name every guarantee uses."""
+        return self.head_dim
 
     def __post_init__(self) -> None:
         if not isinstance(self.delta, Fraction) or not 0 < self.delta < 1:
@@ -269,39 +291,30 @@ def _evaluate(ids_fn: IdsFn, rows: np.ndarray, steps: int, d: int, *, exact: boo
     return np.concatenate(parts) if parts else np.zeros((0, N))
 
 
-def _permutations(count: int, N: int, budget: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(input index, permutation) pairs: every non-identity permutation of every input when the
-    budget allows, else random non-identity permutations spread over the inputs."""
-    if N == 1 or count == 0 or budget <= 0:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, N), dtype=np.int64)
-    if count * (math.factorial(N) - 1) <= budget:
-        all_perms = np.array(list(itertools.permutations(range(N)))[1:], dtype=np.int64)
-        index = np.repeat(np.arange(count), len(all_perms))
-        return index, np.tile(all_perms, (count, 1))
-    rng = np.random.default_rng(seed + 1)
-    index = np.sort(rng.choice(count, size=budget, replace=budget > count))
-    perms = np.argsort(rng.random((budget, N)), axis=1)
-    identity = np.all(perms == np.arange(N), axis=1)
-    perms[identity] = np.roll(np.arange(N), 1)
-    return index, perms
+def _check_arguments(delta: float | Fraction, d: int, N: int, *, max_inputs: int, batch_size: int,
+                     tolerance: float, band: tuple[Any, Any] | None) -> tuple[int, int]:
+    """Validate the checker's arguments; return (1/δ, number of cells)."""
+    steps, cells = check_shape(delta, d, N)
+    for name, value in (("max_inputs", max_inputs), ("batch_size", batch_size)):
+        if value < 1:
+            raise InputError(f"{name} must be >= 1, got {value}")
+    if tolerance < 0:
+        raise InputError(f"tolerance must be >= 0, got {tolerance}")
+    if band is not None and not band[0] <= band[1]:
+        raise InputError(f"band must satisfy t_l <= t_r, got {band}")
+    return steps, cells
 
 
-def _flatten(values: Any, rows: int, N: int, *, exact: bool):
-    """All values in one sequence, and a function from a position in it to (input, token)."""
-    if exact:
-        flat = [v for row in values for v in row]
-    else:
-        flat = np.asarray(values, dtype=np.float64).reshape(rows * N)
-    return flat, lambda k: (int(k) // N, int(k) % N)
-
-
-def _exactly(value: Any, exact: bool) -> Any:
-    """A float as the exact rational it is (comparisons with Fraction bounds stay exact)."""
-    return value if exact else Fraction(float(value))
-
-
-def _describe(rows: np.ndarray, i: int) -> str:
-    return "cells " + str([int(c) for c in rows[i]])
+def _equivariance(evaluate: Callable[[np.ndarray], Any], rows: np.ndarray, values: Any, N: int, *, tolerance: float,
+                  exact: bool, max_permuted: int, seed: int) -> tuple[bool | None, int, list[str]]:
+    """(iii) on permuted copies of the canonical inputs. Returns (equivariant, or None when no copy
+    was compared; how many copies were; the first witness of a failure)."""
+    index, perms = permutations(len(rows), N, max_permuted, seed)
+    if not len(index):
+        return (True if N == 1 else None), 0, []
+    permuted_values = evaluate(np.take_along_axis(rows[index], perms, axis=1))
+    failure = equivariance_failure(values, permuted_values, index, perms, rows, tolerance=tolerance, exact=exact)
+    return failure is None, len(index), [] if failure is None else [failure]
 
 
 def check_contextual_mapping(
@@ -334,122 +347,42 @@ def check_contextual_mapping(
     Canonical inputs (distinct cells, increasing) are enumerated when at most ``max_inputs`` exist,
     else ``max_inputs`` are drawn with ``seed``; at most ``max_permuted`` permuted copies are
     compared for equivariance; with a band and ``check_duplicates``, inputs with a duplicated
-    token (enumerated or sampled the same way) must have every value outside the band.
+    token (enumerated or sampled the same way) must have every value outside the band. The steps
+    are in :mod:`loopbound.constructions.contextual_steps`.
     """
     delta_fraction = Fraction(1, grid_steps(delta))
-    steps, cells = check_shape(delta, d, N)
-    for name, value in (("max_inputs", max_inputs), ("batch_size", batch_size)):
-        if value < 1:
-            raise InputError(f"{name} must be >= 1, got {value}")
-    if tolerance < 0:
-        raise InputError(f"tolerance must be >= 0, got {tolerance}")
-    if band is not None and not band[0] <= band[1]:
-        raise InputError(f"band must satisfy t_l <= t_r, got {band}")
+    steps, cells = _check_arguments(delta, d, N, max_inputs=max_inputs, batch_size=batch_size, tolerance=tolerance, band=band)
+
+    def evaluate(rows: np.ndarray) -> Any:
+        return _evaluate(ids_fn, rows, steps, d, exact=exact, batch_size=batch_size)
 
     rows, total, exhaustive = canonical_inputs(cells, N, max_inputs=max_inputs, seed=seed)
-    values = _evaluate(ids_fn, rows, steps, d, exact=exact, batch_size=batch_size)
-    failures: list[str] = []
-
-    # (i), (ii) and the separation: sort every value once, then look at neighbours.
-    flat_values, owners = _flatten(values, len(rows), N, exact=exact)
-    order = sorted(range(len(flat_values)), key=flat_values.__getitem__) if exact else np.argsort(flat_values, kind="stable")
-    ordered = [flat_values[k] for k in order] if exact else flat_values[order]
-    gaps = [b - a for a, b in zip(ordered, ordered[1:])] if exact else np.diff(ordered)
-    distinct_gaps = [g for g in gaps if g > tolerance] if exact else gaps[gaps > tolerance]
-    separation: Any = min(distinct_gaps) if len(distinct_gaps) else None
-    if separation is not None and not exact:
-        separation = float(separation)
-    same_input = cross_input = False
-    close = [k for k, g in enumerate(gaps) if g <= tolerance] if exact else np.flatnonzero(gaps <= tolerance).tolist()
-    for k in close:  # a run of close neighbours: compare every pair in it
-        lo = k
-        while lo > 0 and gaps[lo - 1] <= tolerance:
-            lo -= 1
-        hi = k + 1
-        while hi < len(gaps) and gaps[hi] <= tolerance:
-            hi += 1
-        members = [int(order[m]) for m in range(lo, hi + 1)]
-        for a, b in itertools.combinations(members, 2):
-            if abs(flat_values[b] - flat_values[a]) > tolerance:
-                continue
-            (ia, ja), (ib, jb) = owners(a), owners(b)
-            if ia == ib and not same_input:
-                same_input = True
-                failures.append(f"(i) input {_describe(rows, ia)} has equal values at tokens {ja} and {jb}: {flat_values[a]}")
-            elif ia != ib and not cross_input:
-                cross_input = True
-                failures.append(
-                    f"(ii) inputs {_describe(rows, ia)} (token {ja}) and {_describe(rows, ib)} (token {jb}) "
-                    f"share the value {flat_values[a]}"
-                )
-        if same_input and cross_input:
-            break
-
-    # (iii) permutation equivariance on permuted copies.
-    index, perms = _permutations(len(rows), N, max_permuted, seed)
-    equivariant: bool | None = True if N == 1 or len(index) else None  # None: not checked
-    if len(index):
-        permuted_rows = np.take_along_axis(rows[index], perms, axis=1)
-        permuted_values = _evaluate(ids_fn, permuted_rows, steps, d, exact=exact, batch_size=batch_size)
-        if exact:
-            bad = next(
-                (k for k in range(len(index))
-                 if any(abs(a - values[index[k]][p]) > tolerance for a, p in zip(permuted_values[k], perms[k]))),
-                None,
-            )
-        else:
-            expected_all = np.take_along_axis(values[index], perms, axis=1)
-            wrong = np.flatnonzero(np.any(np.abs(permuted_values - expected_all) > tolerance, axis=1))
-            bad = int(wrong[0]) if len(wrong) else None
-        if bad is not None:
-            equivariant = False
-            expected = [values[index[bad]][p] for p in perms[bad]]
-            failures.append(
-                f"(iii) permuting input {_describe(rows, index[bad])} by {perms[bad].tolist()} gives "
-                f"{list(permuted_values[bad])}, not the permuted values {expected}"
-            )
-
-    separation_holds = None
-    if claimed_separation is not None and separation is not None:
-        separation_holds = bool(separation >= claimed_separation)
-        if not separation_holds:
-            failures.append(f"(iv) measured separation {separation} is below the claimed {claimed_separation}")
-
+    values = evaluate(rows)
+    ordered = sort_values(values, len(rows), N, exact=exact)  # (i), (ii), the separation: neighbours in one sort
+    measured = separation(ordered, tolerance=tolerance, exact=exact)
+    same_input, cross_input, failures = collisions(ordered, rows, tolerance=tolerance, exact=exact)
+    equivariant, permuted, found = _equivariance(evaluate, rows, values, N, tolerance=tolerance, exact=exact,
+                                                 max_permuted=max_permuted, seed=seed)
+    failures += found
+    holds, found = separation_holds(measured, claimed_separation)
+    failures += found
     inside = outside = None
     duplicates_checked = 0
     if band is not None:
-        low, high = band
-        if len(ordered):
-            inside = bool(_exactly(ordered[0], exact) >= low and _exactly(ordered[-1], exact) <= high)
-        if inside is False:
-            k = int(order[0]) if ordered[0] < low else int(order[-1])
-            (i, j) = owners(k)
-            failures.append(f"band: input {_describe(rows, i)} has value {flat_values[k]} at token {j}, outside [{low}, {high}]")
+        inside, found = inside_band(ordered, rows, band, exact=exact)
+        failures += found
         if check_duplicates:
             dup_rows, _, _ = duplicate_inputs(cells, N, max_inputs=max_inputs, seed=seed)
             duplicates_checked = len(dup_rows)
-            if duplicates_checked:
-                dup_values = _evaluate(ids_fn, dup_rows, steps, d, exact=exact, batch_size=batch_size)
-                if exact:
-                    hit = next(((i, v) for i, row in enumerate(dup_values) for v in row if low <= v <= high), None)
-                else:  # a float prefilter one ulp wide of the band, then exact comparisons
-                    mask = (dup_values >= np.nextafter(float(low), -np.inf)) & (dup_values <= np.nextafter(float(high), np.inf))
-                    hits = [(int(i), float(dup_values[i, j])) for i, j in np.argwhere(mask)
-                            if low <= Fraction(float(dup_values[i, j])) <= high]
-                    hit = hits[0] if hits else None
-                outside = hit is None
-                if hit is not None:
-                    failures.append(
-                        f"band: input {_describe(dup_rows, hit[0])} with a duplicated token has value {hit[1]} "
-                        f"inside [{low}, {high}]"
-                    )
+            outside, found = duplicates_outside(dup_rows, evaluate, band, exact=exact)
+            failures += found
 
     return ContextualMappingReport(
         delta=delta_fraction, d=d, N=N, exact=exact, exhaustive=exhaustive,
-        inputs_checked=len(rows), inputs_total=total, permuted_inputs_checked=len(index),
+        inputs_checked=len(rows), inputs_total=total, permuted_inputs_checked=permuted,
         entries_distinct=not same_input, disjoint_across_inputs=not cross_input,
-        permutation_equivariant=equivariant, measured_separation=separation,
-        claimed_separation=claimed_separation, separation_holds=separation_holds,
+        permutation_equivariant=equivariant, measured_separation=measured,
+        claimed_separation=claimed_separation, separation_holds=holds,
         band=band, inside_band=inside, duplicate_inputs_checked=duplicates_checked,
         duplicates_outside_band=outside, tolerance=tolerance, failures=tuple(failures),
     )

@@ -1,5 +1,5 @@
 """A looped contextual mapping: one hardmax attention block applied N times (designed here, after
-theory-notes §5 "Xu & Sato's looped version" and §9 "Contextual id in N loops").
+docs/theory.md §5 "Xu & Sato's looped version" and §9 "Contextual id in N loops").
 
 Mathematical object. On grid inputs (token indices g_n ∈ {0,…,m−1}^d, no two tokens in one cell),
 each token has the id z_n = Σ_i g_{n,i} m^i ∈ {0, …, K₀ − 1}, K₀ = m^d. The map returns the
@@ -33,16 +33,16 @@ from __future__ import annotations
 from fractions import Fraction
 
 import torch
-
 from loopbound.constructions import gadgets, phases
 from loopbound.constructions.blocks import LoopedTransformer
+from loopbound.constructions.built import Built
 from loopbound.constructions.contextual_check import ContextualGuarantee
 from loopbound.constructions.quantization import g_name, grid_size
 from loopbound.constructions.spec import Affine, BlockSpec, Head, LoopedSpec, Unit, to_module, var
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import bits_for_integer
 
-SOURCE = "designed here after theory-notes §5 (Xu & Sato's looped version) and §9"
+SOURCE = "designed here after docs/theory.md §5 (Xu & Sato's looped version) and §9"
 TAKEN = "taken"
 RECEIVED = "recv"
 SEQUENCE = "seq"
@@ -95,7 +95,9 @@ def looped_contextual_spec(d: int, N: int, delta: float | Fraction) -> LoopedSpe
     return LoopedSpec(block, d_in=d, embed=embed, readout=(contextual_id(d, m, N),), loops=N)
 
 
-def build_looped_contextual(d: int, N: int, delta: float | Fraction, *, dtype: torch.dtype = torch.float64) -> tuple[LoopedTransformer, ContextualGuarantee]:
+def build_looped_contextual(
+    d: int, N: int, delta: float | Fraction, *, dtype: torch.dtype = torch.float64
+) -> Built[LoopedTransformer, ContextualGuarantee]:
     """The looped contextual mapping as a float module (refusing a dtype too narrow) and its guarantee."""
     spec = looped_contextual_spec(d, N, delta)
     m = grid_size(delta)
@@ -104,6 +106,6 @@ def build_looped_contextual(d: int, N: int, delta: float | Fraction, *, dtype: t
     guarantee = ContextualGuarantee(
         construction="looped hardmax (one block, N loops)", source=SOURCE, delta=Fraction(1, m), d=d, N=N,
         claimed_separation=1, band=None, layers=1, loops=N, width=spec.block.width, heads=1, head_dim=1,
-        ff_width=len(spec.block.units), precision_bits=bits,
+        ff_width=len(spec.block.units), precision_bits=bits, parameter_count=spec.parameter_count(),
     )
-    return model, guarantee
+    return Built(model, guarantee)

@@ -2,7 +2,7 @@
 
 Source: Kajitsuka & Sato 2024, "Are Transformers with One Layer Self-Attention Using Low-Rank
 Weight Matrices Universal Approximators?" (ICLR 2024, arXiv 2307.14023), the Boltzmann-operator
-view of softmax attention; theory-notes §5. The construction follows the paper's structure (one
+view of softmax attention; docs/theory.md §5. The construction follows the paper's structure (one
 softmax layer, W_Q, W_K, W_V, W_O of rank 1, the token's value moved by a small multiple of a
 Boltzmann average). **Its constants — the scalar token id, the output scale 1/D, the separation
 bound and the inverse temperature λ₀ from which it holds — are derived here, not taken from the
@@ -54,20 +54,26 @@ refuses a dtype with fewer. High-precision evaluation of the same weights: :meth
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any
 
 import mpmath
 import numpy as np
 import torch
-from torch import nn
-
-from loopbound.constructions.contextual_check import ContextualGuarantee, canonical_inputs, cells_to_fractions, check_shape
+from loopbound.constructions.built import Built
+from loopbound.constructions.contextual_check import (
+    ContextualGuarantee,
+    canonical_inputs,
+    cells_to_fractions,
+    check_shape,
+)
 from loopbound.constructions.spec import Affine, BlockSpec, Head, block_module, var
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import require_bits
+from torch import nn
 
 SOURCE = "Kajitsuka & Sato 2024 (arXiv 2307.14023), Boltzmann operator; constants derived in constructions/contextual_softmax.py"
 DEFAULT_INVERSE_TEMPERATURE = 2.0  # the first integer above λ₀ ≈ 1.601
@@ -150,6 +156,8 @@ def apply_softmax_block_mp(block: BlockSpec, state: list[dict[str, Any]]) -> lis
         raise InputError(f"apply_softmax_block_mp evaluates softmax blocks, not {block.attention}")
     updated = [dict(z) for z in state]
     for head in block.heads:
+        if not isinstance(head, Head):
+            raise InputError("apply_softmax_block_mp evaluates heads of size 1")
         keys = [_exact_form(head.key, z) for z in state]
         values = [_exact_form(head.value, z) for z in state]
         for n, z in enumerate(state):
@@ -234,6 +242,7 @@ def boltzmann_spec(
     separation = boltzmann_separation_bound(delta, d=d, N=N, inverse_temperature=lam)
     C = roundoff_factor(D, N, lam)
     bits = None if separation is None else int(mpmath.ceil(mpmath.log(4 * C / separation, 2))) + 1
+    block = boltzmann_block(delta, d=d, inverse_temperature=inverse_temperature)  # exact λ for a Fraction
     guarantee = ContextualGuarantee(
         construction="one-layer softmax contextual mapping (Boltzmann operator, rank-1 weights)",
         source=SOURCE,
@@ -241,8 +250,8 @@ def boltzmann_spec(
         claimed_separation=separation, band=None,
         layers=1, width=d + 2, heads=1, head_dim=1, ff_width=0,
         precision_bits=bits, roundoff_factor=C, inverse_temperature=lam,
+        parameter_count=block.parameter_count(),  # L₁ and L₂ are fixed maps, not parameters
     )
-    block = boltzmann_block(delta, d=d, inverse_temperature=inverse_temperature)  # exact λ for a Fraction
     return BoltzmannSpec(Fraction(1, steps), d, N, lam, block, guarantee)
 
 
@@ -278,7 +287,7 @@ def build_boltzmann(
     inverse_temperature: float = DEFAULT_INVERSE_TEMPERATURE,
     dtype: torch.dtype = torch.float64,
     device: torch.device | str | None = None,
-) -> tuple[BoltzmannContextualMapping, ContextualGuarantee]:
+) -> Built[BoltzmannContextualMapping, ContextualGuarantee]:
     """The float module of :func:`boltzmann_spec` and its guarantee; raises
     :class:`~loopbound.theory.errors.PrecisionError` when ``dtype`` cannot resolve the claimed separation
     (then use :meth:`BoltzmannSpec.ids_mp`). Below λ₀ nothing is claimed and nothing is refused."""
@@ -286,7 +295,7 @@ def build_boltzmann(
     if spec.guarantee.precision_bits is not None:
         require_bits(spec.guarantee.precision_bits, dtype, f"the softmax contextual mapping (delta={spec.delta}, d={d}, N={N}, λ={spec.inverse_temperature})")
     module = BoltzmannContextualMapping(spec, dtype=dtype).requires_grad_(False)
-    return (module.to(device) if device is not None else module), spec.guarantee
+    return Built(module.to(device) if device is not None else module, spec.guarantee)
 
 
 # ---------------------------------------------------------------------------------------------

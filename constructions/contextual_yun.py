@@ -2,7 +2,7 @@
 
 Source: Yun, Bhojanapalli, Rawat, Reddi, Kumar 2020, "Are Transformers universal approximators of
 sequence-to-sequence functions?" (arXiv 1912.10077), §4.2 and Appendix B.5 (Lemma 6);
-theory-notes §5. The constants below are derived here (and tested), not copied.
+docs/theory.md §5. The constants below are derived here (and tested), not copied.
 
 Notation (code: tensors [B, N, d], tokens on dim 1). Grid G_δ = {0, δ, …, 1 − δ}^{N×d}, 1/δ an
 integer; D := δ^{−d} cells; a token x has the id l = uᵀx with u = (1, δ^{−1}, …, δ^{−(d−1)}), so
@@ -65,21 +65,21 @@ feed-forward part of each block is zero (the contextual-mapping layers are atten
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Sequence
 
 import torch
-from torch import nn
-
 from loopbound.constructions.blocks import ResidualBlock
+from loopbound.constructions.built import Built
 from loopbound.constructions.contextual_check import ContextualGuarantee, check_shape
 from loopbound.constructions.exact import apply_block
 from loopbound.constructions.spec import Affine, BlockSpec, Head, block_module, var
 from loopbound.theory.errors import InputError, PrecisionError
 from loopbound.theory.numerics import bits_for_integer, require_bits
+from torch import nn
 
-SOURCE = "Yun et al. 2020 (arXiv 1912.10077), §4.2 and App. B.5, Lemma 6; theory-notes §5"
+SOURCE = "Yun et al. 2020 (arXiv 1912.10077), §4.2 and App. B.5, Lemma 6; docs/theory.md §5"
 
 
 def last_id_range(steps: int, d: int, N: int) -> tuple[int, int]:
@@ -177,6 +177,7 @@ def selective_shift_spec(delta: float | Fraction, *, d: int, N: int) -> Selectiv
     """Yun's selective-shift contextual mapping for G_δ, N tokens of dimension d, with its guarantee."""
     steps, cells = check_shape(delta, d, N)
     delta = Fraction(1, steps)
+    layers = selective_shift_layers(delta, d=d, N=N)
     guarantee = ContextualGuarantee(
         construction="selective-shift contextual mapping (hardmax)",
         source=SOURCE,
@@ -185,8 +186,9 @@ def selective_shift_spec(delta: float | Fraction, *, d: int, N: int) -> Selectiv
         band=selective_shift_band(delta, d=d, N=N),
         layers=cells + 1, width=d + 1, heads=2, head_dim=1, ff_width=0,
         precision_bits=selective_shift_precision_bits(delta, d=d, N=N),
+        parameter_count=sum(layer.parameter_count() for layer in layers),  # L₁ and L₂ are fixed maps, not parameters
     )
-    return SelectiveShiftSpec(delta, d, N, selective_shift_layers(delta, d=d, N=N), guarantee)
+    return SelectiveShiftSpec(delta, d, N, layers, guarantee)
 
 
 class SelectiveShiftContextualMapping(nn.Module):
@@ -229,7 +231,7 @@ def build_selective_shift(
     N: int,
     dtype: torch.dtype = torch.float64,
     device: torch.device | str | None = None,
-) -> tuple[SelectiveShiftContextualMapping, ContextualGuarantee]:
+) -> Built[SelectiveShiftContextualMapping, ContextualGuarantee]:
     """The float module of :func:`selective_shift_spec` and its guarantee.
 
     Raises :class:`PrecisionError` when ``dtype`` has fewer significand bits than the construction
@@ -246,4 +248,4 @@ def build_selective_shift(
     require_bits(spec.guarantee.precision_bits, dtype, f"the selective-shift mapping (delta=1/{steps}, d={d}, N={N})")
     module = SelectiveShiftContextualMapping(spec, [block_module(layer, dtype=dtype) for layer in spec.layers], dtype=dtype)
     module.requires_grad_(False)
-    return (module.to(device) if device is not None else module), spec.guarantee
+    return Built(module.to(device) if device is not None else module, spec.guarantee)

@@ -11,10 +11,10 @@ and sigmoid attention involve exp and are refused.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
-from typing import Mapping, Sequence
 
-from loopbound.constructions.spec import Affine, BlockSpec, LoopedSpec
+from loopbound.constructions.spec import Affine, BlockSpec, LoopedSpec, head_rows
 from loopbound.theory.errors import InputError
 
 State = list[dict[str, Fraction]]  # one dict of coordinates per token
@@ -54,19 +54,21 @@ def apply_block(block: BlockSpec, state: State, gate: Mapping[str, Fraction] | N
     lam = block.inverse_temperature
     updated = [dict(z) for z in state]
     for head in block.heads:
-        keys = [_apply(head.key, z) for z in state]
-        values = [_apply(head.value, z) for z in state]
+        queries, key_forms, value_forms, routes = head_rows(head)
+        keys = [[_apply(form, z) for form in key_forms] for z in state]
+        values = [[_apply(form, z) for form in value_forms] for z in state]
         for n, z in enumerate(state):
-            q = _apply(head.query, z)
-            scores = [lam * q * k for k in keys]
+            q = [_apply(form, z) for form in queries]
+            scores = [lam * sum((a * b for a, b in zip(q, k)), Fraction(0)) for k in keys]
             if block.attention == "hardmax":
                 top = max(scores)
                 winners = [values[i] for i, s in enumerate(scores) if s == top]
-                output = sum(winners, Fraction(0)) / len(winners)
+                output = [sum((w[b] for w in winners), Fraction(0)) / len(winners) for b in range(len(value_forms))]
             else:
-                output = sum((s * v for s, v in zip(scores, values)), Fraction(0))
-            for name, coefficient in head.out.items():
-                updated[n][name] = updated[n].get(name, Fraction(0)) + coefficient * output
+                output = [sum((s * v[b] for s, v in zip(scores, values)), Fraction(0)) for b in range(len(value_forms))]
+            for route, component in zip(routes, output):
+                for name, coefficient in route.items():
+                    updated[n][name] = updated[n].get(name, Fraction(0)) + coefficient * component
     result = []
     for z in updated:
         delta: dict[str, Fraction] = dict(block.ff_bias)

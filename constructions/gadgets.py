@@ -1,4 +1,4 @@
-"""ReLU gadgets as feed-forward units (theory-notes §9), each exact where it says so.
+"""ReLU gadgets as feed-forward units (docs/theory.md §9), each exact where it says so.
 
 Every function returns :class:`~loopbound.constructions.spec.Unit` objects that add ``out``·g to the named
 coordinates, where g is the gadget's value:
@@ -13,8 +13,8 @@ coordinates, where g is the gadget's value:
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from fractions import Fraction
-from typing import Mapping
 
 from loopbound.constructions.spec import Affine, Number, Unit
 

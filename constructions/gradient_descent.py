@@ -2,7 +2,7 @@
 
 Source: von Oswald et al. 2023, "Transformers learn in-context by gradient descent" (ICML 2023,
 arXiv 2212.07677), Proposition 1; the preconditioned step of Ahn et al. 2023 (NeurIPS 2023,
-arXiv 2306.00297); theory-notes §6. The weights are set by hand here; nothing is trained.
+arXiv 2306.00297); docs/theory.md §6. The weights are set by hand here; nothing is trained.
 
 **Token layout** (code notation, tokens on dim 1; width d + 1): the n in-context examples
 e_j = (x_j, y_j), j = 1..n, then m ≥ 1 queries e_q = (x_q, 0). Coordinates 0..d−1 are the
@@ -41,24 +41,28 @@ r loops agree with r steps of plain gradient descent computed independently in f
 relative. Nothing requires the step to converge: for η > 2/λ_max the transformer diverges exactly
 as gradient descent does.
 
-The weights depend on n (through η/n), so a model is built for one prompt length; a batch shares
+The weights are an exact :class:`~loopbound.constructions.spec.LoopedSpec` (:func:`gd_spec`), built
+into the float module as every other construction is. They depend on n (through η/n), so a model
+is built for one prompt length; a batch shares
 n, d, η and A. :func:`looped_gd_predict` builds the model and runs it; ``trace=True`` returns the
 prediction after every loop from one pass (through ``LoopedTransformer``'s ``capture``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import torch
-from torch import nn
-
-from loopbound.constructions.blocks import FeedForward, LoopedTransformer, MultiHeadAttention, ResidualBlock
+from loopbound.constructions.blocks import LoopedTransformer
+from loopbound.constructions.built import Built
+from loopbound.constructions.spec import Affine, BlockSpec, LoopedSpec, WideHead, state_dict, to_module, var
 from loopbound.constructions.validation import check_int, check_loops, check_positive_real
 from loopbound.theory.errors import InputError
 
 __all__ = [
-    "GDConstruction",
+    "GDGuarantee",
+    "gd_spec",
     "gd_state_dict",
     "build_gd_transformer",
     "gd_tokens",
@@ -67,27 +71,30 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class GDConstruction:
-    """A built looped-GD transformer and the record of its guarantee.
+class GDGuarantee:
+    """What the looped-GD transformer claims.
 
     ``claim``: what one loop computes; the guarantee is exact equality in exact arithmetic
-    (error 0 against r steps of gradient descent), so the claimed error bound is 0 and float64
+    (error 0 against r steps of gradient descent), so the claimed error bound is 0 and float
     rounding is the only deviation (no precision wall: the weights are O(1) reals, none needs
-    more than the dtype's significand).
+    more than the dtype's significand, so ``precision_bits`` is None). Sizes: one linear head of
+    size d + 1 on the residual width d + 1, no feed-forward (``ff_width`` 0; the float block stores
+    one zero unit, counted in ``parameter_count``).
     """
 
-    model: LoopedTransformer
     d: int
     n: int
     eta: float
     preconditioned: bool
     loops: int
-    width: int
+    embedding_width: int
+    ff_width: int
     heads: int
-    head_dim: int
+    head_size: int
     parameter_count: int
     claim: str
     claimed_error: float = 0.0
+    precision_bits: int | None = None
 
 
 def _check_preconditioner(preconditioner: Any, d: int, dtype: torch.dtype) -> torch.Tensor | None:
@@ -101,6 +108,43 @@ def _check_preconditioner(preconditioner: Any, d: int, dtype: torch.dtype) -> to
     return A
 
 
+def gd_spec(
+    d: int,
+    n: int,
+    *,
+    eta: float,
+    preconditioner: torch.Tensor | None = None,
+    loops: int = 1,
+    dtype: torch.dtype = torch.float64,
+) -> LoopedSpec:
+    """The exact weights of the looped-GD transformer (module docstring), over the coordinates
+    x0 … x{d−1} (the x-slot) and y (the y-slot); the preconditioner's entries are taken as the
+    exact values of their ``dtype`` floats.
+
+    One linear head of size w = d + 1: query rows (Aᵀx, 0), key rows (x, 0), value rows (0, −y),
+    value component d routed to y with η/n; no feed-forward unit; L₁ the identity on (x, y) and
+    L₂ = −y.
+    """
+    d = check_int("d", d, minimum=1)
+    n = check_int("n", n, minimum=1)
+    eta = check_positive_real("eta", eta)
+    A = _check_preconditioner(preconditioner, d, dtype)
+    xs = [f"x{i}" for i in range(d)]
+    zero = Affine()
+    # row a of W_Q is row a of Aᵀ: (W_Q z_i)·(W_K z_k) = x_iᵀ A x_k
+    queries = [var(xs[a]) if A is None else Affine({xs[b]: Fraction(float(A[b, a])) for b in range(d)}) for a in range(d)]
+    head = WideHead(
+        queries=(*queries, zero),
+        keys=(*(var(x) for x in xs), zero),
+        values=(*(zero for _ in xs), -var("y")),  # [[0, 0], [W_0, −1]] with W_0 = 0
+        out=(*({} for _ in xs), {"y": Fraction(eta) / n}),  # the projection η/n onto the y-slot
+        label="one gradient step",
+    )
+    block = BlockSpec((*xs, "y"), heads=(head,), units=(), attention="linear")
+    embed = {**{x: var(f"in{i}") for i, x in enumerate(xs)}, "y": var(f"in{d}")}
+    return LoopedSpec(block, d_in=d + 1, embed=embed, readout=(-var("y"),), loops=loops)
+
+
 def gd_state_dict(
     d: int,
     n: int,
@@ -109,43 +153,14 @@ def gd_state_dict(
     preconditioner: torch.Tensor | None = None,
     dtype: torch.dtype = torch.float64,
 ) -> dict[str, torch.Tensor]:
-    """The complete state dict of the looped-GD transformer (one pure function, STYLE.md §2).
+    """The complete state dict of the looped-GD transformer, from :func:`gd_spec`.
 
     Shapes (width w = d + 1, one head of size w, feed-forward hidden width 1 with zero weights):
     ``embed`` [w, w] identity; ``block.attention.W_Q/W_K/W_V`` [1, w, w]; ``W_O`` [1, w, w];
     ``block.feed_forward.W_in`` [1, w], ``b_in`` [1], ``W_out`` [w, 1], ``b_out`` [w] (all 0);
     ``readout`` [1, w] = −e_y. See the module docstring for the matrices and why they work.
     """
-    d = check_int("d", d, minimum=1)
-    n = check_int("n", n, minimum=1)
-    eta = check_positive_real("eta", eta)
-    A = _check_preconditioner(preconditioner, d, dtype)
-    w = d + 1
-    eye_d = torch.eye(d, dtype=dtype)
-    W_Q = torch.zeros(1, w, w, dtype=dtype)
-    W_Q[0, :d, :d] = eye_d if A is None else A.T  # (W_Q z_i)·(W_K z_k) = x_iᵀ A x_k
-    W_K = torch.zeros(1, w, w, dtype=dtype)
-    W_K[0, :d, :d] = eye_d
-    W_V = torch.zeros(1, w, w, dtype=dtype)  # [[0, 0], [W_0, −1]] with W_0 = 0
-    W_V[0, d, d] = -1.0
-    W_O = torch.zeros(1, w, w, dtype=dtype)
-    W_O[0, d, d] = eta / n  # the projection η/n onto the y-slot
-    readout = torch.zeros(1, w, dtype=dtype)
-    readout[0, d] = -1.0  # the prediction is minus the query's y-slot
-    return {
-        "embed.weight": torch.eye(w, dtype=dtype),
-        "embed.bias": torch.zeros(w, dtype=dtype),
-        "block.attention.W_Q": W_Q,
-        "block.attention.W_K": W_K,
-        "block.attention.W_V": W_V,
-        "block.attention.W_O": W_O,
-        "block.feed_forward.W_in": torch.zeros(1, w, dtype=dtype),
-        "block.feed_forward.b_in": torch.zeros(1, dtype=dtype),
-        "block.feed_forward.W_out": torch.zeros(w, 1, dtype=dtype),
-        "block.feed_forward.b_out": torch.zeros(w, dtype=dtype),
-        "readout.weight": readout,
-        "readout.bias": torch.zeros(1, dtype=dtype),
-    }
+    return state_dict(gd_spec(d, n, eta=eta, preconditioner=preconditioner, dtype=dtype), dtype)
 
 
 def build_gd_transformer(
@@ -157,37 +172,32 @@ def build_gd_transformer(
     loops: int = 1,
     dtype: torch.dtype = torch.float64,
     device: torch.device | None = None,
-) -> GDConstruction:
+) -> Built[LoopedTransformer, GDGuarantee]:
     """The looped transformer whose every loop is one step w ← w − ηA∇L(w) (A = I when no
-    preconditioner is given) on the in-context loss of n examples in dimension d, with its
-    state dict from :func:`gd_state_dict` loaded strictly (a missing or misshapen weight raises)."""
+    preconditioner is given) on the in-context loss of n examples in dimension d, built from
+    :func:`gd_spec` (state dict loaded strictly: a missing or misshapen weight raises), with its
+    guarantee."""
     loops = check_loops(loops)
     if dtype not in (torch.float32, torch.float64):
         raise InputError(f"the GD construction computes in float32 or float64, got {dtype}")
-    weights = gd_state_dict(d, n, eta=eta, preconditioner=preconditioner, dtype=dtype)
-    w = d + 1
-    attention = MultiHeadAttention(w, 1, w, "linear", inverse_temperature=1.0, dtype=dtype)
-    block = ResidualBlock(attention, FeedForward(w, 1, dtype=dtype))
-    model = LoopedTransformer(nn.Linear(w, w, dtype=dtype), block, nn.Linear(w, 1, dtype=dtype), loops=loops)
-    model.load_state_dict(weights, strict=True)
-    model.requires_grad_(False)
-    if device is not None:
-        model = model.to(device)
+    spec = gd_spec(d, n, eta=eta, preconditioner=preconditioner, loops=loops, dtype=dtype)
+    model = to_module(spec, dtype=dtype, device=device)
     step = "w ← w − ηA∇L(w) (preconditioned)" if preconditioner is not None else "w ← w − η∇L(w)"
-    return GDConstruction(
-        model=model,
+    guarantee = GDGuarantee(
         d=d,
         n=n,
         eta=float(eta),
         preconditioned=preconditioner is not None,
         loops=loops,
-        width=w,
-        heads=1,
-        head_dim=w,
-        parameter_count=model.parameter_count(),
+        embedding_width=spec.block.width,
+        ff_width=len(spec.block.units),
+        heads=len(spec.block.heads),
+        head_size=spec.block.head_size,
+        parameter_count=spec.parameter_count(),
         claim=f"each loop is exactly one step {step} from w_0 = 0 on L(w) = (1/2n)Σ(wᵀx_i − y_i)²; "
         "prediction after r loops = w_rᵀx_q (von Oswald et al. 2023, Prop. 1)",
     )
+    return Built(model, guarantee)
 
 
 def _as_float_tensor(name: str, value: Any, dtype: torch.dtype, device: torch.device | None) -> torch.Tensor:
@@ -262,14 +272,14 @@ def looped_gd_predict(
     X, y, queries, single = _check_regression_inputs(X, y, x_query, dtype, device)
     B, n, d = X.shape
     A = _check_preconditioner(preconditioner, d, dtype)
-    built = build_gd_transformer(d, n, eta=eta, preconditioner=A, loops=loops, dtype=dtype, device=X.device)
+    model = build_gd_transformer(d, n, eta=eta, preconditioner=A, loops=loops, dtype=dtype, device=X.device).model
     tokens, key_mask = gd_tokens(X, y, queries)
     with torch.no_grad():
         if trace:
             per_loop: list[torch.Tensor] = []
-            readout = built.model.readout  # L₂ applied to the queries' state after every loop
-            built.model(tokens, loops, key_mask=key_mask, capture=lambda t, Z: per_loop.append(readout(Z[:, n:])[..., 0]))
+            readout = model.readout  # L₂ applied to the queries' state after every loop
+            model(tokens, loops, key_mask=key_mask, capture=lambda t, Z: per_loop.append(readout(Z[:, n:])[..., 0]))
             result = torch.stack(per_loop)  # [loops + 1, B, m]
             return result[..., 0] if single else result
-        out = built.model(tokens, loops, key_mask=key_mask)[:, n:, 0]  # [B, m]
+        out = model(tokens, loops, key_mask=key_mask)[:, n:, 0]  # [B, m]
     return out[:, 0] if single else out

@@ -1,6 +1,6 @@
 """Value mapping: a weight-tied residual feed-forward that memorises labels of integer ids, with and
 without timestep scaling (Xu & Sato 2024, Lemma 4.1 and Theorem 4.2, reconstructed in
-theory-notes §4; the construction below is derived here, after §9).
+docs/theory.md §4; the construction below is derived here, after §9).
 
 Setting. Ids k ∈ {k_first, …, K} (integers) with labels ŷ_k ∈ R^{d_out} on the *valid* ids (others
 unconstrained). In value step s = 1, 2, … the block moves the output of the tokens with k ≥ s.
@@ -32,14 +32,14 @@ the rounding (≤ 2^−F−1 per label) is reported with the guarantee.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Mapping, Sequence
 
 import torch
-
 from loopbound.constructions import gadgets, phases
 from loopbound.constructions.blocks import LoopedTransformer
+from loopbound.constructions.built import Built
 from loopbound.constructions.spec import Affine, BlockSpec, LoopedSpec, Unit, to_module, var
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import bits_for_integer
@@ -175,9 +175,12 @@ class MemoriserGuarantee:
     precision_bits: int
     embedding_width: int
     ff_width: int
+    heads: int
+    head_size: int
+    parameter_count: int
 
 
-def memoriser_spec(labels: Sequence[Sequence[float]], *, timestep: bool) -> tuple[LoopedSpec, MemoriserGuarantee]:
+def memoriser_spec(labels: Sequence[Sequence[float]], *, timestep: bool) -> Built[LoopedSpec, MemoriserGuarantee]:
     """Memorise ``labels`` [K][d_out] for ids 1 … K (the input of each token is its id).
 
     Loop t (c = t − 1) performs the transition to id s = t + 1 on the tokens with id ≥ s:
@@ -228,13 +231,17 @@ def memoriser_spec(labels: Sequence[Sequence[float]], *, timestep: bool) -> tupl
     spec = LoopedSpec(block, d_in=1, embed=embed, readout=readout, loops=K - 1, ff_gate=ff_gate, ff_gate_after={y_name(j): 0 for j in range(d_out)} if timestep else None)
     guarantee = MemoriserGuarantee(
         K=K, d_out=d_out, timestep=timestep, loops=K - 1, error_bound=bounds, label_rounding=2.0 ** (-F - 1),
-        precision_bits=bits, embedding_width=block.width, ff_width=len(block.units),
+        precision_bits=bits, embedding_width=block.width, ff_width=len(block.units), heads=len(block.heads),
+        head_size=block.head_size, parameter_count=spec.parameter_count(),
     )
-    return spec, guarantee
+    return Built(spec, guarantee)
 
 
-def build_memoriser(labels: Sequence[Sequence[float]], *, timestep: bool, dtype: torch.dtype = torch.float64) -> tuple[LoopedTransformer, MemoriserGuarantee]:
+def build_memoriser(
+    labels: Sequence[Sequence[float]], *, timestep: bool, dtype: torch.dtype = torch.float64
+) -> Built[LoopedTransformer, MemoriserGuarantee]:
     """The memoriser as a float module; refuses a dtype without the bits (the unscaled variant
     needs ~K bits: use :func:`loopbound.constructions.exact.exact_forward` on :func:`memoriser_spec` then)."""
-    spec, guarantee = memoriser_spec(labels, timestep=timestep)
-    return to_module(spec, dtype=dtype, precision_bits=guarantee.precision_bits), guarantee
+    specified = memoriser_spec(labels, timestep=timestep)
+    guarantee = specified.guarantee
+    return Built(to_module(specified.model, dtype=dtype, precision_bits=guarantee.precision_bits), guarantee)

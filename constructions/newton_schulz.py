@@ -1,7 +1,7 @@
 """Newton–Schulz matrix inversion as a looped linear-attention transformer.
 
 The iteration (Schulz 1933; used for in-context Newton's method by Giannou et al. 2024, "How Well
-Can Transformers Emulate In-context Newton's Method?", AISTATS 2025, arXiv 2403.03183; theory-notes
+Can Transformers Emulate In-context Newton's Method?", AISTATS 2025, arXiv 2403.03183; docs/theory.md
 §6) is
 
     X_{t+1} = X_t (2I − A X_t),       hence   I − A X_{t+1} = I − 2AX_t + (AX_t)² = (I − A X_t)²,
@@ -33,7 +33,9 @@ The score of token j on key k is x_j·a_k − e_j·e_k = Σ_p X_{jp}A_{pk} − �
 so the head writes −Σ_k (XA − I)_{jk} X_{k,:} = −(XAX)_{j,:} + X_{j,:} into the x-slot and the
 residual connection makes it X_{j,:} + X_{j,:} − (XAX)_{j,:} = (X(2I − AX))_{j,:}. The a- and
 e-slots receive nothing (W_O has no rows there), and the zero feed-forward adds exactly 0.
-Every step is a standard block of :mod:`loopbound.constructions.blocks` (``MultiHeadAttention`` of kind
+The weights are an exact :class:`~loopbound.constructions.spec.LoopedSpec`
+(:func:`newton_schulz_spec`, one head of size 2m), built into the float module as every other
+construction is; every step is a standard block of :mod:`loopbound.constructions.blocks` (``MultiHeadAttention`` of kind
 ``"linear"``, the cubic map Z ↦ (ZW_Q)(ZW_K)ᵀ(ZW_V)W_O); nothing had to be done outside a block.
 
 What the construction does *not* do: it does not choose α from A. α is a weight of L₁, fixed when
@@ -47,17 +49,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Literal
 
 import torch
-from torch import nn
-
-from loopbound.constructions.blocks import FeedForward, LoopedTransformer, MultiHeadAttention, ResidualBlock
+from loopbound.constructions.blocks import LoopedTransformer
+from loopbound.constructions.built import Built
+from loopbound.constructions.spec import Affine, BlockSpec, LoopedSpec, WideHead, state_dict, to_module, var
 from loopbound.constructions.validation import check_choice, check_int, check_loops, check_positive_real
 from loopbound.theory.errors import InputError
 
 __all__ = [
-    "NewtonSchulzConstruction",
+    "NewtonSchulzGuarantee",
+    "newton_schulz_spec",
     "newton_schulz_state_dict",
     "build_newton_schulz",
     "newton_schulz_tokens",
@@ -70,69 +74,61 @@ INITS: tuple[str, ...] = ("identity", "transpose")
 
 
 @dataclass(frozen=True)
-class NewtonSchulzConstruction:
-    """A built Newton–Schulz transformer and the record of its guarantee:
-    I − A X_t = (I − A X_0)^{2^t} exactly (in exact arithmetic), so
-    ‖I − A X_t‖₂ ≤ ρ₀^{2^t} with ρ₀ = ‖I − A X_0‖₂ (loopbound.theory.bounds.regression)."""
+class NewtonSchulzGuarantee:
+    """What the Newton–Schulz transformer claims: I − A X_t = (I − A X_0)^{2^t} exactly (in exact
+    arithmetic), so ‖I − A X_t‖₂ ≤ ρ₀^{2^t} with ρ₀ = ‖I − A X_0‖₂ (loopbound.theory.bounds.regression).
+    Sizes: one linear head of size 2m on the residual width 3m, no feed-forward (``ff_width`` 0; the
+    float block stores one zero unit); no stated precision need (``precision_bits`` None: the
+    iteration is self-correcting down to a rounding floor of order κ·u)."""
 
-    model: LoopedTransformer
     m: int
     alpha: float
     init: str
     loops: int
-    width: int
+    embedding_width: int
+    ff_width: int
     heads: int
-    head_dim: int
+    head_size: int
     parameter_count: int
     claim: str
+    precision_bits: int | None = None
 
 
 def _check(m: Any, alpha: Any, init: Any) -> tuple[int, float, str]:
     return check_int("matrix size m", m, minimum=1), check_positive_real("alpha", alpha), check_choice("init", init, INITS)
 
 
+def newton_schulz_spec(m: int, *, alpha: float, init: Init = "identity", loops: int = 1) -> LoopedSpec:
+    """The exact weights (module docstring) over the slots x0 … x{m−1}, a0 … a{m−1}, e0 … e{m−1};
+    the input token k is (A[:, k], e_k) = in0 … in{2m−1}, α is taken as the exact value of its float.
+
+    One linear head of size 2m: queries (x, −e), keys (a, e), values (x, 0), value component p
+    routed to x_p with −1; no feed-forward unit; L₂ reads the x-slot.
+    """
+    m, alpha, start = _check(m, alpha, init)
+    x, a, e = ([f"{slot}{p}" for p in range(m)] for slot in "xae")
+    scale = Fraction(alpha)
+    source = range(m, 2 * m) if start == "identity" else range(m)  # row k of X_0: α e_k, or α A[:, k]
+    embed = {**{a[p]: var(f"in{p}") for p in range(m)}, **{e[p]: var(f"in{m + p}") for p in range(m)},
+             **{x[p]: var(f"in{i}") * scale for p, i in enumerate(source)}}
+    head = WideHead(
+        queries=(*(var(name) for name in x), *(-var(name) for name in e)),  # q_j = (x_j, −e_j)
+        keys=(*(var(name) for name in a), *(var(name) for name in e)),  # k_k = (a_k, e_k): score (XA − I)_{jk}
+        values=(*(var(name) for name in x), *(Affine() for _ in e)),  # v_k = (x_k, 0)
+        out=(*({name: Fraction(-1)} for name in x), *({} for _ in e)),
+        label="one Newton–Schulz step",
+    )
+    block = BlockSpec((*x, *a, *e), heads=(head,), units=(), attention="linear")
+    return LoopedSpec(block, d_in=2 * m, embed=embed, readout=tuple(var(name) for name in x), loops=loops)
+
+
 def newton_schulz_state_dict(m: int, *, alpha: float, init: Init = "identity", dtype: torch.dtype = torch.float64) -> dict[str, torch.Tensor]:
-    """The complete state dict (one pure function). Slots: x = [0, m), a = [m, 2m), e = [2m, 3m).
+    """The complete state dict, from :func:`newton_schulz_spec`. Slots: x = [0, m), a = [m, 2m), e = [2m, 3m).
 
     Shapes: ``embed`` [3m, 2m] (+ bias [3m]); ``block.attention.W_Q/W_K/W_V`` [1, 2m, 3m];
     ``W_O`` [1, 3m, 2m]; feed-forward hidden width 1, all zero; ``readout`` [m, 3m] (+ bias [m]).
     """
-    m, alpha, init = _check(m, alpha, init)
-    I = torch.eye(m, dtype=dtype)
-    x, a, e = slice(0, m), slice(m, 2 * m), slice(2 * m, 3 * m)
-    embed = torch.zeros(3 * m, 2 * m, dtype=dtype)  # input token k = (A[:, k], e_k)
-    embed[a, :m] = I
-    embed[e, m:] = I
-    if init == "identity":
-        embed[x, m:] = alpha * I  # row k of X_0 = αI is α e_k
-    else:
-        embed[x, :m] = alpha * I  # row k of X_0 = αAᵀ is α A[:, k]
-    W_Q = torch.zeros(1, 2 * m, 3 * m, dtype=dtype)
-    W_Q[0, :m, x] = I
-    W_Q[0, m:, e] = -I  # q_j = (x_j, −e_j)
-    W_K = torch.zeros(1, 2 * m, 3 * m, dtype=dtype)
-    W_K[0, :m, a] = I
-    W_K[0, m:, e] = I  # k_k = (a_k, e_k): score = (XA − I)_{jk}
-    W_V = torch.zeros(1, 2 * m, 3 * m, dtype=dtype)
-    W_V[0, :m, x] = I  # v_k = (x_k, 0)
-    W_O = torch.zeros(1, 3 * m, 2 * m, dtype=dtype)
-    W_O[0, x, :m] = -I
-    readout = torch.zeros(m, 3 * m, dtype=dtype)
-    readout[:, x] = I
-    return {
-        "embed.weight": embed,
-        "embed.bias": torch.zeros(3 * m, dtype=dtype),
-        "block.attention.W_Q": W_Q,
-        "block.attention.W_K": W_K,
-        "block.attention.W_V": W_V,
-        "block.attention.W_O": W_O,
-        "block.feed_forward.W_in": torch.zeros(1, 3 * m, dtype=dtype),
-        "block.feed_forward.b_in": torch.zeros(1, dtype=dtype),
-        "block.feed_forward.W_out": torch.zeros(3 * m, 1, dtype=dtype),
-        "block.feed_forward.b_out": torch.zeros(3 * m, dtype=dtype),
-        "readout.weight": readout,
-        "readout.bias": torch.zeros(m, dtype=dtype),
-    }
+    return state_dict(newton_schulz_spec(m, alpha=alpha, init=init), dtype)
 
 
 def build_newton_schulz(
@@ -143,34 +139,28 @@ def build_newton_schulz(
     loops: int = 1,
     dtype: torch.dtype = torch.float64,
     device: torch.device | None = None,
-) -> NewtonSchulzConstruction:
-    """The looped transformer of one Newton–Schulz step per loop for m×m matrices, its state dict
-    from :func:`newton_schulz_state_dict` loaded strictly."""
+) -> Built[LoopedTransformer, NewtonSchulzGuarantee]:
+    """The looped transformer of one Newton–Schulz step per loop for m×m matrices, built from
+    :func:`newton_schulz_spec` (state dict loaded strictly), with its guarantee."""
     loops = check_loops(loops)
     if dtype not in (torch.float32, torch.float64):
         raise InputError(f"the Newton–Schulz construction computes in float32 or float64, got {dtype}")
-    weights = newton_schulz_state_dict(m, alpha=alpha, init=init, dtype=dtype)
-    width = 3 * m
-    attention = MultiHeadAttention(width, 1, 2 * m, "linear", inverse_temperature=1.0, dtype=dtype)
-    block = ResidualBlock(attention, FeedForward(width, 1, dtype=dtype))
-    model = LoopedTransformer(nn.Linear(2 * m, width, dtype=dtype), block, nn.Linear(width, m, dtype=dtype), loops=loops)
-    model.load_state_dict(weights, strict=True)
-    model.requires_grad_(False)
-    if device is not None:
-        model = model.to(device)
+    spec = newton_schulz_spec(m, alpha=alpha, init=init, loops=loops)
+    model = to_module(spec, dtype=dtype, device=device)
     start = "αI" if init == "identity" else "αAᵀ"
-    return NewtonSchulzConstruction(
-        model=model,
+    guarantee = NewtonSchulzGuarantee(
         m=m,
         alpha=float(alpha),
         init=init,
         loops=loops,
-        width=width,
-        heads=1,
-        head_dim=2 * m,
-        parameter_count=model.parameter_count(),
+        embedding_width=spec.block.width,
+        ff_width=len(spec.block.units),
+        heads=len(spec.block.heads),
+        head_size=spec.block.head_size,
+        parameter_count=spec.parameter_count(),
         claim=f"loop t maps X_t to X_t(2I − AX_t) from X_0 = {start}; I − AX_t = (I − AX_0)^(2^t) exactly",
     )
+    return Built(model, guarantee)
 
 
 def newton_schulz_tokens(A: torch.Tensor) -> torch.Tensor:
@@ -233,12 +223,12 @@ def looped_newton_schulz(
     A = _check_matrices(A, dtype, device)
     if alpha is None:
         alpha = default_alpha(A, init)
-    built = build_newton_schulz(A.shape[1], alpha=alpha, init=init, loops=loops, dtype=dtype, device=A.device)
+    model = build_newton_schulz(A.shape[1], alpha=alpha, init=init, loops=loops, dtype=dtype, device=A.device).model
     tokens = newton_schulz_tokens(A)
     with torch.no_grad():
         if trace:
             iterates: list[torch.Tensor] = []
-            readout = built.model.readout
-            built.model(tokens, loops, capture=lambda t, Z: iterates.append(readout(Z)))
+            readout = model.readout
+            model(tokens, loops, capture=lambda t, Z: iterates.append(readout(Z)))
             return torch.stack(iterates)
-        return built.model(tokens, loops)
+        return model(tokens, loops)

@@ -1,4 +1,4 @@
-"""A loop counter and phase flags in the residual stream (theory-notes §9), shared by the looped
+"""A loop counter and phase flags in the residual stream (docs/theory.md §9), shared by the looped
 constructions.
 
 Conventions. The coordinate ``count`` starts at 0 (from L₁) and the feed-forward adds 1 in every

@@ -1,6 +1,6 @@
 """Quantisation to the grid G_δ by a weight-tied looped block, and Yun's layer-by-layer reference.
 
-Mathematical object (theory-notes §5, §9; Yun et al. 2020, arXiv 1912.10077, §4.1). For δ = 1/m,
+Mathematical object (docs/theory.md §5, §9; Yun et al. 2020, arXiv 1912.10077, §4.1). For δ = 1/m,
 the quantiser maps each coordinate t ∈ [0,1) to its grid index ⌊t/δ⌋ ∈ {0, …, m−1} (the cell's
 lower corner is δ⌊t/δ⌋).
 
@@ -33,13 +33,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import torch
-from torch import nn
-
 from loopbound.constructions import gadgets, phases
 from loopbound.constructions.blocks import LoopedTransformer
+from loopbound.constructions.built import Built
 from loopbound.constructions.spec import Affine, BlockSpec, LoopedSpec, Unit, block_module, to_module, var
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import bits_for_integer
+from torch import nn
 
 DEFAULT_SHARPNESS = 2**30
 ROUNDING_MARGIN = 2.0**-40
@@ -83,7 +83,8 @@ def band_measure(m: int, sharpness: int, entries: int, *, rounding_margin: float
 
 @dataclass(frozen=True)
 class QuantiserGuarantee:
-    """What the looped quantiser claims: grid indices ⌊x/δ⌋ exactly off the bands."""
+    """What the looped quantiser claims: grid indices ⌊x/δ⌋ exactly off the bands (no attention:
+    ``heads`` = 0; the float block stores one zero head of size 1, counted in ``parameter_count``)."""
 
     delta: Fraction
     grid_size: int
@@ -95,6 +96,9 @@ class QuantiserGuarantee:
     precision_bits: int
     embedding_width: int
     ff_width: int
+    heads: int
+    head_size: int
+    parameter_count: int
 
 
 def looped_quantiser_spec(d: int, delta: float | Fraction, *, sharpness: int = DEFAULT_SHARPNESS) -> LoopedSpec:
@@ -128,7 +132,7 @@ def quantiser_precision_bits(m: int, sharpness: int, loops: int) -> int:
 
 def build_looped_quantiser(
     d: int, delta: float | Fraction, *, sharpness: int = DEFAULT_SHARPNESS, dtype: torch.dtype = torch.float64
-) -> tuple[LoopedTransformer, QuantiserGuarantee]:
+) -> Built[LoopedTransformer, QuantiserGuarantee]:
     """The looped quantiser as a float module with its guarantee."""
     spec = looped_quantiser_spec(d, delta, sharpness=sharpness)
     m = grid_size(delta)
@@ -137,9 +141,10 @@ def build_looped_quantiser(
     guarantee = QuantiserGuarantee(
         delta=Fraction(1, m), grid_size=m, d=d, loops=spec.loops, sharpness=sharpness, band_width=1.0 / sharpness,
         band_measure_per_token=band_measure(m, sharpness, d), precision_bits=bits,
-        embedding_width=spec.block.width, ff_width=len(spec.block.units),
+        embedding_width=spec.block.width, ff_width=len(spec.block.units), heads=len(spec.block.heads),
+        head_size=spec.block.head_size, parameter_count=spec.parameter_count(),
     )
-    return model, guarantee
+    return Built(model, guarantee)
 
 
 class LayerwiseQuantiser(nn.Module):

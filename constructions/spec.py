@@ -6,27 +6,33 @@ A construction writes its block in terms of *named* residual coordinates (``"one
 - an :class:`Affine` form Σ c_name · z_name + c₀ over the coordinates;
 - a feed-forward :class:`Unit` computes ReLU(pre) and adds ``out[name]`` times it to coordinates;
 - an attention :class:`Head` of size 1 has query, key and value forms (no constant: use ``one``)
-  and routes its output to coordinates.
+  and routes its output to coordinates; a :class:`WideHead` of size s has s of each (the score is
+  the inner product of the s query and key forms, value component b is routed by ``out[b]``).
 
 From one :class:`LoopedSpec`, :func:`to_module` builds the float :class:`~loopbound.constructions.blocks.LoopedTransformer`
-(complete state dict, loaded strictly: a missing or misshapen weight is an error, STYLE.md §2) and
+(complete state dict, loaded strictly: a missing or misshapen weight is an error, CONTRIBUTING.md §2) and
 :mod:`loopbound.constructions.exact` evaluates the same weights in exact rational arithmetic. There is no
 second hand-written implementation that could silently disagree.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Iterable, Mapping, Sequence, Union
 
 import torch
-from torch import nn
-
-from loopbound.constructions.blocks import FeedForward, LoopedTransformer, MultiHeadAttention, ResidualBlock, TableModulation
+from loopbound.constructions.blocks import (
+    FeedForward,
+    LoopedTransformer,
+    MultiHeadAttention,
+    ResidualBlock,
+    TableModulation,
+)
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import require_bits
+from torch import nn
 
-Number = Union[int, Fraction]
+Number = int | Fraction
 
 
 def _fraction(value: Number | float) -> Fraction:
@@ -42,7 +48,7 @@ class Affine:
         self.terms: dict[str, Fraction] = {k: _fraction(v) for k, v in (terms or {}).items() if v != 0}
         self.constant = _fraction(constant)
 
-    def __add__(self, other: "Affine | Number") -> "Affine":
+    def __add__(self, other: Affine | Number) -> Affine:
         if not isinstance(other, Affine):
             return Affine(self.terms, self.constant + _fraction(other))
         terms = dict(self.terms)
@@ -52,16 +58,16 @@ class Affine:
 
     __radd__ = __add__
 
-    def __neg__(self) -> "Affine":
+    def __neg__(self) -> Affine:
         return Affine({k: -v for k, v in self.terms.items()}, -self.constant)
 
-    def __sub__(self, other: "Affine | Number") -> "Affine":
+    def __sub__(self, other: Affine | Number) -> Affine:
         return self + (-other if isinstance(other, Affine) else -_fraction(other))
 
-    def __rsub__(self, other: Number) -> "Affine":
+    def __rsub__(self, other: Number) -> Affine:
         return (-self) + other
 
-    def __mul__(self, scalar: Number) -> "Affine":
+    def __mul__(self, scalar: Number) -> Affine:
         scalar = _fraction(scalar)
         return Affine({k: v * scalar for k, v in self.terms.items()}, self.constant * scalar)
 
@@ -103,11 +109,43 @@ class Head:
 
 
 @dataclass(frozen=True)
+class WideHead:
+    """An attention head of size s: score(n, k) = λ·Σ_a q_a(z_n)·k_a(z_k); value component b,
+    v_b(z_k), is added to ``out[b][name]`` times it on each named coordinate (W_O's column b)."""
+
+    queries: tuple[Affine, ...]
+    keys: tuple[Affine, ...]
+    values: tuple[Affine, ...]
+    out: tuple[Mapping[str, Fraction], ...]
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if not len(self.queries) == len(self.keys) >= 1 or len(self.values) != len(self.out) or not self.values:
+            raise ValueError(f"head {self.label}: as many query as key forms, as many value forms as outputs, at least one of each")
+
+
+AnyHead = Head | WideHead
+
+
+def head_rows(head: AnyHead) -> tuple[tuple[Affine, ...], tuple[Affine, ...], tuple[Affine, ...], tuple[Mapping[str, Fraction], ...]]:
+    """(query forms, key forms, value forms, output routes) of a head of any size."""
+    if isinstance(head, Head):
+        return (head.query,), (head.key,), (head.value,), (head.out,)
+    return head.queries, head.keys, head.values, head.out
+
+
+def head_size(head: AnyHead) -> int:
+    """The head's size: its number of query (and key) forms, or of value forms if more."""
+    queries, _, values, _ = head_rows(head)
+    return max(len(queries), len(values))
+
+
+@dataclass(frozen=True)
 class BlockSpec:
     """One block's exact weights over named coordinates."""
 
     coordinates: tuple[str, ...]
-    heads: tuple[Head, ...]
+    heads: tuple[AnyHead, ...]
     units: tuple[Unit, ...]
     attention: str = "hardmax"
     inverse_temperature: Fraction = Fraction(1)
@@ -120,10 +158,15 @@ class BlockSpec:
         for unit in self.units:
             self._check(unit.pre.names() | set(unit.out), known, unit.label or repr(unit.pre))
         for head in self.heads:
-            for form in (head.query, head.key, head.value):
+            queries, keys, values, routes = head_rows(head)
+            names: set[str] = set()
+            for form in (*queries, *keys, *values):
                 if form.constant != 0:
                     raise ValueError(f"head {head.label}: attention forms take no constant; use the 'one' coordinate")
-            self._check(head.query.names() | head.key.names() | head.value.names() | set(head.out), known, head.label)
+                names |= form.names()
+            for route in routes:
+                names |= set(route)
+            self._check(names, known, head.label)
         self._check(set(self.ff_bias), known, "feed-forward bias")
 
     @staticmethod
@@ -138,6 +181,17 @@ class BlockSpec:
     @property
     def width(self) -> int:
         return len(self.coordinates)
+
+    @property
+    def head_size(self) -> int:
+        """The size every head is stored with (the largest head's; 1 when there is none)."""
+        return max((head_size(head) for head in self.heads), default=1)
+
+    def parameter_count(self) -> int:
+        """Parameters of :func:`block_module`'s block: 4·H·s·w for the attention (at least one
+        head), hidden·(w + 1) + (hidden + 1)·w for the feed-forward (hidden ≥ 1)."""
+        heads, hidden, width = max(1, len(self.heads)), max(1, len(self.units)), self.width
+        return 4 * heads * self.head_size * width + hidden * (width + 1) + (hidden + 1) * width
 
 
 @dataclass(frozen=True)
@@ -170,6 +224,11 @@ class LoopedSpec:
     def input_names(self) -> list[str]:
         return [f"in{i}" for i in range(self.d_in)]
 
+    def parameter_count(self) -> int:
+        """Parameters of :func:`to_module`'s model: L₁ (d_in + 1)·w, the block, L₂ (w + 1)·d_out."""
+        width = self.block.width
+        return (self.d_in + 1) * width + self.block.parameter_count() + (width + 1) * len(self.readout)
+
     def weights(self) -> Iterable[Fraction]:
         """Every coefficient of the spec (for precision checks)."""
         for form in self.embed.values():
@@ -183,9 +242,11 @@ class LoopedSpec:
             yield unit.pre.constant
             yield from unit.out.values()
         for head in self.block.heads:
-            for form in (head.query, head.key, head.value):
+            queries, keys, values, routes = head_rows(head)
+            for form in (*queries, *keys, *values):
                 yield from form.terms.values()
-            yield from head.out.values()
+            for route in routes:
+                yield from route.values()
         yield from self.block.ff_bias.values()
         for gate in self.ff_gate or ():
             yield from gate.values()
@@ -218,13 +279,19 @@ def _matrix(rows: Sequence[Mapping[str, Fraction]], columns: Sequence[str], dtyp
 def block_state_dict(block: BlockSpec, dtype: torch.dtype = torch.float64, prefix: str = "") -> dict[str, torch.Tensor]:
     """The complete state dict of the :class:`ResidualBlock` that ``block`` describes."""
     names = block.coordinates
-    heads = list(block.heads)
-    H = max(1, len(heads))
-    rows = lambda forms: [f.terms for f in forms] + [{}] * (H - len(forms))  # noqa: E731
-    W_Q = _matrix(rows([h.query for h in heads]), names, dtype).view(H, 1, -1)
-    W_K = _matrix(rows([h.key for h in heads]), names, dtype).view(H, 1, -1)
-    W_V = _matrix(rows([h.value for h in heads]), names, dtype).view(H, 1, -1)
-    W_O = _matrix([h.out for h in heads] + [{}] * (H - len(heads)), names, dtype).view(H, -1, 1)
+    rows = [head_rows(head) for head in block.heads] or [((), (), (), ())]
+    size = block.head_size
+
+    def stacked(forms_of: list[tuple[Affine, ...]]) -> torch.Tensor:  # [H, s, w]: row a of head h is its a-th form
+        padded = [[form.terms for form in forms] + [{}] * (size - len(forms)) for forms in forms_of]
+        return torch.stack([_matrix(head, names, dtype) for head in padded])
+
+    W_O = torch.stack([
+        _matrix(list(row[3]) + [{}] * (size - len(row[3])), names, dtype).T for row in rows
+    ]).contiguous()  # [H, w, s]: column b of head h routes its value component b
+    W_Q = stacked([queries for queries, _, _, _ in rows])
+    W_K = stacked([keys for _, keys, _, _ in rows])
+    W_V = stacked([values for _, _, values, _ in rows])
     units = list(block.units) or [Unit(Affine(), {})]
     return {
         f"{prefix}attention.W_Q": W_Q,
@@ -242,7 +309,7 @@ def block_module(block: BlockSpec, *, dtype: torch.dtype = torch.float64) -> Res
     """The :class:`ResidualBlock` of ``block``, its state dict loaded strictly."""
     width, hidden = block.width, max(1, len(block.units))
     attention = MultiHeadAttention(
-        width, max(1, len(block.heads)), 1, block.attention,  # type: ignore[arg-type]
+        width, max(1, len(block.heads)), block.head_size, block.attention,  # type: ignore[arg-type]
         inverse_temperature=float(block.inverse_temperature), dtype=dtype,
     )
     module = ResidualBlock(attention, FeedForward(width, hidden, dtype=dtype))

@@ -1,6 +1,6 @@
 """The looped universal approximator: one fused block, the same in every loop
 (Xu & Sato 2024, arXiv 2410.01405, Theorem 3.6 and Theorem 4.2; the fusion is derived here after
-theory-notes §9).
+docs/theory.md §9).
 
 For a permutation-equivariant continuous f: [0,1]^{N×d} → R^{N×d_out} and δ = 1/m,
 ``build_universal(f, δ)`` returns L₂ ∘ TF^{∘r} ∘ L₁ with one hardmax head of size 1 and one ReLU
@@ -64,9 +64,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import torch
-from torch import nn
-
 from loopbound.constructions import phases
+from loopbound.constructions.built import Built
 from loopbound.constructions.contextual_looped import (
     RECEIVED,
     SEQUENCE,
@@ -99,49 +98,21 @@ from loopbound.constructions.quantization import (
     quantiser_precision_bits,
     x_name,
 )
+from loopbound.constructions.sizes import (
+    grid_for_loops,
+    largest_valid_id,
+    loops_for_grid,
+    theory_sizes,
+    universal_sizes,
+)
 from loopbound.constructions.spec import Affine, BlockSpec, LoopedSpec, Unit, to_module, var
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import bits_for_integer
 from loopbound.theory.targets import Target
+from torch import nn
 
 CONTEXT_FLAG = "ctx"
 VALUE_FLAG = "val"
-
-
-def largest_valid_id(m: int, d: int, N: int) -> int:
-    """K = (K₀ − 1)K₀^N + Σ_{j=1}^{N} (K₀ − j)K₀^{N−j}: own token in the top cell, the others in
-    the next N − 1 cells."""
-    K0 = m**d
-    if N > K0:
-        raise InputError(f"N = {N} tokens cannot sit in distinct cells of a grid with {K0} cells (delta too large)")
-    return (K0 - 1) * K0**N + sum((K0 - j) * K0 ** (N - j) for j in range(1, N + 1))
-
-
-def loops_for_grid(m: int, d: int, N: int, *, timestep: bool = True) -> int:
-    """The construction's loop budget for δ = 1/m: (m − 1) + N + K (the same with or without
-    timestep scaling)."""
-    if m < 2:
-        raise InputError(f"grid size m = 1/delta must be >= 2, got {m}")
-    return (m - 1) + N + largest_valid_id(m, d, N)
-
-
-def grid_for_loops(r: int, d: int, N: int, *, timestep: bool = True) -> int | None:
-    """The largest m with loops_for_grid(m, d, N) ≤ r, or None when even m = 2 needs more loops."""
-    smallest = 2
-    while smallest**d < N:
-        smallest += 1
-    if loops_for_grid(smallest, d, N) > r:
-        return None
-    low, high = smallest, smallest
-    while loops_for_grid(high, d, N) <= r:
-        low, high = high, high * 2
-    while high - low > 1:
-        middle = (low + high) // 2
-        if loops_for_grid(middle, d, N) <= r:
-            low = middle
-        else:
-            high = middle
-    return low
 
 
 @dataclass(frozen=True)
@@ -176,11 +147,13 @@ class UniversalGuarantee:
 
     @property
     def theory_embedding_width(self) -> int:
-        return 17 * self.d + 9
+        """Theorem 3.6's embedding width 17d + 9 (:func:`loopbound.constructions.sizes.theory_sizes`)."""
+        return theory_sizes(self.grid_size, self.d, self.N).embedding_width
 
     @property
     def theory_ff_width(self) -> int:
-        return 49 * self.d + 25
+        """Theorem 3.6's feed-forward width 49d + 25."""
+        return theory_sizes(self.grid_size, self.d, self.N).ff_width
 
     @property
     def failure_measure(self) -> float:
@@ -240,17 +213,18 @@ def value_table(target: Target, m: int) -> dict[int, list[float]]:
 
 def universal_spec(
     target: Target, delta: float | Fraction, *, timestep: bool = False, sharpness: int = DEFAULT_SHARPNESS
-) -> tuple[LoopedSpec, UniversalGuarantee]:
-    """The fused block as an exact spec, and its guarantee (see the module docstring)."""
+) -> Built[LoopedSpec, UniversalGuarantee]:
+    """The fused block as an exact spec (``.model``), and its guarantee (see the module docstring)."""
     m = grid_size(delta)
     if not isinstance(sharpness, int) or sharpness <= m:
         raise InputError(f"sharpness M must be an integer > 1/delta = {m}, got {sharpness!r}")
     d, N, d_out = target.d, target.N, target.d_out
     equivariance = check_equivariance(target)
     K0 = m**d
-    K = largest_valid_id(m, d, N)
-    t_value = m + N
-    loops = loops_for_grid(m, d, N)
+    sizes = universal_sizes(m, d, N, d_out, timestep=timestep)
+    K, loops = sizes.value_loops, sizes.loops
+    t_context = sizes.quantisation_loops + 1  # first loop of each phase
+    t_value = t_context + sizes.contextual_loops
 
     raw = value_table(target, m)
     magnitude = max(abs(v) for row in raw.values() for v in row) + 1.0
@@ -260,11 +234,11 @@ def universal_spec(
     coordinates = [phases.ONE, phases.COUNT, *(x_name(i) for i in range(d)), *(g_name(i) for i in range(d)),
                    TAKEN, RECEIVED, SEQUENCE, CONTEXT_FLAG, *(y_name(j) for j in range(d_out))]
     embed: dict[str, Affine] = {phases.ONE: Affine(constant=1), **{x_name(i): var(f"in{i}") for i in range(d)},
-                                CONTEXT_FLAG: Affine(constant=phases.initial_flag(m, m + N))}
+                                CONTEXT_FLAG: Affine(constant=phases.initial_flag(t_context, t_value))}
     units: list[Unit] = [
         *phases.counter_units(),
         *quantisation_units(d, m, sharpness),
-        *phases.flag_units(CONTEXT_FLAG, m, m + N),
+        *phases.flag_units(CONTEXT_FLAG, t_context, t_value),
         *contextual_units(d, m, N, var(CONTEXT_FLAG)),
     ]
     # u = k − s with s = c + 2 − t_v the value step of this loop
@@ -316,19 +290,21 @@ def universal_spec(
         table_bits,
         value_bits,
     )
-    width, hidden = block.width, len(block.units)
-    parameters = (d + 1) * width + 4 * width + hidden * (width + 1) + (hidden + 1) * width + (width + 1) * d_out
+    built = (block.width, len(block.units), len(block.heads), block.head_size)
+    if built != (sizes.embedding_width, sizes.ff_width, sizes.heads, sizes.head_size):
+        raise RuntimeError(f"the universal block has sizes {built}, its formulas say {sizes}")
     guarantee = UniversalGuarantee(
         delta=Fraction(1, m), grid_size=m, d=d, N=N, d_out=d_out, timestep=timestep, loops=loops,
-        quantisation_loops=m - 1, contextual_loops=N, value_loops=K,
-        embedding_width=width, ff_width=hidden, heads=1, head_size=1, parameter_count=parameters,
+        quantisation_loops=sizes.quantisation_loops, contextual_loops=sizes.contextual_loops, value_loops=K,
+        embedding_width=sizes.embedding_width, ff_width=sizes.ff_width, heads=sizes.heads, head_size=sizes.head_size,
+        parameter_count=spec.parameter_count(),
         precision_bits=precision, sharpness=sharpness, band_measure=band_measure(m, sharpness, N * d),
         collision_measure=1.0 - math.prod(1.0 - j / K0 for j in range(N)),
         value_error_bound=errors, label_rounding=2.0 ** (-F - 1), output_bound=output_bound,
         collision_output_bound=max(float(max(abs(v) for v in carried[j])) + errors[j] for j in range(d_out)),
         valid_ids=len(raw), equivariance=equivariance,
     )
-    return spec, guarantee
+    return Built(spec, guarantee)
 
 
 class UniversalApproximator(nn.Module):
@@ -385,16 +361,18 @@ def build_universal(
     sharpness: int | None = None,
     device: torch.device | str | None = None,
     exact: bool = False,
-) -> UniversalApproximator:
-    """The looped universal approximator of ``target`` at δ = 1/m (module docstring).
+) -> Built[UniversalApproximator, UniversalGuarantee]:
+    """The looped universal approximator of ``target`` at δ = 1/m (module docstring), and its
+    guarantee (also the approximator's ``.guarantee``).
 
     Refuses (PrecisionError, one line) a dtype without the bits the construction needs — float32
     always, float64 for the unscaled value mapping beyond ~50 value loops; ``exact=True`` evaluates
     the same weights in rational arithmetic instead.
     """
-    spec, guarantee = universal_spec(target, delta, timestep=timestep, sharpness=sharpness or DEFAULT_SHARPNESS)
+    specified = universal_spec(target, delta, timestep=timestep, sharpness=sharpness or DEFAULT_SHARPNESS)
+    spec, guarantee = specified.model, specified.guarantee
     model = None if exact else to_module(spec, dtype=dtype, device=device, precision_bits=guarantee.precision_bits)
-    return UniversalApproximator(spec, guarantee, model, target)
+    return Built(UniversalApproximator(spec, guarantee, model, target), guarantee)
 
 
 def cell_representative(X: torch.Tensor, delta: float | Fraction) -> torch.Tensor:

@@ -9,7 +9,8 @@ where their shapes are known, in the builder's own module.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from loopbound.theory.errors import InputError
 

@@ -6,7 +6,7 @@
 - :func:`bounds_document`: a standalone LaTeX document (article, amsmath) with one entry per bound:
   its name, its provenance (source, statement, arXiv id, status: reconstructed / derived here /
   paper) and the expression (:meth:`loopbound.theory.bounds.core.Bound.latex`, sympy's LaTeX printer);
-- :func:`verify_document`: the bound a :class:`~loopbound.verify.VerifyResult` was held against,
+- :func:`verify_document`: the bound a :class:`~loopbound.verify_result.VerifyResult` was held against,
   and its per-r rows (error with interval, bound or bound range, ratio, status) as a table, with
   the verdict and the fitted rate.
 
@@ -15,12 +15,10 @@ is escaped for LaTeX (``& % $ # _ { } ~ ^ \\``); the expressions are sympy's and
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
 
 from loopbound.theory.bounds.core import Bound
-
-if TYPE_CHECKING:
-    from loopbound.verify import VerifyResult
+from loopbound.verify_result import VerifyResult
 
 __all__ = ["all_bounds", "escape", "bound_entry", "bounds_document", "verify_document"]
 
@@ -88,7 +86,7 @@ def _number(value: float | None) -> str:
     return "--" if value is None else f"{value:.4g}"
 
 
-def verify_document(result: "VerifyResult") -> str:
+def verify_document(result: VerifyResult) -> str:
     """The bound of one verification and its table of rows, with the verdict and the rate."""
     variant = "with timestep scaling" if result.timestep else "without timestep scaling"
     lines = [

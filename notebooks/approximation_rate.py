@@ -32,11 +32,12 @@ import matplotlib
 matplotlib.use("Agg")
 
 from loopbound.constructions.universal import loops_for_grid  # noqa: E402
-from loopbound.approximation_plots import approximation_figure  # noqa: E402
+
 from loopbound.atomic import write_text_atomic  # noqa: E402
-from loopbound.plots import save_figure  # noqa: E402
-from loopbound.verify import format_table, load_family, verify  # noqa: E402
-from loopbound.theory.targets import builtin_target  # noqa: E402
+from loopbound.figures.approximation import approximation_figure  # noqa: E402
+from loopbound.figures.save import save_figure  # noqa: E402
+from loopbound.stages.approximation import approximation_sweep, summary_line  # noqa: E402
+from loopbound.sweep import compute  # noqa: E402
 
 PAPER = os.environ.get("LOOPBOUND_NOTEBOOK_SIZE", "ci") == "paper"
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("runs/notebooks")
@@ -48,17 +49,24 @@ GRIDS = {
     (2, True): (2, 3, 4, 6, 8) if PAPER else (2, 3, 4),
 }
 
+# %% [markdown]
+# Each (N, variant) is one `approximation_curve` cell of the sweep engine (the verify record at
+# the grids' loop budgets, with the verdict over them), computed in this process.
+
 # %%
-family = load_family()
 records = []
 for N in (1, 2):
-    target = builtin_target("holder", d=1, N=N, alpha=0.5)
     for timestep in (False, True):
-        loops = [loops_for_grid(m, 1, N) for m in GRIDS[N, timestep]]
-        result = verify(target, loops=loops, timestep=timestep, samples=SAMPLES, seed=0, family=family,
-                        on_refusal="record", progress=False)
-        print(format_table(result), "\n")
-        records.append(result.to_json())
+        loops = tuple(loops_for_grid(m, 1, N) for m in GRIDS[N, timestep])
+        [record] = compute(
+            approximation_sweep(("holder:alpha=0.5",), N=N, timestep=timestep, loops=loops, seed=0, samples=SAMPLES)
+        )
+        record = {key: value for key, value in record.items() if key != "key"}
+        print(summary_line("holder:alpha=0.5", N, timestep, record))
+        for row in record["rows"]:
+            if row["refused"] is not None:
+                print(f"  refused: {row['refused']}")
+        records.append(record)
 
 # %%
 OUT.mkdir(parents=True, exist_ok=True)

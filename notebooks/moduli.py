@@ -35,8 +35,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from loopbound.atomic import write_text_atomic  # noqa: E402
-from loopbound.moduli_report import builtin_moduli, plot_builtin_moduli, records, report_lines  # noqa: E402
-from loopbound.plots import save_figure  # noqa: E402
+from loopbound.figures.modulus import plot_builtin_moduli  # noqa: E402
+from loopbound.figures.save import save_figure  # noqa: E402
+from loopbound.stages.moduli import builtin_moduli, records, report_lines  # noqa: E402
 
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("runs/notebooks")
 PAPER = os.environ.get("LOOPBOUND_NOTEBOOK_SIZE", "ci") == "paper"

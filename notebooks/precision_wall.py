@@ -37,11 +37,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from loopbound.theory.targets import builtin_target  # noqa: E402
 
 from loopbound.atomic import write_text_atomic  # noqa: E402
-from loopbound.plots import save_figure  # noqa: E402
-from loopbound.precision_report import plot_precision, plot_value_error, precision_rows  # noqa: E402
-from loopbound.theory.targets import builtin_target  # noqa: E402
+from loopbound.figures.precision import plot_precision, plot_value_error  # noqa: E402
+from loopbound.figures.save import save_figure  # noqa: E402
+from loopbound.stages.precision import precision_rows  # noqa: E402
 
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("runs/notebooks")
 PAPER = os.environ.get("LOOPBOUND_NOTEBOOK_SIZE", "ci") == "paper"
@@ -52,8 +53,10 @@ OUT.mkdir(parents=True, exist_ok=True)
 rows = {N: precision_rows(builtin_target("smooth", d=1, N=N), GRIDS[N]) for N in GRIDS}
 for N, table in rows.items():
     for row in table:
-        print(f"N={N} δ=1/{row.grid_size:<3} loops={row.loops:<6} bits: timestep {row.bits_timestep:<3} "
-              f"unscaled {row.bits_unscaled:<6} ε={row.value_error_bound:.4g}")
+        print(
+            f"N={N} δ=1/{row.grid_size:<3} loops={row.loops:<6} bits: timestep {row.bits_timestep:<3} "
+            f"unscaled {row.bits_unscaled:<6} ε={row.value_error_bound:.4g}"
+        )
 
 # %%
 figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))

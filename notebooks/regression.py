@@ -14,7 +14,7 @@
 # %% [markdown]
 # # In-context regression by looped linear attention
 #
-# The paper figure for theory-notes §6–§7: one linear-attention layer with von Oswald et al.'s
+# The paper figure for docs/theory.md §6–§7: one linear-attention layer with von Oswald et al.'s
 # weights is one gradient-descent step on the in-context least-squares loss, so looping it r times
 # is r steps, and its error obeys |ŷ_r − ŷ_LS| ≤ ‖x_q‖ ρ^r ‖w_LS‖. Panels:
 #
@@ -39,41 +39,57 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from loopbound.plots import save_figure  # noqa: E402
-from loopbound.regression_experiment import (  # noqa: E402
-    ReferenceConfig,
-    SweepConfig,
-    reference_report,
-    run_reference,
-    run_sweep,
-    sweep_report,
-)
-from loopbound.regression_plots import plot_error_curves, plot_loops_to_epsilon, plot_reference_curves  # noqa: E402
+from loopbound.figures.regression import plot_error_curves, plot_loops_to_epsilon, plot_reference_curves  # noqa: E402
+from loopbound.figures.save import save_figure  # noqa: E402
+from loopbound.stages.regression import sweep_config  # noqa: E402
+from loopbound.stages.regression_report import reference_report, sweep_report  # noqa: E402
+from loopbound.sweep import Store, compute  # noqa: E402
 
 PAPER = os.environ.get("LOOPBOUND_NOTEBOOK_SIZE", "ci") == "paper"
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else Path("runs/notebooks")
 OUT.mkdir(parents=True, exist_ok=True)
 SEED = 0
 
+# Two sweeps of the sweep engine (cell kinds looped_gd and reference_curves), computed in this
+# process into one results store (the format of `loopbound sweep`: a rerun reads its records).
+D, RATIOS, KAPPA, REFERENCE_D = (8, (1, 2, 4, 8), 4.0, 20) if PAPER else (4, (1, 2, 4, 8), 4.0, 20)
 if PAPER:
-    sweep_config = SweepConfig(d=8, ratios=(1, 2, 4, 8), kappas=(4.0,), rules=("max", "optimal"), instances=64, loops=1500, seed=SEED)
-    reference_config = ReferenceConfig(d=20, ks=(5, 10, 20, 30, 40, 60, 80), prompts=8000, queries=16, seed=SEED)
+    looped = sweep_config(
+        "looped_gd",
+        {"ratio": RATIOS, "kappa": KAPPA, "rule": ("max", "optimal"), "instances": 64, "loops": 1500},
+        seed=SEED,
+        d=D,
+    )
+    reference_sweep = sweep_config(
+        "reference_curves",
+        {"ks": (5, 10, 20, 30, 40, 60, 80), "prompts": 8000, "queries": 16},
+        seed=SEED,
+        d=REFERENCE_D,
+    )
 else:
-    sweep_config = SweepConfig(d=4, ratios=(1, 2, 4, 8), kappas=(4.0,), rules=("max", "optimal"), instances=24, loops=400, seed=SEED)
-    reference_config = ReferenceConfig(d=20, ks=(5, 10, 20, 40), prompts=1000, queries=8, seed=SEED)
+    looped = sweep_config(
+        "looped_gd",
+        {"ratio": RATIOS, "kappa": KAPPA, "rule": ("max", "optimal"), "instances": 24, "loops": 400},
+        seed=SEED,
+        d=D,
+    )
+    reference_sweep = sweep_config(
+        "reference_curves", {"ks": (5, 10, 20, 40), "prompts": 1000, "queries": 8}, seed=SEED, d=REFERENCE_D
+    )
+store = Store(OUT / "regression")
 
 # %% [markdown]
 # ## The sweep: error against loops, per n/d
 
 # %%
-records = run_sweep(sweep_config, out=OUT / "regression")
+records = compute(looped, store=store)
 print("\n".join(sweep_report(records)))
 
 # %% [markdown]
 # ## The reference curves (Garg et al. 2022, Fig. 2; closed forms derived in theory/bounds/regression.py)
 
 # %%
-reference = run_reference(reference_config)
+[reference] = compute(reference_sweep, store=store)
 print("\n".join(reference_report(reference)))
 
 # %% [markdown]
@@ -82,7 +98,7 @@ print("\n".join(reference_report(reference)))
 # %%
 figure, axes = plt.subplots(1, 3, figsize=(15, 4.2))
 colours = {1: "C0", 2: "C1", 4: "C2", 8: "C3"}
-for ratio in sweep_config.ratios:
+for ratio in RATIOS:
     cell = [r for r in records if r["config"]["ratio"] == ratio and r["config"]["rule"] == "max"]
     before = len(axes[0].lines)
     plot_error_curves(cell, ax=axes[0])
@@ -91,12 +107,12 @@ for ratio in sweep_config.ratios:
         line.set_label(f"n/d = {ratio}" if line.get_linestyle() == "-" else "_nolegend_")
     for band in axes[0].collections[-1:]:
         band.set_color(colours[ratio])
-axes[0].set_title(f"(a) looped GD, η = 1/λ_max, d = {sweep_config.d}, κ_Σ = {sweep_config.kappas[0]:g} (dashed: ρ^r)", fontsize="small")
+axes[0].set_title(f"(a) looped GD, η = 1/λ_max, d = {D}, κ_Σ = {KAPPA:g} (dashed: ρ^r)", fontsize="small")
 axes[0].legend(fontsize="x-small")
 plot_loops_to_epsilon(records, ax=axes[1])
 axes[1].set_title("(b) loops to ε against κ(H)", fontsize="small")
 plot_reference_curves(reference, ax=axes[2])
-axes[2].set_title(f"(c) reference curves, d = {reference_config.d}", fontsize="small")
+axes[2].set_title(f"(c) reference curves, d = {REFERENCE_D}", fontsize="small")
 figure.tight_layout()
 for suffix in ("pdf", "png"):
     print(save_figure(figure, OUT / f"regression_figure.{suffix}", close=False))

@@ -1,5 +1,6 @@
 """Every paper figure regenerates from the repository: each notebook (a py:percent script) runs at
 CI size, exits 0 and writes its figure as PDF and PNG into the folder it is given."""
+
 from __future__ import annotations
 
 import os
@@ -20,7 +21,11 @@ def test_there_are_notebooks() -> None:
 def test_notebook_runs_at_ci_size_and_writes_its_figure(notebook: Path, tmp_path: Path) -> None:
     env = {**os.environ, "LOOPBOUND_NOTEBOOK_SIZE": "ci", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
     completed = subprocess.run(
-        [sys.executable, str(notebook), str(tmp_path)], capture_output=True, text=True, timeout=600, env=env,
+        [sys.executable, str(notebook), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
         cwd=notebook.parent.parent,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]

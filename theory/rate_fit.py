@@ -267,7 +267,7 @@ class PointVerdict:
 
     def to_json(self) -> dict[str, Any]:
         return {"r": self.r, "value": self.value, "lower": self.lower, "upper": self.upper, "bound": self.bound,
-                "bound_upper": self.bound_upper, "ratio": self.ratio, "status": self.status.value, "reason": self.reason}
+                "bound_upper": self.bound_upper, "ratio": self.ratio if math.isfinite(self.ratio) else None, "status": self.status.value, "reason": self.reason}
 
 
 def classify(lower: float, upper: float, bound: float, bound_upper: float | None = None,

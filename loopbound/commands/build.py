@@ -1,5 +1,5 @@
 """``loopbound build TARGET --delta δ [--timestep] [--json]``: the universal construction's loops,
-widths, parameter count and needed precision (DESIGN.md), against the theorem's sizes.
+widths, parameter count and needed precision, against the theorem's sizes.
 
 The construction is built as an exact spec (:func:`loopbound.constructions.universal.universal_spec`), so a
 variant that float64 cannot hold is still described; the report says which dtype can evaluate it.
@@ -13,14 +13,15 @@ from dataclasses import asdict
 from fractions import Fraction
 from typing import Any
 
-from loopbound.constructions.quantization import DEFAULT_SHARPNESS
-from loopbound.constructions.universal import UniversalGuarantee, universal_spec
+import torch
+
 from loopbound.cli_types import positive_int
+from loopbound.constructions.quantization import DEFAULT_SHARPNESS
+from loopbound.constructions.sizes import theory_sizes
+from loopbound.constructions.universal import UniversalGuarantee, universal_spec
 from loopbound.size_checks import check_build
 from loopbound.target_loading import load_target
 from loopbound.theory.numerics import intra_op_threads, significand_bits
-
-import torch
 
 
 def grid_delta(text: str) -> Fraction:
@@ -62,13 +63,13 @@ def describe(guarantee: UniversalGuarantee, other_bits: int) -> dict[str, Any]:
         name for name, dtype in (("float32", torch.float32), ("float64", torch.float64)) if significand_bits(dtype) >= guarantee.precision_bits
     ] or ["exact rational arithmetic only"]
     record["precision_bits_other_variant"] = other_bits
-    m, d, N = guarantee.grid_size, guarantee.d, guarantee.N
+    theory = theory_sizes(guarantee.grid_size, guarantee.d, guarantee.N)
     record["theory"] = {
-        "embedding_width": guarantee.theory_embedding_width,
-        "ff_width": guarantee.theory_ff_width,
-        "heads": 2,
-        "head_size": 1,
-        "loops": (m - 1) + N + (2 * m ** ((N + 1) * d) - 1),
+        "embedding_width": theory.embedding_width,
+        "ff_width": theory.ff_width,
+        "heads": theory.heads,
+        "head_size": theory.head_size,
+        "loops": theory.loops,
     }
     return record
 
@@ -77,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
     target = load_target(args.target, d=args.d, N=args.N)
     check_build(args.delta.denominator, d=args.d, N=args.N, d_out=target.d_out)  # refuse what cannot finish here
     with intra_op_threads(args.threads):
-        _, guarantee = universal_spec(target, args.delta, timestep=args.timestep, sharpness=args.sharpness)
-        _, other = universal_spec(target, args.delta, timestep=not args.timestep, sharpness=args.sharpness)
+        guarantee = universal_spec(target, args.delta, timestep=args.timestep, sharpness=args.sharpness).guarantee
+        other = universal_spec(target, args.delta, timestep=not args.timestep, sharpness=args.sharpness).guarantee
     record = {"target": args.target, **describe(guarantee, other.precision_bits)}
     if args.json:
         print(json.dumps(record))
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         f"  loops              {g.loops:>10}   = {g.quantisation_loops} quantisation + {g.contextual_loops} contextual + {g.value_loops} value   (theory: {theory['loops']})",
         f"  embedding width    {g.embedding_width:>10}   (theory 17d+9 = {theory['embedding_width']})",
         f"  feed-forward width {g.ff_width:>10}   (theory 49d+25 = {theory['ff_width']})",
-        f"  attention          {g.heads:>10} head(s) of size {g.head_size}   (theory: 2 of size 1)",
+        f"  attention          {g.heads:>10} head(s) of size {g.head_size}   (theory: {theory['heads']} of size {theory['head_size']})",
         f"  parameters         {g.parameter_count:>10}   (the same block in every loop)",
         f"  precision          {g.precision_bits:>10} bits   -> evaluates in {', '.join(record['evaluates_in'])}",
         f"                     {other.precision_bits:>10} bits {'without' if g.timestep else 'with'} timestep scaling",

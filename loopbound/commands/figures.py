@@ -11,6 +11,7 @@ Records of one (target, d, N, p) share a panel, with and without timestep scalin
 written atomically as ``DIR/NAME.pdf`` and ``DIR/NAME.png`` (default ``figures/approximation``).
 Figures are keyed by the records' configuration, never by a path or a run id.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from loopbound.approximation_plots import approximation_figure, load_records
-from loopbound.plots import save_figure
+from loopbound.figures.approximation import approximation_figure, load_records
+from loopbound.figures.save import save_figure
 from loopbound.theory.errors import InputError
 
 STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -36,9 +37,13 @@ def add_parser(subcommands: Any) -> None:
     )
     parser.add_argument("inputs", metavar="INPUT", nargs="*", help="verify JSON file(s) or sweep store folder(s)")
     parser.add_argument("--out", default="figures", help="folder to write into (created; default figures/)")
-    parser.add_argument("--size", choices=("ci", "paper"), default="ci", help="notebook size (default ci: minutes in all)")
+    parser.add_argument(
+        "--size", choices=("ci", "paper"), default="ci", help="notebook size (default ci: minutes in all)"
+    )
     parser.add_argument("--only", default=None, metavar="NAME", help="run only this notebook (e.g. moduli)")
-    parser.add_argument("--stem", default="approximation", help="file name without suffix for INPUT figures (default approximation)")
+    parser.add_argument(
+        "--stem", default="approximation", help="file name without suffix for INPUT figures (default approximation)"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -96,7 +101,13 @@ def run_notebooks(out: Path, *, size: str, only: str | None) -> int:
     failures = 0
     for notebook in notebooks:
         print(f"[figures] {notebook.stem} ...", file=sys.stderr, flush=True)
-        completed = subprocess.run([sys.executable, str(notebook), str(out)], capture_output=True, text=True, env=env, cwd=notebook.parent.parent)
+        completed = subprocess.run(
+            [sys.executable, str(notebook), str(out)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=notebook.parent.parent,
+        )
         if completed.returncode != 0:
             failures += 1
             last = (completed.stderr.strip().splitlines() or ["(no message)"])[-1]

@@ -16,7 +16,8 @@ from typing import Any, Sequence
 
 
 from loopbound.cli_types import delta_list, exponent_p, figure_path, nonnegative_int, positive_int, seed
-from loopbound.plots import plot_modulus, save_figure
+from loopbound.figures.modulus import plot_modulus
+from loopbound.figures.save import save_figure
 from loopbound.size_checks import check_modulus, check_pairs
 from loopbound.target_loading import load_samples, load_target
 from loopbound.theory.errors import InputError

@@ -1,6 +1,6 @@
 """``loopbound sweep CONFIG``: expand a TOML sweep into cells and compute the missing ones.
 
-Contract (DESIGN.md): ``loopbound sweep CONFIG [--out DIR] [--executor local|submitit] [--resume]``
+Contract (docs/sweeps.md): ``loopbound sweep CONFIG [--out DIR] [--executor local|submitit] [--resume]``
 (plus ``--workers N``). Each cell's record is written atomically by the worker that computed it,
 under ``DIR/records/<hash>.json`` (:mod:`loopbound.sweep.store`); ``--resume`` skips cells whose
 record exists and is valid and moves corrupt ones aside (reported on stderr) to recompute them.
@@ -10,6 +10,7 @@ A progress bar (stderr, when it is a terminal) counts finished cells; the summar
 cells done, skipped and failed with reasons. Exit status: 0 when every cell has a record, 1 when a
 cell failed, 2 on bad input (a missing or malformed sweep file, an unknown cell kind, bad values).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,14 +45,26 @@ def add_parser(subcommands: Any) -> None:
     )
     parser.add_argument("config", metavar="CONFIG", help="sweep file (TOML), e.g. examples/sweeps/moduli-small.toml")
     parser.add_argument("--out", default=None, metavar="DIR", help="results store (default runs/sweeps/<name>)")
-    parser.add_argument("--executor", choices=EXECUTORS, default="local",
-                        help="local process pool (default) or submitit (Slurm; local processes where no cluster exists)")
+    parser.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="local",
+        help="local process pool (default) or submitit (Slurm; local processes where no cluster exists)",
+    )
     parser.add_argument("--resume", action="store_true", help="skip cells whose record exists and is valid")
-    parser.add_argument("--workers", type=positive_int, default=None,
-                        help="local worker processes, or local submitit jobs (default: CPU count)")
-    parser.add_argument("--threads", type=positive_int, default=1,
-                        help="torch intra-op threads per worker (default 1: the workers share the machine, and the "
-                        "cells' narrow matmuls lose much with more threads beside other busy processes)")
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        help="local worker processes, or local submitit jobs (default: CPU count)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        default=1,
+        help="torch intra-op threads per worker (default 1: the workers share the machine, and the "
+        "cells' narrow matmuls lose much with more threads beside other busy processes)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -65,8 +78,11 @@ def run(args: argparse.Namespace) -> int:
     store.prepare()
     plan = store.plan(cells, resume=args.resume)
     for problem in plan.quarantined:
-        print(f"loopbound sweep: corrupt record {problem.hash}: {problem.reason}; moved to {problem.moved_to}, "
-              "computing the cell again", file=sys.stderr)
+        print(
+            f"loopbound sweep: corrupt record {problem.hash}: {problem.reason}; moved to {problem.moved_to}, "
+            "computing the cell again",
+            file=sys.stderr,
+        )
     manifest = store.write_manifest(config, cells)
 
     from tqdm import tqdm
@@ -79,8 +95,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _executor(args: argparse.Namespace, config: SweepConfig, store: Store) -> Executor:
     if args.executor == "submitit":
-        return SubmititExecutor(store.root / "submitit", parameters=dict(config.submitit), workers=args.workers,
-                                threads=args.threads)
+        return SubmititExecutor(
+            store.root / "submitit", parameters=dict(config.submitit), workers=args.workers, threads=args.threads
+        )
     if args.workers is None:
         return LocalExecutor(threads_per_worker=args.threads)
     return LocalExecutor(workers=args.workers, threads_per_worker=args.threads)
@@ -101,8 +118,12 @@ def format_summary(config: SweepConfig, store: Store, summary: SweepSummary) -> 
     if summary.failed:
         lines.append(f"  details: {store.failures}/<hash>.json; run again with --resume to retry the failed cells")
     if summary.plan.temporaries:
-        lines.append(f"  note: {summary.plan.temporaries} temporary file(s) in {store.records} from interrupted "
-                     "writes; they are not records and can be deleted")
+        lines.append(
+            f"  note: {summary.plan.temporaries} temporary file(s) in {store.records} from interrupted "
+            "writes; they are not records and can be deleted"
+        )
     if summary.plan.other_records:
-        lines.append(f"  note: {summary.plan.other_records} other record(s) in this store belong to other configurations")
+        lines.append(
+            f"  note: {summary.plan.other_records} other record(s) in this store belong to other configurations"
+        )
     return "\n".join(lines)

@@ -6,7 +6,8 @@
 its interval, the bound, their ratio and the status; then the fitted rate against the bound's slope.
 Exit status 0 when the bound holds at every r, 1 when it is violated (or not shown to hold) at some
 r, named; 2 on bad input (one line). ``--json`` prints one object: :meth:`VerifyResult.to_json`.
-The logic is in :mod:`loopbound.verify`; docs/verify.md explains every number.
+The logic is in :mod:`loopbound.verify` (the claims in :mod:`loopbound.theory.claims`), the table in
+:mod:`loopbound.verify_table`; docs/verify.md explains every number.
 """
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ from typing import Any
 
 from loopbound.atomic import write_text_atomic
 from loopbound.cli_types import exponent_p, figure_path, from_parser, latex_path, positive_int, seed, unit_level
+from loopbound.construction_family import DEFAULT_CONSTRUCTION, load_family
 from loopbound.size_checks import check_verify
 from loopbound.target_loading import load_target
-from loopbound.verify import DEFAULT_CONSTRUCTION, load_family, parse_bound, parse_loops, verify, format_table
+from loopbound.theory.bounds.parse import parse_bound
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import intra_op_threads, resolve_device
+from loopbound.verify import parse_loops, verify
+from loopbound.verify_table import format_table
 
 
 def _scramblings(text: str) -> int:
@@ -94,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_table(result))
     if args.plot is not None:
-        from loopbound.approximation_plots import save_approximation_figure
+        from loopbound.figures.approximation import save_approximation_figure
 
         save_approximation_figure([result.to_json()], args.plot)
         if not args.json:

@@ -1,13 +1,17 @@
 """Sweeps: a TOML configuration expanded into cells, each computed once and stored as one record.
 
 - :mod:`loopbound.sweep.config`: the TOML file → a validated, frozen :class:`SweepConfig`;
-- :mod:`loopbound.sweep.cells`: cells keyed by the hash of their resolved configuration, and the
-  registry of cell kinds (:func:`register_cell_kind`; the ``"modulus"`` kind ships with it, the
-  ``"approximation"`` and ``"looped_gd"`` kinds in :mod:`loopbound.sweep.approximation` and
-  :mod:`loopbound.sweep.looped_gd`, imported when a sweep asks for them);
+- :mod:`loopbound.sweep.cell`: a cell keyed by the hash of its resolved configuration, and a cell
+  kind (how to compute it, its parameters and axes);
+- :mod:`loopbound.sweep.kinds`: the kinds that ship with loopbound, one module each (moduli, the
+  approximation error, looped GD, the reference curves, Newton–Schulz);
+- :mod:`loopbound.sweep.cells`: the registry of cell kinds (:func:`register_cell_kind` for a
+  user's) and a sweep expanded into cells;
 - :mod:`loopbound.sweep.store`: one atomic, checksummed record per cell, strict reads, resume plans;
 - :mod:`loopbound.sweep.executors`: the local process pool (default) and submitit, and
-  :func:`run_sweep`.
+  :func:`run_sweep`;
+- :mod:`loopbound.sweep.in_process`: :func:`compute`, cells computed in this process (stages,
+  notebooks, tests), reading and writing the same store.
 
 The command line is ``loopbound sweep CONFIG [--out DIR] [--executor local|submitit] [--resume]``
 (:mod:`loopbound.commands.sweep`); docs/sweeps.md is the user's guide. In code::
@@ -18,9 +22,10 @@ The command line is ``loopbound sweep CONFIG [--out DIR] [--executor local|submi
     plan = store.plan(cells, resume=True)
     summary = run_sweep(cells, store, LocalExecutor(workers=2), plan=plan,
                         manifest=store.write_manifest(config, cells))
+    results = compute(config, store=store)   # in this process, the records read back
 """
+
 from loopbound.sweep.cells import (
-    LAZY_CELL_KINDS,
     SCHEMA_VERSION,
     Cell,
     CellKind,
@@ -43,12 +48,37 @@ from loopbound.sweep.executors import (
     execute_cell,
     run_sweep,
 )
+from loopbound.sweep.in_process import compute, compute_cells
 from loopbound.sweep.store import CellRecord, CorruptRecord, Plan, Store
 
 __all__ = [
-    "LAZY_CELL_KINDS", "SCHEMA_VERSION", "Cell", "CellKind", "ModulusCellParams", "cell_kind_names",
-    "check_devices_here", "configuration_hash", "expand_cells", "get_cell_kind", "load_cell_target",
-    "register_cell_kind", "ConfigError", "FieldError", "SweepConfig", "load_config", "parse_config",
-    "CellOutcome", "CellTask", "LocalExecutor", "SubmititExecutor", "SweepSummary", "execute_cell",
-    "run_sweep", "CellRecord", "CorruptRecord", "Plan", "Store",
+    "SCHEMA_VERSION",
+    "Cell",
+    "CellKind",
+    "ModulusCellParams",
+    "cell_kind_names",
+    "check_devices_here",
+    "configuration_hash",
+    "expand_cells",
+    "get_cell_kind",
+    "load_cell_target",
+    "register_cell_kind",
+    "ConfigError",
+    "FieldError",
+    "SweepConfig",
+    "load_config",
+    "parse_config",
+    "CellOutcome",
+    "CellTask",
+    "LocalExecutor",
+    "SubmititExecutor",
+    "SweepSummary",
+    "execute_cell",
+    "run_sweep",
+    "compute",
+    "compute_cells",
+    "CellRecord",
+    "CorruptRecord",
+    "Plan",
+    "Store",
 ]

@@ -29,14 +29,16 @@ validators that configuration dataclasses (here and in cell kinds) use, each rai
 :class:`FieldError` naming the field. Nothing here affects a cell's hash except through the values
 it validates: ``name``, ``imports`` and ``[submitit]`` say how to run, not what to compute.
 """
+
 from __future__ import annotations
 
 import hashlib
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from loopbound.theory.errors import InputError
 
@@ -110,7 +112,9 @@ def require_str(field: str, value: Any, *, choices: Iterable[str] | None = None)
     return value
 
 
-def require_float_tuple(field: str, value: Any, *, positive: bool = False, increasing: bool = False) -> tuple[float, ...]:
+def require_float_tuple(
+    field: str, value: Any, *, positive: bool = False, increasing: bool = False
+) -> tuple[float, ...]:
     """A non-empty list of finite numbers (> 0 when ``positive``; strictly increasing when asked)."""
     if not isinstance(value, (list, tuple)) or not value:
         raise FieldError(field, f"must be a non-empty list of numbers, got {value!r}")
@@ -177,7 +181,7 @@ class SweepConfig:
         if not isinstance(self.name, str) or not NAME_PATTERN.match(self.name):
             raise FieldError("name", f"must be letters, digits, '.', '_' or '-' (a folder name), got {self.name!r}")
         if not isinstance(self.cell, str) or not KIND_NAME_PATTERN.match(self.cell):
-            raise FieldError("cell", f"must name a cell kind, such as \"modulus\", got {self.cell!r}")
+            raise FieldError("cell", f'must name a cell kind, such as "modulus", got {self.cell!r}')
         axes = {
             "targets": lambda v: require_str("targets", v),
             "d": lambda v: require_int("d", v, minimum=1),
@@ -192,7 +196,9 @@ class SweepConfig:
             object.__setattr__(self, field, distinct(field, values))
         if not isinstance(self.device, str) or not DEVICE_PATTERN.match(self.device):
             raise FieldError("device", f"must be auto, cpu, cuda or cuda:K, got {self.device!r}")
-        if not isinstance(self.imports, tuple) or not all(isinstance(m, str) and IDENTIFIER_PATTERN.match(m) for m in self.imports):
+        if not isinstance(self.imports, tuple) or not all(
+            isinstance(m, str) and IDENTIFIER_PATTERN.match(m) for m in self.imports
+        ):
             raise FieldError("imports", f"must be a list of module names, got {self.imports!r}")
         for label, pairs in ((f"[{self.cell}]", self.params), ("[submitit]", self.submitit)):
             keys = [key for key, _ in pairs]
@@ -245,7 +251,9 @@ def load_config(path: str | Path) -> SweepConfig:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise ConfigError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
-    return parse_config(text, source=str(path), default_name=re.sub(r"[^A-Za-z0-9._-]", "-", file.stem).lstrip("._-") or "sweep")
+    return parse_config(
+        text, source=str(path), default_name=re.sub(r"[^A-Za-z0-9._-]", "-", file.stem).lstrip("._-") or "sweep"
+    )
 
 
 def _from_mapping(data: Mapping[str, Any], *, source: str, text: str, default_name: str) -> SweepConfig:

@@ -21,6 +21,7 @@ Two executors run it:
 
 :func:`run_sweep` ties a store's plan to an executor and returns a :class:`SweepSummary`.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,11 +31,12 @@ import random
 import threading
 import time
 import traceback
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping, Protocol, Sequence
+from typing import Any, Literal, Protocol
 
 from loopbound.sweep.cells import Cell, RunCell, get_cell_kind
 from loopbound.sweep.store import Plan, Store, computed_record, now_utc
@@ -169,7 +171,11 @@ class LocalExecutor:
             raise ValueError(f"workers must be an integer >= 1, got {self.workers!r}")
         if self.start_method not in ("spawn", "forkserver"):
             raise ValueError(f"start_method must be spawn or forkserver, got {self.start_method!r}")
-        if isinstance(self.threads_per_worker, bool) or not isinstance(self.threads_per_worker, int) or self.threads_per_worker < 1:
+        if (
+            isinstance(self.threads_per_worker, bool)
+            or not isinstance(self.threads_per_worker, int)
+            or self.threads_per_worker < 1
+        ):
             raise ValueError(f"threads_per_worker must be an integer >= 1, got {self.threads_per_worker!r}")
 
     @property
@@ -197,8 +203,10 @@ class LocalExecutor:
         if self.start_method == "forkserver":
             context.set_forkserver_preload(list(FORKSERVER_PRELOAD))  # no effect once the server runs
         pool = ProcessPoolExecutor(
-            max_workers=min(self.workers, len(tasks)), mp_context=context,
-            initializer=_start_worker, initargs=(tasks[0].threads,),
+            max_workers=min(self.workers, len(tasks)),
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(tasks[0].threads,),
         )
         futures: dict[Any, CellTask] = {}
         interrupted = True
@@ -209,7 +217,11 @@ class LocalExecutor:
                 try:
                     outcomes.append(future.result())
                 except BrokenProcessPool:
-                    outcomes.append(_failed(task, "a worker process died abruptly (killed, or out of memory); run again with --resume"))
+                    outcomes.append(
+                        _failed(
+                            task, "a worker process died abruptly (killed, or out of memory); run again with --resume"
+                        )
+                    )
                 except Exception as error:  # e.g. a task that cannot be pickled: every cell says why
                     outcomes.append(_failed(task, f"{type(error).__name__}: {' '.join(str(error).split())}"))
                 tick()
@@ -230,8 +242,15 @@ class SubmititExecutor:
 
     name = "submitit"
 
-    def __init__(self, folder: Path, *, parameters: Mapping[str, Any] = {}, workers: int | None = None,
-                 poll_seconds: float = 0.2, threads: int = 1) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        parameters: Mapping[str, Any] = {},
+        workers: int | None = None,
+        poll_seconds: float = 0.2,
+        threads: int = 1,
+    ) -> None:
         try:
             import submitit
         except ImportError:
@@ -265,8 +284,9 @@ class SubmititExecutor:
             return "nothing to compute"
         if self.cluster == "slurm":
             return "submitit on Slurm, one array task per cell"
-        return (f"submitit '{self.cluster}' executor (no Slurm here), "
-                f"{min(self.workers, cells)} job(s) as local processes")
+        return (
+            f"submitit '{self.cluster}' executor (no Slurm here), {min(self.workers, cells)} job(s) as local processes"
+        )
 
     def threads(self, cells: int) -> int:
         """Torch threads per job: 0 (torch's default: the job's own allocation) on Slurm, else
@@ -307,7 +327,9 @@ class SubmititExecutor:
                     if task.cell.hash in store.record_hashes():
                         outcomes.append(CellOutcome(task.cell.hash, task.cell.label, "done", math.nan))
                     else:
-                        outcomes.append(_failed(task, f"submitit job {job.job_id} failed: {gist} (logs: {job.paths.stderr})"))
+                        outcomes.append(
+                            _failed(task, f"submitit job {job.job_id} failed: {gist} (logs: {job.paths.stderr})")
+                        )
         for outcome in outcomes:
             if outcome.hash not in ticked:
                 ticked.add(outcome.hash)
@@ -363,8 +385,13 @@ def run_sweep(
     started = time.perf_counter()
     threads = executor.threads(len(plan.pending))
     tasks = [
-        CellTask(cell=cell, run=get_cell_kind(cell.kind).run, store_root=str(store.root), threads=threads,
-                 executor=executor.label)
+        CellTask(
+            cell=cell,
+            run=get_cell_kind(cell.kind).run,
+            store_root=str(store.root),
+            threads=threads,
+            executor=executor.label,
+        )
         for cell in plan.pending
     ]
     outcomes = executor.run(tasks, tick)

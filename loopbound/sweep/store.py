@@ -18,6 +18,7 @@ its checksum (sha256 of its canonical JSON), and its configuration must hash to 
 failure is a :class:`CorruptRecord` with the reason, never skipped silently. Staleness is by hash
 only (a changed configuration is a different cell), never by timestamp.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,14 +29,15 @@ import platform
 import re
 import socket
 import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from loopbound.atomic import write_text_atomic
-from loopbound.sweep.cells import SCHEMA_VERSION, Cell, canonical_json, configuration_hash
+from loopbound.sweep.cell import SCHEMA_VERSION, Cell, canonical_json, configuration_hash
 from loopbound.sweep.config import SweepConfig
 from loopbound.theory.errors import InputError
 
@@ -43,8 +45,21 @@ RECORD_FILE = re.compile(r"^(?P<hash>[0-9a-f]{64})\.json$")
 TEMPORARY_PREFIX = ".tmp-"
 RECORD_FIELDS = frozenset(
     {
-        "schema", "hash", "config", "result", "seed", "device", "versions", "wall_seconds",
-        "started_at", "finished_at", "host", "pid", "executor", "run_id", "checksum",
+        "schema",
+        "hash",
+        "config",
+        "result",
+        "seed",
+        "device",
+        "versions",
+        "wall_seconds",
+        "started_at",
+        "finished_at",
+        "host",
+        "pid",
+        "executor",
+        "run_id",
+        "checksum",
     }
 )
 
@@ -96,8 +111,10 @@ class CellRecord:
             raise ValueError("its configuration does not hash to its key (edited, or written by another schema)")
         if self.config.get("seed") != self.seed or self.config.get("device") != self.device:
             raise ValueError("seed or device differ from the configuration's")
-        if isinstance(self.wall_seconds, bool) or not isinstance(self.wall_seconds, (int, float)) or not (
-            math.isfinite(self.wall_seconds) and self.wall_seconds >= 0
+        if (
+            isinstance(self.wall_seconds, bool)
+            or not isinstance(self.wall_seconds, (int, float))
+            or not (math.isfinite(self.wall_seconds) and self.wall_seconds >= 0)
         ):
             raise ValueError(f"wall_seconds must be a finite number >= 0, got {self.wall_seconds!r}")
         for name in ("device", "started_at", "finished_at", "host", "executor", "run_id"):
@@ -107,11 +124,17 @@ class CellRecord:
             raise ValueError("versions must be an object and pid an integer")
 
     @classmethod
-    def for_cell(cls, cell: Cell, result: Mapping[str, Any], **run_facts: Any) -> "CellRecord":
+    def for_cell(cls, cell: Cell, result: Mapping[str, Any], **run_facts: Any) -> CellRecord:
         """A record of ``cell`` with its result and the facts of the run (versions, times, host…)."""
         config = cell.to_json()
-        return cls(hash=cell.hash, config=json.loads(canonical_json(config)), result=result,
-                   seed=cell.seed, device=cell.device, **run_facts)
+        return cls(
+            hash=cell.hash,
+            config=json.loads(canonical_json(config)),
+            result=result,
+            seed=cell.seed,
+            device=cell.device,
+            **run_facts,
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The record as stored, with its checksum."""
@@ -124,7 +147,7 @@ class CellRecord:
         return json.dumps(self.to_json(), sort_keys=True, indent=1, ensure_ascii=True, allow_nan=False) + "\n"
 
     @classmethod
-    def from_text(cls, text: str, *, path: Path) -> "CellRecord":
+    def from_text(cls, text: str, *, path: Path) -> CellRecord:
         """Parse a record strictly; any problem is a :class:`CorruptRecord` naming it."""
         try:
             payload = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants)
@@ -175,12 +198,22 @@ def runtime_versions(device: str) -> dict[str, str]:
     return versions
 
 
-def computed_record(cell: Cell, result: Mapping[str, Any], *, started_at: str, wall_seconds: float, executor: str) -> CellRecord:
+def computed_record(
+    cell: Cell, result: Mapping[str, Any], *, started_at: str, wall_seconds: float, executor: str
+) -> CellRecord:
     """The record of ``cell`` computed in this process, finishing now: its result with the versions,
     host, pid and a fresh ``run_id`` (every writer of records builds them here)."""
     return CellRecord.for_cell(
-        cell, result, versions=runtime_versions(cell.device), wall_seconds=wall_seconds, started_at=started_at,
-        finished_at=now_utc(), host=socket.gethostname(), pid=os.getpid(), executor=executor, run_id=uuid.uuid4().hex,
+        cell,
+        result,
+        versions=runtime_versions(cell.device),
+        wall_seconds=wall_seconds,
+        started_at=started_at,
+        finished_at=now_utc(),
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        executor=executor,
+        run_id=uuid.uuid4().hex,
     )
 
 
@@ -294,9 +327,17 @@ class Store:
     def write_failure(self, cell: Cell, reason: str, details: str | None) -> Path:
         """Record why ``cell`` failed (replaced by its record once it succeeds)."""
         self.failures.mkdir(parents=True, exist_ok=True)
-        payload = {"hash": cell.hash, "label": cell.label, "reason": reason, "details": details,
-                   "config": cell.to_json(), "at": now_utc()}
-        return write_text_atomic(self.failures / f"{cell.hash}.json", json.dumps(payload, indent=1, default=list) + "\n")
+        payload = {
+            "hash": cell.hash,
+            "label": cell.label,
+            "reason": reason,
+            "details": details,
+            "config": cell.to_json(),
+            "at": now_utc(),
+        }
+        return write_text_atomic(
+            self.failures / f"{cell.hash}.json", json.dumps(payload, indent=1, default=list) + "\n"
+        )
 
     def clear_failure(self, hash: str) -> None:
         (self.failures / f"{hash}.json").unlink(missing_ok=True)

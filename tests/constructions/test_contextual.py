@@ -150,7 +150,8 @@ def _float_cases():
 
 @pytest.mark.parametrize("delta, d, N", list(_float_cases()))
 def test_selective_shift_is_a_contextual_mapping_on_every_grid_input(delta: Fraction, d: int, N: int) -> None:
-    module, guarantee = build_selective_shift(delta, d=d, N=N)
+    built = build_selective_shift(delta, d=d, N=N)
+    module, guarantee = built.model, built.guarantee
     report = check_contextual_mapping(
         module, delta=delta, d=d, N=N, claimed_separation=guarantee.claimed_separation, band=guarantee.band,
         max_inputs=200_000, max_permuted=20_000,
@@ -175,7 +176,7 @@ def test_selective_shift_holds_in_exact_rational_arithmetic_and_floats_agree_bit
     )
     assert report.passed and report.exhaustive, report.failures
     assert isinstance(report.measured_separation, Fraction) and report.measured_separation % delta == 0
-    module, _ = build_selective_shift(delta, d=d, N=N)
+    module = build_selective_shift(delta, d=d, N=N).model
     steps = delta.denominator
     rows, _, _ = canonical_inputs(steps**d, N, max_inputs=10_000, seed=0)
     exact = spec.exact_ids(cells_to_fractions(rows.tolist(), steps, d))
@@ -207,7 +208,8 @@ def test_the_last_shifted_id_attains_exactly_the_derived_range(delta: Fraction, 
 
 
 def _big_case():
-    module, guarantee = build_selective_shift(EIGHTH, d=2, N=3)
+    built = build_selective_shift(EIGHTH, d=2, N=3)
+    module, guarantee = built.model, built.guarantee
     return module, selective_shift_spec(EIGHTH, d=2, N=3), guarantee
 
 
@@ -256,7 +258,7 @@ def test_selective_shift_beyond_float64_holds_in_exact_arithmetic(X: torch.Tenso
         assert not set(x_values) & set(y_values)
 
 
-SMALL_MODULE, _ = build_selective_shift(QUARTER, d=2, N=3)
+SMALL_MODULE = build_selective_shift(QUARTER, d=2, N=3).model
 
 
 @given(cube_points(d=2, N=3), st.permutations(range(3)))
@@ -267,7 +269,8 @@ def test_selective_shift_module_is_permutation_equivariant_on_all_inputs(X: torc
 
 
 def test_selective_shift_states_its_guarantee_and_builds_distinct_layers() -> None:
-    module, guarantee = build_selective_shift(QUARTER, d=2, N=2)
+    built = build_selective_shift(QUARTER, d=2, N=2)
+    module, guarantee = built.model, built.guarantee
     assert (guarantee.layers, guarantee.width, guarantee.heads, guarantee.head_dim, guarantee.ff_width) == (17, 3, 2, 1, 0)
     assert guarantee.claimed_separation == QUARTER and guarantee.precision_bits == 25
     assert len(module.layers) == 17 and len({id(layer) for layer in module.layers}) == 17
@@ -346,7 +349,8 @@ FLOAT_SOFTMAX = [(HALF, 1, 2), (QUARTER, 1, 2), (QUARTER, 1, 3), (QUARTER, 1, 4)
 
 @pytest.mark.parametrize("delta, d, N", FLOAT_SOFTMAX, ids=str)
 def test_softmax_mapping_in_float64_above_the_proven_temperature(delta: Fraction, d: int, N: int) -> None:
-    module, guarantee = build_boltzmann(delta, d=d, N=N)
+    built = build_boltzmann(delta, d=d, N=N)
+    module, guarantee = built.model, built.guarantee
     assert guarantee.inverse_temperature == DEFAULT_INVERSE_TEMPERATURE > sufficient_inverse_temperature()
     report = check_contextual_mapping(
         module, delta=delta, d=d, N=N, claimed_separation=guarantee.claimed_separation,
@@ -385,7 +389,7 @@ def test_softmax_mapping_refuses_dtypes_that_cannot_resolve_its_separation() -> 
         build_boltzmann(QUARTER, d=1, N=3, dtype=torch.float32)
     with pytest.raises(PrecisionError, match="needs 155 bits.*float64 has 53"):
         build_boltzmann(EIGHTH, d=1, N=3)
-    _, guarantee = build_boltzmann(EIGHTH, d=1, N=3, inverse_temperature=0.5)  # below λ₀: no claim
+    guarantee = build_boltzmann(EIGHTH, d=1, N=3, inverse_temperature=0.5).guarantee  # below λ₀: no claim
     assert guarantee.claimed_separation is None and guarantee.precision_bits is None
 
 
@@ -421,7 +425,8 @@ def test_softmax_property_fails_at_the_onset_and_holds_above_it(delta: Fraction,
 
 def test_float64_softmax_mapping_holds_just_above_the_onset() -> None:
     onset = softmax_onset(QUARTER, d=1, N=3)
-    module, guarantee = build_boltzmann(QUARTER, d=1, N=3, inverse_temperature=1.05 * onset.upper)
+    built = build_boltzmann(QUARTER, d=1, N=3, inverse_temperature=1.05 * onset.upper)
+    module, guarantee = built.model, built.guarantee
     assert guarantee.claimed_separation is None  # below λ₀: measured, not claimed
     report = check_contextual_mapping(module, delta=QUARTER, d=1, N=3, tolerance=guarantee.tolerance(torch.float64))
     assert report.passed and report.measured_separation > 1e-6, report.failures

@@ -26,7 +26,8 @@ def all_grid_inputs(d: int, N: int, m: int) -> torch.Tensor:
 @pytest.mark.parametrize("d, N, m", CASES)
 def test_contextual_mapping_property_on_every_grid_input(d: int, N: int, m: int) -> None:
     X = all_grid_inputs(d, N, m)
-    model, guarantee = build_looped_contextual(d, N, Fraction(1, m))
+    built = build_looped_contextual(d, N, Fraction(1, m))
+    model, guarantee = built.model, built.guarantee
     ids = model(X)[..., 0]
     assert torch.equal(ids, ids.round())
     by_multiset: dict[tuple, set] = {}
@@ -46,7 +47,7 @@ def test_contextual_mapping_property_on_every_grid_input(d: int, N: int, m: int)
 @pytest.mark.parametrize("d, N, m", [(1, 3, 4), (2, 2, 2), (2, 3, 2)])
 def test_permutation_equivariance(d: int, N: int, m: int) -> None:
     X = all_grid_inputs(d, N, m)
-    model, _ = build_looped_contextual(d, N, Fraction(1, m))
+    model = build_looped_contextual(d, N, Fraction(1, m)).model
     ids = model(X)[..., 0]
     for perm in itertools.permutations(range(N)):
         torch.testing.assert_close(model(X[:, list(perm)])[..., 0], ids[:, list(perm)], rtol=0, atol=0)
@@ -56,7 +57,7 @@ def test_permutation_equivariance(d: int, N: int, m: int) -> None:
 def test_exact_rational_evaluation_gives_the_same_integers(d: int, N: int, m: int) -> None:
     X = all_grid_inputs(d, N, m)
     spec = looped_contextual_spec(d, N, Fraction(1, m))
-    floats = build_looped_contextual(d, N, Fraction(1, m))[0](X)[..., 0]
+    floats = build_looped_contextual(d, N, Fraction(1, m)).model(X)[..., 0]
     for x, row in zip(X.tolist(), floats.tolist()):
         exact = [value[0] for value in exact_forward(spec, [[Fraction(v).limit_denominator(m) for v in token] for token in x])]
         assert all(value.denominator == 1 for value in exact)
@@ -71,7 +72,8 @@ def test_a_dtype_too_narrow_for_the_ids_is_refused() -> None:
 
 @pytest.mark.parametrize("d, N, m", [(1, 2, 4), (1, 3, 4), (2, 2, 2)])
 def test_the_generic_checker_accepts_it_in_floats_and_exactly(d: int, N: int, m: int) -> None:
-    model, guarantee = build_looped_contextual(d, N, Fraction(1, m))
+    built = build_looped_contextual(d, N, Fraction(1, m))
+    model, guarantee = built.model, built.guarantee
     floats = check_contextual_mapping(lambda X: model(X)[..., 0], delta=Fraction(1, m), d=d, N=N, claimed_separation=guarantee.claimed_separation, check_duplicates=False)
     assert floats.passed, floats
     spec = looped_contextual_spec(d, N, Fraction(1, m))

@@ -14,7 +14,7 @@ from loopbound.theory.targets import builtin_target
 
 @pytest.fixture(scope="module")
 def approximator():
-    return build_universal(builtin_target("holder", d=1, N=2), 0.25, timestep=True)
+    return build_universal(builtin_target("holder", d=1, N=2), 0.25, timestep=True).model
 
 
 def _inputs(dtype: torch.dtype = torch.float64) -> torch.Tensor:
@@ -22,7 +22,7 @@ def _inputs(dtype: torch.dtype = torch.float64) -> torch.Tensor:
 
 
 def test_a_construction_cast_to_float32_refuses_naming_the_bits() -> None:
-    approximator = build_universal(builtin_target("holder", d=1, N=2), 0.25, timestep=True)  # cast below: its own
+    approximator = build_universal(builtin_target("holder", d=1, N=2), 0.25, timestep=True).model  # cast below: its own
     bits = approximator.guarantee.precision_bits
     assert bits > 24  # the premise: float32 cannot hold this construction
     assert approximator(_inputs()).dtype == torch.float64  # built in float64, it computes

@@ -138,7 +138,9 @@ def test_weights_are_von_oswalds_and_are_loaded_strictly() -> None:
     assert torch.equal(weights["block.attention.W_O"][0], projection)
     built = build_gd_transformer(d, n, eta=eta, loops=4)
     assert built.model.block.attention.kind == "linear"
-    assert (built.width, built.heads, built.head_dim, built.claimed_error) == (d + 1, 1, d + 1, 0.0)
+    g = built.guarantee
+    assert (g.embedding_width, g.heads, g.head_size, g.claimed_error, g.ff_width) == (d + 1, 1, d + 1, 0.0, 0)
+    assert g.parameter_count == built.model.parameter_count()
     assert set(built.model.state_dict()) == set(weights)
     missing = dict(weights)
     missing.pop("block.attention.W_O")

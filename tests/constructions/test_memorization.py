@@ -26,7 +26,8 @@ def ids(K: int) -> torch.Tensor:
 
 @given(labels_strategy(40))
 def test_timestep_scaling_memorises_arbitrary_labels_exactly(labels: list[list[float]]) -> None:
-    model, guarantee = build_memoriser(labels, timestep=True)
+    built = build_memoriser(labels, timestep=True)
+    model, guarantee = built.model, built.guarantee
     out = model(ids(len(labels)))[0]
     assert guarantee.loops == len(labels) - 1
     assert float((out - torch.tensor(labels, dtype=torch.float64)).abs().max()) <= guarantee.label_rounding
@@ -34,7 +35,8 @@ def test_timestep_scaling_memorises_arbitrary_labels_exactly(labels: list[list[f
 
 @given(labels_strategy(40))
 def test_without_scaling_the_error_never_exceeds_the_largest_jump(labels: list[list[float]]) -> None:
-    model, guarantee = build_memoriser(labels, timestep=False)
+    built = build_memoriser(labels, timestep=False)
+    model, guarantee = built.model, built.guarantee
     out = model(ids(len(labels)))[0]
     table = torch.tensor(labels, dtype=torch.float64)
     jumps = (table[1:] - table[:-1]).abs().amax(dim=0)
@@ -46,14 +48,15 @@ def test_without_scaling_the_error_never_exceeds_the_largest_jump(labels: list[l
 
 def test_the_lemma_4_1_bound_is_attained() -> None:
     """Labels 0, 1, 1: the jump is 1, steps are ±1, so id 3 ends at 0 or 2 — error exactly 1."""
-    model, guarantee = build_memoriser([[0.0], [1.0], [1.0]], timestep=False)
+    built = build_memoriser([[0.0], [1.0], [1.0]], timestep=False)
+    model, guarantee = built.model, built.guarantee
     out = model(ids(3))[0, :, 0].tolist()
     assert guarantee.error_bound == (1.0,)
     assert out[:2] == [0.0, 1.0] and abs(out[2] - 1.0) == 1.0
 
 
 def test_timestep_scaling_is_exact_on_the_same_labels() -> None:
-    model, _ = build_memoriser([[0.0], [1.0], [1.0]], timestep=True)
+    model = build_memoriser([[0.0], [1.0], [1.0]], timestep=True).model
     assert model(ids(3))[0, :, 0].tolist() == [0.0, 1.0, 1.0]
 
 
@@ -61,11 +64,12 @@ def test_the_unscaled_memoriser_needs_about_K_bits_and_float64_refuses_it_beyond
     labels = [[float(k % 3)] for k in range(80)]
     with pytest.raises(PrecisionError, match=r"needs \d+ bits.*float64 has 53"):
         build_memoriser(labels, timestep=False)
-    spec, guarantee = memoriser_spec(labels, timestep=False)
+    built = memoriser_spec(labels, timestep=False)
+    spec, guarantee = built.model, built.guarantee
     out = exact_forward(spec, [[Fraction(k)] for k in range(1, 81)])
     errors = [abs(float(row[0]) - labels[k][0]) for k, row in enumerate(out)]
     assert max(errors) <= guarantee.error_bound[0] == 2.0
-    _, scaled = memoriser_spec(labels, timestep=True)
+    scaled = memoriser_spec(labels, timestep=True).guarantee
     assert scaled.precision_bits <= 53 < guarantee.precision_bits
 
 

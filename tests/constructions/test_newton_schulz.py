@@ -102,7 +102,8 @@ def test_the_block_is_one_standard_linear_attention_head() -> None:
     built = build_newton_schulz(4, alpha=0.5, init="identity", loops=3)
     attention = built.model.block.attention
     assert attention.kind == "linear" and attention.heads == 1 and attention.head_dim == 8
-    assert (built.width, built.parameter_count) == (12, built.model.parameter_count())
+    assert (built.guarantee.embedding_width, built.guarantee.parameter_count) == (12, built.model.parameter_count())
+    assert (built.guarantee.heads, built.guarantee.head_size) == (1, 8)
     for parameter in built.model.block.feed_forward.parameters():
         assert torch.count_nonzero(parameter) == 0
     weights = newton_schulz_state_dict(4, alpha=0.5, init="identity")

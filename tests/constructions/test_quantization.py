@@ -38,7 +38,8 @@ def test_looped_quantiser_is_exact_off_the_bands(data: st.DataObject) -> None:
     d = data.draw(st.sampled_from([1, 2]))
     m = int(1 / delta)
     X = torch.stack([data.draw(lbst.cube_points(d=d, N=3)) for _ in range(8)]).clamp(max=1 - 2.0**-20)
-    model, guarantee = build_looped_quantiser(d, delta, sharpness=SHARPNESS)
+    built = build_looped_quantiser(d, delta, sharpness=SHARPNESS)
+    model, guarantee = built.model, built.guarantee
     assert guarantee.loops == m - 1
     out = model(X)
     good = off_band(X, m, SHARPNESS)
@@ -51,7 +52,7 @@ def test_looped_quantiser_is_exact_off_the_bands(data: st.DataObject) -> None:
 @pytest.mark.parametrize("d", [1, 2])
 def test_grid_points_and_points_just_below_thresholds(delta: Fraction, d: int) -> None:
     m = int(1 / delta)
-    model, _ = build_looped_quantiser(d, delta)
+    model = build_looped_quantiser(d, delta).model
     corners = torch.arange(m, dtype=torch.float64) / m
     X = torch.stack([corners, corners - 2.0**-20, corners + 0.5 / m], dim=1).clamp(min=0)  # [m, 3]
     X = X.reshape(1, -1, 1).expand(1, -1, d).contiguous()
@@ -66,7 +67,7 @@ def test_looped_block_computes_the_layer_by_layer_function(data: st.DataObject) 
     delta = data.draw(st.sampled_from(DELTAS))
     d = data.draw(st.sampled_from([1, 2]))
     X = torch.stack([data.draw(lbst.cube_points(d=d, N=2)) for _ in range(4)])
-    looped, _ = build_looped_quantiser(d, delta, sharpness=SHARPNESS)
+    looped = build_looped_quantiser(d, delta, sharpness=SHARPNESS).model
     layered = LayerwiseQuantiser(d, delta, sharpness=SHARPNESS)
     torch.testing.assert_close(looped(X), layered(X), rtol=0, atol=1e-9)
 

@@ -45,7 +45,7 @@ def test_timestep_scaling_is_exact_at_the_cell_representative(data: st.DataObjec
     N = data.draw(st.sampled_from([1, 2]))
     delta = data.draw(st.sampled_from(DELTAS))
     target = builtin_target(name, d=1, N=N)
-    approximator = build_universal(target, delta, timestep=True)
+    approximator = build_universal(target, delta, timestep=True).model
     X = inside_cells(data, delta, N, 16)
     error = (approximator(X) - target(cell_representative(X, delta))).abs().max()
     assert float(error) <= approximator.guarantee.label_rounding
@@ -60,8 +60,8 @@ def test_timestep_scaling_is_exact_at_the_cell_representative(data: st.DataObjec
 def test_without_scaling_the_error_is_within_the_lemma_4_1_bound(name: str, N: int, delta: Fraction, data: st.DataObject) -> None:
     """In float64 where it holds the construction's bits, in exact arithmetic where it does not."""
     target = builtin_target(name, d=1, N=N)
-    needs = universal_spec(target, delta, timestep=False)[1].precision_bits
-    approximator = build_universal(target, delta, timestep=False, exact=needs > 53)
+    needs = universal_spec(target, delta, timestep=False).guarantee.precision_bits
+    approximator = build_universal(target, delta, timestep=False, exact=needs > 53).model
     X = inside_cells(data, delta, N, 2 if needs > 53 else 16)
     error = (approximator(X) - target(cell_representative(X, delta))).abs().amax(dim=(0, 1))
     bound = torch.tensor(approximator.guarantee.value_error_bound, dtype=torch.float64)
@@ -75,7 +75,7 @@ def test_without_scaling_at_delta_one_eighth_in_exact_arithmetic(N: int) -> None
     target = builtin_target("smooth", d=1, N=N)
     with pytest.raises(PrecisionError, match="float64 has 53"):
         build_universal(target, Fraction(1, 8), timestep=False)
-    exact = build_universal(target, Fraction(1, 8), timestep=False, exact=True)
+    exact = build_universal(target, Fraction(1, 8), timestep=False, exact=True).model
     X = torch.tensor([[[0.06], [0.81]], [[0.44], [0.3]]], dtype=torch.float64)[:, :N]
     error = (exact(X) - target(cell_representative(X, Fraction(1, 8)))).abs().max()
     assert float(error) <= exact.guarantee.value_error_bound[0] + exact.guarantee.label_rounding
@@ -84,7 +84,7 @@ def test_without_scaling_at_delta_one_eighth_in_exact_arithmetic(N: int) -> None
 @pytest.mark.parametrize("N", [1, 2])
 @pytest.mark.parametrize("m", [2, 4, 8])
 def test_loop_count_is_the_documented_budget_and_one_block_serves_every_loop(N: int, m: int) -> None:
-    approximator = build_universal(builtin_target("holder", d=1, N=N), Fraction(1, m), timestep=True)
+    approximator = build_universal(builtin_target("holder", d=1, N=N), Fraction(1, m), timestep=True).model
     guarantee = approximator.guarantee
     K = largest_valid_id(m, 1, N)
     assert guarantee.loops == (m - 1) + N + K == loops_for_grid(m, 1, N) == approximator.model.loops
@@ -112,7 +112,7 @@ def test_grid_for_loops_inverts_the_budget() -> None:
 @given(data=st.data())
 def test_named_capture_points(data: st.DataObject) -> None:
     delta = Fraction(1, 4)
-    approximator = build_universal(builtin_target("smooth", d=1, N=2), delta, timestep=True)
+    approximator = build_universal(builtin_target("smooth", d=1, N=2), delta, timestep=True).model
     X = inside_cells(data, delta, 2, 8)
     stages = approximator.stages(X)
     assert torch.equal(stages["grid"], torch.floor(X * 4))
@@ -133,8 +133,8 @@ def test_precision_side_by_side_the_wall_that_timestep_scaling_removes() -> None
     """Bits against δ: the unscaled value mapping needs about one bit per value loop; with timestep
     scaling the need stays flat (issue 3, precision)."""
     target = builtin_target("smooth", d=1, N=2)
-    scaled = [universal_spec(target, Fraction(1, m), timestep=True)[1] for m in (2, 4, 8, 16)]
-    unscaled = [universal_spec(target, Fraction(1, m), timestep=False)[1] for m in (2, 4, 8, 16)]
+    scaled = [universal_spec(target, Fraction(1, m), timestep=True).guarantee for m in (2, 4, 8, 16)]
+    unscaled = [universal_spec(target, Fraction(1, m), timestep=False).guarantee for m in (2, 4, 8, 16)]
     assert all(g.precision_bits <= 53 for g in scaled)
     for g in unscaled:
         assert g.precision_bits >= g.value_loops
@@ -145,7 +145,7 @@ def test_value_error_bound_shrinks_with_delta_for_d1() -> None:
     """ε = O(δ) for d = 1, N ≤ 2 (module docstring): the Lemma 4.1 term of Theorem 3.6 vanishes."""
     for N in (1, 2):
         target = builtin_target("smooth", d=1, N=N)
-        bounds = [universal_spec(target, Fraction(1, m), timestep=False)[1].value_error_bound[0] for m in (4, 8, 16, 32)]
+        bounds = [universal_spec(target, Fraction(1, m), timestep=False).guarantee.value_error_bound[0] for m in (4, 8, 16, 32)]
         assert all(later < earlier for earlier, later in zip(bounds, bounds[1:]))
         assert bounds[-1] < bounds[0] / 4
 
@@ -168,8 +168,8 @@ def test_sizes_are_reported_and_below_the_theorem_budget() -> None:
 @pytest.mark.parametrize("d", [1, 2, 3])
 def test_widths_follow_the_documented_formulas_and_do_not_depend_on_N(d: int) -> None:
     for N in (1, 2):
-        scaled = universal_spec(builtin_target("holder", d=d, N=N), Fraction(1, 2), timestep=True)[1]
-        unscaled = universal_spec(builtin_target("holder", d=d, N=N), Fraction(1, 2), timestep=False)[1]
+        scaled = universal_spec(builtin_target("holder", d=d, N=N), Fraction(1, 2), timestep=True).guarantee
+        unscaled = universal_spec(builtin_target("holder", d=d, N=N), Fraction(1, 2), timestep=False).guarantee
         assert (scaled.embedding_width, scaled.ff_width) == (2 * d + d + 6, 2 * d + 13)
         assert (unscaled.embedding_width, unscaled.ff_width) == (2 * d + 3 * d + 7, 2 * d + 8 * d + 16)
 
@@ -177,7 +177,7 @@ def test_widths_follow_the_documented_formulas_and_do_not_depend_on_N(d: int) ->
 @pytest.mark.parametrize("timestep", [True, False])
 def test_collisions_away_from_bands_stay_within_the_collision_output_bound(timestep: bool) -> None:
     target = builtin_target("smooth", d=1, N=2)
-    approximator = build_universal(target, Fraction(1, 4), timestep=timestep, exact=not timestep)
+    approximator = build_universal(target, Fraction(1, 4), timestep=timestep, exact=not timestep).model
     torch.manual_seed(0)
     cells = torch.randint(0, 4, (6, 1, 1)).to(torch.float64)
     X = ((cells + 0.2 + 0.6 * torch.rand(6, 2, 1, dtype=torch.float64)) / 4)  # both tokens in one cell

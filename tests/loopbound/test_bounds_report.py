@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from loopbound.bounds_report import all_bounds, bounds_document, escape
-from loopbound.commands.run import bounds_stage
+from loopbound.stages.bounds import bounds_stage
 from loopbound.theory.bounds import approximation, budgets, regression
 
 

@@ -22,7 +22,7 @@ def test_json_report_matches_the_built_module(timestep: bool) -> None:
     assert record["theory"] == {"embedding_width": 26, "ff_width": 74, "heads": 2, "head_size": 1, "loops": 3 + 2 + 2 * 4**3 - 1}
     assert record["embedding_width"] <= 26 and record["ff_width"] <= 74
     if timestep:
-        model = build_universal(builtin_target("smooth", d=1, N=2), Fraction(1, 4), timestep=True).model
+        model = build_universal(builtin_target("smooth", d=1, N=2), Fraction(1, 4), timestep=True).model.model  # the approximator's LoopedTransformer
         assert record["parameter_count"] == model.parameter_count()
         assert record["evaluates_in"] == ["float64"]
         assert record["precision_bits_other_variant"] > 53

@@ -1,4 +1,5 @@
 """``loopbound figures`` without INPUT regenerates the paper figures by running the notebooks."""
+
 from __future__ import annotations
 
 from pathlib import Path

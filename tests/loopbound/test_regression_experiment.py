@@ -1,13 +1,16 @@
-"""The in-context regression experiments, measured with the looped transformer itself.
+"""The in-context regression experiments (the ``looped_gd``, ``reference_curves`` and
+``newton_schulz`` cell kinds of the sweep engine), measured with the looped transformer itself.
 
 What these tests show (issue 5): in every sweep cell the transformer's error never exceeds the
 per-instance bound ‖x_q‖ρ^r‖w_LS‖; the fitted log-error slope matches log ρ within its bootstrap
 interval (and the intervals resolve the rate to 0.1%); loops to ε never exceed the bound; the
 reference curves produced by the transformer (averaging, one-step GD) agree with their closed forms
 and equal the plain estimators; records are seeded, keyed by configuration hash, atomic and reused,
-in the results store of ``loopbound sweep`` (whose ``looped_gd`` cells compute the same records);
-figures are written as PDF and PNG.
+in the results store of ``loopbound sweep``, whether computed in this process
+(:func:`loopbound.sweep.compute`, cells of one n in one pass) or by ``loopbound sweep``'s workers
+(one cell each); figures are written as PDF and PNG.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,24 +19,46 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-import loopbound.regression_experiment as experiment
-import loopbound.regression_plots as plots
-from loopbound.regression_experiment import (
-    NewtonSchulzConfig,
-    ReferenceConfig,
-    SweepConfig,
-    run_newton_schulz,
-    run_reference,
-    run_sweep,
-    transformer_estimators,
-)
-from loopbound.regression_plots import write_figures
 from loopbound.theory.errors import InputError
-from loopbound.theory.regression import ReferencePoint, averaging_predict, bootstrap_median, one_step_gd_predict
+from loopbound.theory.regression import (
+    STEP_RULES,
+    ReferencePoint,
+    averaging_predict,
+    bootstrap_median,
+    one_step_gd_predict,
+)
+
+import loopbound.figures.regression as plots
+import loopbound.sweep.kinds.looped_gd as experiment
+from loopbound.figures.regression import write_figures
+from loopbound.sweep import Store, SweepConfig, compute
+from loopbound.sweep.kinds.looped_gd import LoopedGDParams
+from loopbound.sweep.kinds.newton_schulz import NewtonSchulzParams, newton_schulz_result
+from loopbound.sweep.kinds.reference import ReferenceParams, reference_result, transformer_estimators
+
+
+def looped_gd(
+    *,
+    d: int,
+    ratios: tuple[int, ...],
+    kappas: tuple[float, ...],
+    rules: tuple[str, ...] = STEP_RULES,
+    seed: int = 0,
+    **measurement: object,
+) -> SweepConfig:
+    """A ``looped_gd`` sweep built in code: the grid ratio × κ × rule in dimension d."""
+    params = {"ratio": ratios, "kappa": kappas, "rule": rules, **measurement}
+    return SweepConfig(name="test", cell="looped_gd", d=(d,), seeds=(seed,), device="cpu", params=tuple(params.items()))
+
+
+def run_sweep(config: SweepConfig, *, out: Path | None = None) -> list[dict]:
+    """The sweep's results in cell order, through the store at ``out`` when given."""
+    return compute(config, store=None if out is None else Store(out))
+
 
 #: 8 cells: n/d ∈ {2, 4}, κ_Σ ∈ {1, 8}, both step rules; 48 prompts, 400 loops, seed 0.
-SWEEP = SweepConfig(d=4, ratios=(2, 4), kappas=(1.0, 8.0), instances=48, loops=400, seed=0)
+INSTANCES, LOOPS = 48, 400
+SWEEP = looped_gd(d=4, ratios=(2, 4), kappas=(1.0, 8.0), instances=INSTANCES, loops=LOOPS, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +79,7 @@ def test_the_measured_error_never_exceeds_the_per_instance_bound(sweep) -> None:
 
 def test_the_fitted_slope_matches_log_rho_within_its_interval(sweep) -> None:
     """Per cell: the median over prompts of slope/log ρ with its 95% percentile-bootstrap interval
-    (the fit in each prompt's asymptotic window, module docstring of loopbound.regression_experiment).
+    (the fit in each prompt's asymptotic window, module docstring of loopbound.sweep.kinds.looped_gd).
 
     The intervals are narrow (they resolve the rate to 0.1%: a step size or projection off by
     0.1% would put 1 outside them), so they are checked two ways: every interval lies inside
@@ -71,7 +96,15 @@ def test_the_fitted_slope_matches_log_rho_within_its_interval(sweep) -> None:
         assert interval["level"] == 0.95 and interval["resamples"] == 2000
         assert 0.999 < interval["lower"] <= interval["estimate"] <= interval["upper"] < 1.001, record["config"]
         if not slope["contains_one"]:
-            misses.append((record["config"]["ratio"], record["config"]["kappa"], record["config"]["rule"], interval["lower"] - 1, interval["upper"] - 1))
+            misses.append(
+                (
+                    record["config"]["ratio"],
+                    record["config"]["kappa"],
+                    record["config"]["rule"],
+                    interval["lower"] - 1,
+                    interval["upper"] - 1,
+                )
+            )
     assert len(misses) <= 2, misses
 
 
@@ -97,15 +130,17 @@ def test_loops_to_epsilon_never_exceed_the_bound_and_the_kappa_form(sweep) -> No
     promised = 0
     for record in records:
         instances = record["instances"]
-        for measured, bound, kappa_form in zip(instances["loops_measured"], instances["loops_bound"], instances["loops_kappa_form"]):
+        for measured, bound, kappa_form in zip(
+            instances["loops_measured"], instances["loops_bound"], instances["loops_kappa_form"]
+        ):
             assert bound <= kappa_form
-            if bound <= SWEEP.loops:
+            if bound <= LOOPS:
                 assert measured is not None and measured <= bound, record["config"]
                 promised += 1
             elif measured is not None:
                 assert measured <= bound
         assert record["loops_to_epsilon"]["measured_within_bound"]
-    assert promised >= 0.75 * 8 * SWEEP.instances
+    assert promised >= 0.75 * 8 * INSTANCES
 
 
 def test_records_are_keyed_atomic_seeded_and_reused(sweep, tmp_path, monkeypatch) -> None:
@@ -124,15 +159,25 @@ def test_records_are_keyed_atomic_seeded_and_reused(sweep, tmp_path, monkeypatch
     assert again == records
     assert {f.name: f.read_bytes() for f in files} == before
     monkeypatch.undo()
-    small = SweepConfig(d=3, ratios=(2,), kappas=(2.0,), rules=("max",), instances=6, loops=60, seed=5)
+    small = looped_gd(d=3, ratios=(2,), kappas=(2.0,), rules=("max",), instances=6, loops=60, seed=5)
     first, second = run_sweep(small), run_sweep(small)
     assert first == second  # same seed, same numbers
-    other = run_sweep(SweepConfig(d=3, ratios=(2,), kappas=(2.0,), rules=("max",), instances=6, loops=60, seed=6))
+    other = run_sweep(looped_gd(d=3, ratios=(2,), kappas=(2.0,), rules=("max",), instances=6, loops=60, seed=6))
     assert other[0]["key"] != first[0]["key"] and other[0]["instances"]["rho"] != first[0]["instances"]["rho"]
 
 
+def test_a_store_written_before_still_resumes() -> None:
+    """The cell of this configuration had this hash in stores written before the experiments became
+    cell kinds (same kind, version and parameters): such a store's records are found, not
+    recomputed. A change of LoopedGDParams' fields or defaults changes the hash and fails here."""
+    from loopbound.sweep import expand_cells
+
+    [cell] = expand_cells(looped_gd(d=3, ratios=(2,), kappas=(2.0,), rules=("max",), instances=6, loops=60, seed=5))
+    assert cell.hash == "298d5b202f9990ab29258b6a72c86138992b02907d45263f0142a90d1a664d28"
+
+
 def test_a_corrupt_record_is_reported_not_swallowed(tmp_path) -> None:
-    small = SweepConfig(d=2, ratios=(2,), kappas=(1.0,), rules=("max",), instances=4, loops=20)
+    small = looped_gd(d=2, ratios=(2,), kappas=(1.0,), rules=("max",), instances=4, loops=20)
     records = run_sweep(small, out=tmp_path)
     path = tmp_path / "records" / f"{records[0]['key']}.json"
     path.write_text("{not json")
@@ -141,15 +186,15 @@ def test_a_corrupt_record_is_reported_not_swallowed(tmp_path) -> None:
     assert "\n" not in str(raised.value)
 
 
-#: d = 20 as in theory-notes §7; averaging and one-step GD only (least squares, computed by numpy,
+#: d = 20 as in docs/theory.md §7; averaging and one-step GD only (least squares, computed by numpy,
 #: is tested in tests/theory/test_regression_bounds.py).
 #: 4000 prompts keep this test near 6 s (one transformer pass per point); the numpy test uses 8000.
-REFERENCE = ReferenceConfig(d=20, ks=(5, 10, 20, 40), prompts=4000, queries=16, seed=0)
+REFERENCE = ReferenceParams(ks=(5, 10, 20, 40), prompts=4000, queries=16)
 
 
 def test_the_transformers_reference_curves_agree_with_their_closed_forms() -> None:
     estimators = {name: f for name, f in transformer_estimators().items() if name != "least_squares"}
-    record = run_reference(REFERENCE, estimators=estimators)
+    record = reference_result(REFERENCE, d=20, seed=0, estimators=estimators)
     assert len(record["points"]) == 8
     assert record["z_critical"] == pytest.approx(ReferencePoint.bonferroni_z(0.999, 8))
     for point in record["points"]:
@@ -164,12 +209,16 @@ def test_the_transformer_with_one_loop_is_the_averaging_and_one_step_estimators(
     y = torch.from_numpy(rng.standard_normal((64, 10)))
     queries = torch.from_numpy(rng.standard_normal((64, 5, 20)))
     estimators = transformer_estimators()
-    torch.testing.assert_close(estimators["averaging"](X, y, queries), averaging_predict(X, y, queries), rtol=1e-10, atol=0)
-    torch.testing.assert_close(estimators["one_step_gd"](X, y, queries), one_step_gd_predict(X, y, queries), rtol=1e-10, atol=0)
+    torch.testing.assert_close(
+        estimators["averaging"](X, y, queries), averaging_predict(X, y, queries), rtol=1e-10, atol=0
+    )
+    torch.testing.assert_close(
+        estimators["one_step_gd"](X, y, queries), one_step_gd_predict(X, y, queries), rtol=1e-10, atol=0
+    )
 
 
 def test_newton_schulz_rows_meet_their_bounds() -> None:
-    record = run_newton_schulz(NewtonSchulzConfig(m=5, kappas=(10.0, 100.0), batch=4, loops=25))
+    record = newton_schulz_result(NewtonSchulzParams(m=5, kappas=(10.0, 100.0), batch=4, loops=25), seed=0)
     assert len(record["rows"]) == 4
     for row in record["rows"]:
         # ‖I − AX_t‖₂ = ρ₀^(2^t) in exact arithmetic (I − AX_0 symmetric); compared where the bound is
@@ -181,10 +230,32 @@ def test_newton_schulz_rows_meet_their_bounds() -> None:
 
 def test_figures_are_written_as_pdf_and_png(sweep, tmp_path) -> None:
     records, _ = sweep
-    reference = run_reference(ReferenceConfig(d=6, ks=(3, 6, 12), prompts=50, queries=2))
-    newton = run_newton_schulz(NewtonSchulzConfig(m=3, kappas=(10.0,), batch=2, loops=12))
+    [reference] = compute(
+        SweepConfig(
+            name="ref",
+            cell="reference_curves",
+            d=(6,),
+            device="cpu",
+            params=(("ks", (3, 6, 12)), ("prompts", 50), ("queries", 2)),
+        )
+    )
+    [newton] = compute(
+        SweepConfig(
+            name="ns",
+            cell="newton_schulz",
+            device="cpu",
+            params=(("m", 3), ("kappas", (10.0,)), ("batch", 2), ("loops", 12)),
+        )
+    )
+    assert reference["kind"] == "reference_curves" and newton["kind"] == "newton_schulz"
+    assert len(reference["key"]) == 64 and reference["key"] != newton["key"]  # the cells' hashes
     paths = write_figures(tmp_path, records[:4], reference, newton, stem="test")
-    assert sorted(p.name for p in paths) == ["test_errors.pdf", "test_errors.png", "test_summary.pdf", "test_summary.png"]
+    assert sorted(p.name for p in paths) == [
+        "test_errors.pdf",
+        "test_errors.png",
+        "test_summary.pdf",
+        "test_summary.png",
+    ]
     for path in paths:
         assert path.stat().st_size > 1000
     assert not list(tmp_path.glob(".tmp-*"))
@@ -199,25 +270,26 @@ def test_figures_are_written_as_pdf_and_png(sweep, tmp_path) -> None:
 @pytest.mark.parametrize(
     ("factory", "changes", "field"),
     [
-        (SweepConfig, {"ratios": (0,)}, "SweepConfig.ratios"),
-        (SweepConfig, {"kappas": (0.5,)}, "SweepConfig.kappas"),
-        (SweepConfig, {"rules": ("fast",)}, "SweepConfig.rules"),
-        (SweepConfig, {"instances": 1}, "SweepConfig.instances"),
-        (SweepConfig, {"fit_lower": 0.5}, "SweepConfig.fit_lower"),
-        (SweepConfig, {"epsilon": 0.0}, "SweepConfig.epsilon"),
-        (ReferenceConfig, {"ks": ()}, "ReferenceConfig.ks"),
-        (ReferenceConfig, {"family_level": 1.0}, "ReferenceConfig.family_level"),
-        (NewtonSchulzConfig, {"kappas": (1.0,)}, "NewtonSchulzConfig.kappas"),
+        (LoopedGDParams, {"ratio": 0}, "ratio"),
+        (LoopedGDParams, {"kappa": 0.5}, "kappa"),
+        (LoopedGDParams, {"rule": "fast"}, "rule"),
+        (LoopedGDParams, {"instances": 1}, "instances"),
+        (LoopedGDParams, {"fit_lower": 0.5}, "fit_lower"),
+        (LoopedGDParams, {"epsilon": 0.0}, "epsilon"),
+        (ReferenceParams, {"ks": ()}, "ks"),
+        (ReferenceParams, {"family_level": 1.0}, "family_level"),
+        (NewtonSchulzParams, {"kappas": (1.0,)}, "kappas"),
     ],
 )
-def test_configurations_are_validated_on_construction(factory, changes, field) -> None:
-    with pytest.raises(ValueError, match=field):
-        factory(**changes)
+def test_cell_parameters_are_validated_on_construction(factory, changes, field) -> None:
+    base = {"ratio": 2, "kappa": 1.0, "rule": "max"} if factory is LoopedGDParams else {}
+    with pytest.raises(InputError, match=f"^{field}: "):
+        factory(**{**base, **changes})
 
 
 @pytest.mark.slow
 def test_the_run_stage_reports_measured_numbers(tmp_path) -> None:
-    from loopbound.regression_stage import regression_stage
+    from loopbound.stages.regression import regression_stage
 
     lines = regression_stage(tmp_path, 0)
     text = "\n".join(lines)
@@ -238,7 +310,7 @@ def test_loopbound_sweep_computes_the_same_records_as_run_sweep(tmp_path, monkey
     assert result.code == 0, result.stdout + result.stderr
     assert "8 looped_gd cells: 8 done, 0 skipped" in result.stdout
     assert len(list((store / "records").glob("*.json"))) == 8
-    config = SweepConfig(d=4, ratios=(2, 4), kappas=(1.0, 8.0), instances=32, loops=400, seed=0)
+    config = looped_gd(d=4, ratios=(2, 4), kappas=(1.0, 8.0), instances=32, loops=400, seed=0)
     fresh = run_sweep(config)
 
     def refuse(*args, **kwargs):

@@ -6,6 +6,7 @@ present exactly once; the same configuration gives the same hashes and any chang
 corrupt records are detected and reported; bad sweep files are one-line errors with status 2;
 the local pool and submitit (its local fallback here) write the same records.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from loopbound.theory.modulus import SearchBudget
 
 from loopbound.sweep import (
-    LAZY_CELL_KINDS,
     LocalExecutor,
     ModulusCellParams,
     Store,
@@ -37,7 +38,6 @@ from loopbound.sweep import (
 from loopbound.sweep.cells import Cell, configuration_hash
 from loopbound.sweep.store import RECORD_FILE, CellRecord, CorruptRecord
 from tests.loopbound.cli_runner import assert_one_line_error, run_cli
-from loopbound.theory.modulus import SearchBudget
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -65,7 +65,9 @@ register_cell_kind("counting", run_counting_cell, params=CountingParams, axes=("
 
 def counting_sweep(folder: Path, values: list[int], fail_on: int = -1) -> Path:
     log = folder / "computed.log"
-    return write(folder / "counting.toml", f"""
+    return write(
+        folder / "counting.toml",
+        f"""
         cell = "counting"
         imports = ["tests.loopbound.test_sweep"]
         targets = ["linear"]
@@ -74,7 +76,8 @@ def counting_sweep(folder: Path, values: list[int], fail_on: int = -1) -> Path:
         value = {values}
         log = "{log}"
         fail_on = {fail_on}
-    """)
+    """,
+    )
 
 
 def computed(folder: Path) -> list[str]:
@@ -104,7 +107,11 @@ def write(path: Path, text: str) -> Path:
 
 
 def record_files(store: Path) -> list[str]:
-    return sorted(name for name in os.listdir(store / "records") if RECORD_FILE.match(name)) if (store / "records").is_dir() else []
+    return (
+        sorted(name for name in os.listdir(store / "records") if RECORD_FILE.match(name))
+        if (store / "records").is_dir()
+        else []
+    )
 
 
 def live_processes_in_session(session: int) -> list[int]:
@@ -135,8 +142,14 @@ def test_sigkill_mid_sweep_then_resume_leaves_every_cell_exactly_once(tmp_path: 
     expected = {cell.hash for cell in expand_cells(load_config(config))}
     assert len(expected) == 16
 
-    with subprocess.Popen(sweep_command(config, out), cwd=REPO, start_new_session=True,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as process:
+    with subprocess.Popen(
+        sweep_command(config, out),
+        cwd=REPO,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
         try:
             deadline = time.monotonic() + 120
             while not record_files(out) and process.poll() is None and time.monotonic() < deadline:
@@ -156,7 +169,9 @@ def test_sigkill_mid_sweep_then_resume_leaves_every_cell_exactly_once(tmp_path: 
     assert at_kill <= len(before) < len(expected), "the kill should land after some cells and before all"
     assert {name[:-5] for name in before} <= expected
 
-    resumed = subprocess.run(sweep_command(config, out, "--resume"), cwd=REPO, capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run(
+        sweep_command(config, out, "--resume"), cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert f"{len(expected) - len(before)} done, {len(before)} skipped" in resumed.stdout
 
@@ -171,9 +186,11 @@ def test_sigkill_mid_sweep_then_resume_leaves_every_cell_exactly_once(tmp_path: 
     assert len(set(configs)) == len(expected), "two records hold the same configuration"
     for name, content in before.items():  # finished cells were not computed again
         assert (out / "records" / name).read_bytes() == content
-    print(f"SIGKILL: {len(expected)} cells expected; {at_kill} records at the kill, {len(before)} once the orphaned "
-          f"workers had exited; after --resume {len(records)} present, {len(records) - len(set(records))} duplicates, "
-          f"{len(names) - len(records)} temporary files")
+    print(
+        f"SIGKILL: {len(expected)} cells expected; {at_kill} records at the kill, {len(before)} once the orphaned "
+        f"workers had exited; after --resume {len(records)} present, {len(records) - len(set(records))} duplicates, "
+        f"{len(names) - len(records)} temporary files"
+    )
 
 
 # --------------------------------------------------------------------------- hashes
@@ -286,9 +303,10 @@ def test_resume_skips_finished_cells_and_retries_failed_ones(tmp_path: Path) -> 
     second = run_cli("sweep", str(config), "--out", str(out), "--resume", "--workers", "2")
     assert second.code == 1
     assert "0 done, 4 skipped (already recorded), 1 failed" in second.stdout
-    assert computed(tmp_path).count(failing.hash) == 2 and len(computed(tmp_path)) == 6  # only the failed cell ran again
+    assert (
+        computed(tmp_path).count(failing.hash) == 2 and len(computed(tmp_path)) == 6
+    )  # only the failed cell ran again
     assert {name: (out / "records" / name).read_bytes() for name in record_files(out)} == text_before
-
 
 
 def test_temporary_files_are_not_records_and_other_records_are_left_alone(tmp_path: Path) -> None:
@@ -297,8 +315,20 @@ def test_temporary_files_are_not_records_and_other_records_are_left_alone(tmp_pa
     cell, other = expand_cells(parse_config(BASE.replace("seeds = 0", "seeds = [0, 1]")))
     (store.records / f".tmp-{cell.hash}.json-abc123.json").write_text('{"trunc')
     assert store.record_hashes() == frozenset() and len(store.temporaries()) == 1
-    store.write(CellRecord.for_cell(other, {"x": 1}, versions={}, wall_seconds=0.0, started_at="", finished_at="",
-                                    host="h", pid=1, executor="local", run_id="r"))
+    store.write(
+        CellRecord.for_cell(
+            other,
+            {"x": 1},
+            versions={},
+            wall_seconds=0.0,
+            started_at="",
+            finished_at="",
+            host="h",
+            pid=1,
+            executor="local",
+            run_id="r",
+        )
+    )
     plan = store.plan([cell], resume=False)  # a record of another configuration is no obstacle
     assert plan.pending == (cell,) and plan.temporaries == 1 and plan.other_records == 1
     assert store.read(other.hash).result == {"x": 1}
@@ -341,8 +371,18 @@ def test_a_record_whose_content_and_checksum_were_both_rewritten_is_still_caught
     cells = expand_cells(parse_config(BASE.replace("seeds = 0", "seeds = [0, 1]")))
     store = Store(tmp_path)
     store.prepare()
-    record = CellRecord.for_cell(cells[0], {"x": 1}, versions={}, wall_seconds=0.0, started_at="", finished_at="",
-                                 host="h", pid=1, executor="local", run_id="r")
+    record = CellRecord.for_cell(
+        cells[0],
+        {"x": 1},
+        versions={},
+        wall_seconds=0.0,
+        started_at="",
+        finished_at="",
+        host="h",
+        pid=1,
+        executor="local",
+        run_id="r",
+    )
     store.write(record)
     payload = record.to_json()
     del payload["checksum"]
@@ -356,7 +396,9 @@ def test_a_record_whose_content_and_checksum_were_both_rewritten_is_still_caught
 
 # --------------------------------------------------------------------------- executors
 def test_local_pool_and_submitit_write_the_same_records(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path / "tiny.toml", BASE.replace('kind = "sequence"', 'kind = ["sequence", "token"]')))
+    config = load_config(
+        write(tmp_path / "tiny.toml", BASE.replace('kind = "sequence"', 'kind = ["sequence", "token"]'))
+    )
     cells = expand_cells(config)
     assert len(cells) == 2
     results = {}
@@ -367,15 +409,26 @@ def test_local_pool_and_submitit_write_the_same_records(tmp_path: Path) -> None:
         store = Store(tmp_path / name)
         store.prepare()
         ticks: list[int] = []
-        summary = run_sweep(cells, store, executor, plan=store.plan(cells, resume=False),
-                            manifest=store.write_manifest(config, cells), tick=lambda: ticks.append(1))
+        summary = run_sweep(
+            cells,
+            store,
+            executor,
+            plan=store.plan(cells, resume=False),
+            manifest=store.write_manifest(config, cells),
+            tick=lambda ticks=ticks: ticks.append(1),
+        )
         assert len(summary.done) == 2 and not summary.failed and len(ticks) == 2, summary
         results[name] = {h: store.read(h) for h in store.record_hashes()}
     assert SubmititExecutor(tmp_path / "probe").cluster == "local"  # no Slurm on this machine
     assert results["local"].keys() == results["submitit"].keys() == {cell.hash for cell in cells}
     for h, record in results["local"].items():
         other = results["submitit"][h]
-        assert (record.config, record.result, record.seed, record.device) == (other.config, other.result, other.seed, other.device)
+        assert (record.config, record.result, record.seed, record.device) == (
+            other.config,
+            other.result,
+            other.seed,
+            other.device,
+        )
         assert (record.executor, other.executor) == ("local", "submitit-local")
 
 
@@ -400,8 +453,31 @@ def test_registering_cell_kinds() -> None:
     assert get_cell_kind("modulus").cpu_only
 
 
+def test_the_shipped_kinds_are_registered_without_importing_verify() -> None:
+    """Every shipped kind is in the registry from the start (imported statically, no lazy list),
+    and a kind with ``run_batch`` also has its ``batch_key`` (the in-process engine groups by it)."""
+    from loopbound.sweep import cell_kind_names
+    from loopbound.sweep.cell import CellKind
+
+    assert set(cell_kind_names()) >= {
+        "modulus",
+        "approximation",
+        "approximation_curve",
+        "looped_gd",
+        "reference_curves",
+        "newton_schulz",
+    }
+    assert get_cell_kind("looped_gd").run_batch is not None and get_cell_kind("looped_gd").batch_key is not None
+    with pytest.raises(ValueError, match="go together"):
+        CellKind("half", run_modulus_like, params=CountingParams, run_batch=run_many_like)
+
+
 def run_modulus_like(cell: Cell) -> dict[str, Any]:
     return {}
+
+
+def run_many_like(cells: list[Cell]) -> list[dict[str, Any]]:
+    return [{} for _ in cells]
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "examples" / "sweeps").glob("*.toml")), ids=lambda p: p.name)
@@ -413,10 +489,16 @@ def test_example_sweeps_expand(path: Path) -> None:
 @pytest.mark.parametrize(
     "change, fragments",
     [
-        (("cell = \"modulus\"", "cell = \"counting\""), ["[modulus]: a parameter table for cell kind 'modulus', but cell = 'counting'"]),
-        ((("cell = \"modulus\"", "cell = \"nosuch\""), ("[modulus]", "[nosuch]")), ["cell: unknown cell kind 'nosuch'", "modulus"]),
-        (("device = \"cpu\"", "device = \"tpu\""), ["device: must be auto, cpu, cuda"]),
-        (("device = \"cpu\"", "device = \"cuda\""), ["device:", "CPU only"]),
+        (
+            ('cell = "modulus"', 'cell = "counting"'),
+            ["[modulus]: a parameter table for cell kind 'modulus', but cell = 'counting'"],
+        ),
+        (
+            (('cell = "modulus"', 'cell = "nosuch"'), ("[modulus]", "[nosuch]")),
+            ["cell: unknown cell kind 'nosuch'", "modulus"],
+        ),
+        (('device = "cpu"', 'device = "tpu"'), ["device: must be auto, cpu, cuda"]),
+        (('device = "cpu"', 'device = "cuda"'), ["device:", "CPU only"]),
         (("d = 1", "d = 0"), ["d: must be an integer >= 1"]),
         (("d = 1", "d = 1.5"), ["d: must be an integer"]),
         (("N = 2", "N = []"), ["N: must not be an empty list"]),
@@ -436,7 +518,7 @@ def test_example_sweeps_expand(path: Path) -> None:
         (("steps = 8", "steps = -1"), ["[modulus] steps: must be an integer >= 0"]),
         (("steps = 8", "stepz = 8"), ["[modulus] stepz: unknown key", "steps"]),
         (("[modulus]", "[modulus]\nextra = { a = 1 }"), ["[modulus] extra: nested tables"]),
-        (("[modulus]", "imports = [\"no.such.module\"]\n[modulus]"), ["imports: cannot import 'no.such.module'"]),
+        (("[modulus]", 'imports = ["no.such.module"]\n[modulus]'), ["imports: cannot import 'no.such.module'"]),
         (("d = 1", "d = 1\nd = 2"), ["not valid TOML", "line"]),
     ],
 )
@@ -451,10 +533,11 @@ def test_bad_sweep_files_are_one_line_errors_with_status_2(tmp_path: Path, chang
     assert not (tmp_path / "store").exists(), "nothing is written before the sweep file is valid"
 
 
-def test_a_lazy_cell_kind_whose_module_is_missing_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(LAZY_CELL_KINDS, "future", "loopbound.sweep.no_such_kind_module")
-    config = write(tmp_path / "future.toml", BASE.replace('cell = "modulus"', 'cell = "future"').replace("[modulus]", "[future]"))
-    assert_one_line_error(run_cli("sweep", str(config)), "cell kind 'future' is not available yet", "no_such_kind_module")
+def test_an_unknown_cell_kind_is_a_one_line_error_naming_the_known_ones(tmp_path: Path) -> None:
+    config = write(
+        tmp_path / "future.toml", BASE.replace('cell = "modulus"', 'cell = "future"').replace("[modulus]", "[future]")
+    )
+    assert_one_line_error(run_cli("sweep", str(config)), "unknown cell kind 'future'", "looped_gd", "modulus")
 
 
 def test_missing_or_unreadable_sweep_files(tmp_path: Path) -> None:
@@ -468,19 +551,27 @@ def test_missing_or_unreadable_sweep_files(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     assert_one_line_error(run_cli("sweep", str(config), "--out", str(tmp_path / "file")), "is a file")
     bad_submitit = write(tmp_path / "sub.toml", BASE + "\n[submitit]\nbogus = 1\n")
-    assert_one_line_error(run_cli("sweep", str(bad_submitit), "--executor", "submitit", "--out", str(tmp_path / "s")), "[submitit]")
+    assert_one_line_error(
+        run_cli("sweep", str(bad_submitit), "--executor", "submitit", "--out", str(tmp_path / "s")), "[submitit]"
+    )
 
 
-def test_the_console_script_reports_a_bad_sweep_file_without_traceback_or_unfinished_imports(tmp_path: Path) -> None:
-    """As a real process: status 2 and one line; and loading the CLI and the sweep package imports
-    no module of the approximation kind (it is imported only when a sweep asks for it)."""
+def test_the_console_script_reports_a_bad_sweep_file_without_traceback_or_heavy_imports(tmp_path: Path) -> None:
+    """As a real process: status 2 and one line; and importing the sweep package (every shipped
+    kind included) does not import the verification harness: the approximation kinds import it
+    only when a cell runs."""
     config = write(tmp_path / "bad.toml", BASE.replace("p = 2", "p = 0"))
     code = (
-        "import sys; from loopbound.cli import main; status = main(sys.argv[1:]); "
-        "print([m for m in sys.modules if m.startswith(('loopbound.theory.rates', 'loopbound.sweep.approximation'))]); sys.exit(status)"
+        "import sys; import loopbound.sweep; heavy = [m for m in sys.modules if m == 'loopbound.verify']; "
+        "from loopbound.cli import main; status = main(sys.argv[1:]); print(heavy); sys.exit(status)"
     )
-    completed = subprocess.run([sys.executable, "-c", code, "sweep", str(config), "--out", str(tmp_path / "store")],
-                               cwd=REPO, capture_output=True, text=True, timeout=120)
+    completed = subprocess.run(
+        [sys.executable, "-c", code, "sweep", str(config), "--out", str(tmp_path / "store")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert completed.returncode == 2
     assert completed.stderr.strip().count("\n") == 0 and "Traceback" not in completed.stderr
     assert "p: must be a number with 1 <= p < inf" in completed.stderr
@@ -496,7 +587,9 @@ def test_the_console_script_reports_a_bad_sweep_file_without_traceback_or_unfini
     ],
 )
 def test_a_kind_without_targets_refuses_targets_N_and_p(tmp_path: Path, extra: str, fragments: list[str]) -> None:
-    config = write(tmp_path / "gd.toml", f"""
+    config = write(
+        tmp_path / "gd.toml",
+        f"""
         cell = "looped_gd"
         d = 2
         {extra}
@@ -504,24 +597,34 @@ def test_a_kind_without_targets_refuses_targets_N_and_p(tmp_path: Path, extra: s
         ratio = 2
         kappa = 1
         rule = "max"
-    """)
+    """,
+    )
     assert_one_line_error(run_cli("sweep", str(config), "--out", str(tmp_path / "store")), *fragments)
     assert not (tmp_path / "store").exists()
 
 
 def test_a_kind_without_targets_has_null_target_N_and_p_in_its_cells(tmp_path: Path) -> None:
-    config = write(tmp_path / "gd.toml", """
+    config = write(
+        tmp_path / "gd.toml",
+        """
         cell = "looped_gd"
         d = 2
         [looped_gd]
         ratio = [2, 4]
         kappa = [1, 8.0]
         rule = "max"
-    """)
+    """,
+    )
     cells = expand_cells(load_config(config))
     assert len(cells) == 4
     for cell in cells:
         payload = cell.to_json()
-        assert (payload["target"], payload["target_sha256"], payload["N"], payload["p"], payload["d"]) == (None, None, None, None, 2)
+        assert (payload["target"], payload["target_sha256"], payload["N"], payload["p"], payload["d"]) == (
+            None,
+            None,
+            None,
+            None,
+            2,
+        )
         assert isinstance(payload["params"]["kappa"], float)  # TOML 1 and 1.0 are one cell
     assert cells[0].label.startswith("looped_gd d=2 seed=0 ratio=2 kappa=1.0 rule=max")

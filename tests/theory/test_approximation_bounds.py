@@ -184,7 +184,7 @@ def test_each_step_of_the_derivation_holds_pointwise_on_the_construction(name: s
     uses the sup of sampled cell-diameter differences plus its margin instead).
     Step 2: on the collision set e(X) ≤ E_F. Band points have measure ~1e-9 and do not occur."""
     target = builtin_target(name, d=1, N=N)
-    model = universal.build_universal(target, 1.0 / m, timestep=timestep)
+    model = universal.build_universal(target, 1.0 / m, timestep=timestep).model
     g = model.guarantee
     terms = construction_terms(g)
     S = target_sup(target)[0]

@@ -34,8 +34,14 @@ def _two_outputs(X: torch.Tensor) -> torch.Tensor:
 def test_the_construction_sizes_are_the_sizes_of_the_built_block(d: int, N: int, m: int, timestep: bool, two_outputs: bool) -> None:
     target = CallableTarget(d=d, N=N, function=_two_outputs, label="x,x^2") if two_outputs else builtin_target("holder", d=d, N=N)
     built = universal.build_universal(target, 1.0 / m, timestep=timestep)
-    guarantee = built.guarantee
+    guarantee, block = built.guarantee, built.model.spec.block
     d_out = target.d_out
+    # the block as built, not only the guarantee (which takes its sizes from these formulas)
+    assert block.width == CONSTRUCTION_EMBEDDING_WIDTH[timestep].evaluate(d=d, d_out=d_out)
+    assert len(block.units) == CONSTRUCTION_FF_WIDTH[timestep].evaluate(d=d, d_out=d_out)
+    assert len(block.heads) == CONSTRUCTION_HEADS.evaluate(d=d)
+    assert built.model.model.loops == CONSTRUCTION_LOOPS.evaluate(m=m, d=d, N=N)
+    assert guarantee.parameter_count == built.model.model.parameter_count()
     assert guarantee.embedding_width == CONSTRUCTION_EMBEDDING_WIDTH[timestep].evaluate(d=d, d_out=d_out)
     assert guarantee.ff_width == CONSTRUCTION_FF_WIDTH[timestep].evaluate(d=d, d_out=d_out)
     assert guarantee.heads == CONSTRUCTION_HEADS.evaluate(d=d)

@@ -35,6 +35,7 @@ import sympy
 import torch
 
 from loopbound.theory.bounds.core import Bound, Provenance
+from loopbound.theory.bounds.interface import ConstructionGuarantee
 from loopbound.theory.errors import InputError
 from loopbound.theory.targets import (
     ContextualMax,
@@ -324,14 +325,16 @@ CONSTRUCTION_TEMPLATE = Bound(
 E_C = (N d_out)^{1/p}(B_C + S)."""
 
 
-def _field(guarantee: Any, name: str) -> Any:
+def _field(guarantee: ConstructionGuarantee, name: str) -> Any:
+    """A field of :class:`ConstructionGuarantee`; a user construction that lacks one is refused."""
     if not hasattr(guarantee, name):
         raise InputError(f"the construction's guarantee has no field {name!r}")
     return getattr(guarantee, name)
 
 
-def construction_terms(guarantee: Any) -> dict[str, float]:
-    """The constants of :data:`CONSTRUCTION_TEMPLATE` read off a guarantee: N, d_out,
+def construction_terms(guarantee: ConstructionGuarantee) -> dict[str, float]:
+    """The constants of :data:`CONSTRUCTION_TEMPLATE` read off a guarantee through
+    :class:`~loopbound.theory.bounds.interface.ConstructionGuarantee`: N, d_out,
     ε = max_j value_error_bound_j + label_rounding (0 where the guarantee has no rounding field),
     B = output_bound, B_C = collision_output_bound where the guarantee states one (else B),
     μ_B = band_measure, μ_C = collision_measure."""
@@ -354,7 +357,7 @@ def construction_terms(guarantee: Any) -> dict[str, float]:
     return values
 
 
-def construction_bound(guarantee: Any) -> Bound:
+def construction_bound(guarantee: ConstructionGuarantee) -> Bound:
     """Theorem 3.6 for loopbound's universal construction, with the constants of ``guarantee``.
 
     Returns a :class:`Bound` in the symbols p, w (= ω_f(δ√(Nd)) at the construction's δ = 1/m) and

@@ -1,6 +1,6 @@
 """Layer and loop budgets: the theorem's sizes against the universal construction's own.
 
-The theorem's (Xu & Sato 2024, arXiv 2410.01405, Theorem 3.6; theory-notes §3, *reconstructed*):
+The theorem's (Xu & Sato 2024, arXiv 2410.01405, Theorem 3.6; docs/theory.md §3, *reconstructed*):
 one block with 2 heads of size 1, feed-forward width 49d + 25, embedding width 17d + 9
 (:data:`THEORY_EMBEDDING_WIDTH`, :data:`THEORY_FF_WIDTH`, :data:`THEORY_HEADS`), and the loop budget
 (δ^{−1} − 1) + N + (2δ^{−(N+1)d} − 1) (:data:`loopbound.theory.bounds.approximation.THEORY_LOOPS`).
@@ -27,24 +27,33 @@ m = 1/δ, d, N and the output dimension d_out:
   count against the built block.
 - heads: one hardmax head of size 1 (:data:`CONSTRUCTION_HEADS`).
 
-Evaluated in float64 (:meth:`Bound.evaluate`); exact as long as the loop count stays below 2^53.
+These expressions are the single source of the construction's sizes: the builder, its
+``loops_for_grid`` / ``grid_for_loops`` and ``loopbound build`` evaluate them exactly in integers
+(:func:`exact_integer`); :meth:`Bound.evaluate` gives float64, exact while the loop count stays
+below 2^53.
 """
 from __future__ import annotations
 
-import sympy
+from collections.abc import Callable
+from fractions import Fraction
 
-from loopbound.theory.bounds.approximation import ARXIV, SOURCE, THEORY_LOOPS, d, N
+import sympy
+from loopbound.theory.bounds.approximation import ARXIV, SOURCE, THEORY_LOOPS, N, d
 from loopbound.theory.bounds.core import Bound, Provenance
 
 __all__ = [
     "THEORY_EMBEDDING_WIDTH",
     "THEORY_FF_WIDTH",
     "THEORY_HEADS",
+    "CONSTRUCTION_QUANTISATION_LOOPS",
+    "CONSTRUCTION_CONTEXTUAL_LOOPS",
+    "CONSTRUCTION_VALUE_LOOPS",
     "CONSTRUCTION_LOOPS",
     "CONSTRUCTION_EMBEDDING_WIDTH",
     "CONSTRUCTION_FF_WIDTH",
     "CONSTRUCTION_HEADS",
     "BUDGETS",
+    "exact_integer",
 ]
 
 m = sympy.Symbol("m", positive=True)
@@ -59,14 +68,26 @@ def _size(name: str, expression: sympy.Expr, symbols: tuple[sympy.Symbol, ...], 
     return Bound(name=name, expression=sympy.sympify(expression), symbols=symbols, provenance=provenance, derivation=derivation)
 
 
-THEORY_EMBEDDING_WIDTH = _size("embedding width of Theorem 3.6", 17 * d + 9, (d,), _THEORY, "theory-notes §3")
-THEORY_FF_WIDTH = _size("feed-forward width of Theorem 3.6", 49 * d + 25, (d,), _THEORY, "theory-notes §3")
-THEORY_HEADS = _size("attention heads of Theorem 3.6 (size 1 each)", sympy.Integer(2) + 0 * d, (d,), _THEORY, "theory-notes §3")
+THEORY_EMBEDDING_WIDTH = _size("embedding width of Theorem 3.6", 17 * d + 9, (d,), _THEORY, "docs/theory.md §3")
+THEORY_FF_WIDTH = _size("feed-forward width of Theorem 3.6", 49 * d + 25, (d,), _THEORY, "docs/theory.md §3")
+THEORY_HEADS = _size("attention heads of Theorem 3.6 (size 1 each)", sympy.Integer(2) + 0 * d, (d,), _THEORY, "docs/theory.md §3")
 
 _q = m**d
-_LARGEST_ID = (_q - 1) * _q**N + (_q - N) * (_q**N - 1) / (_q - 1) + (_q - N * _q**N + (N - 1) * _q ** (N + 1)) / (_q - 1) ** 2
+CONSTRUCTION_QUANTISATION_LOOPS = _size("quantisation loops of the universal construction", m - 1 + 0 * d * N, (m, d, N), _HERE,
+                                        "one threshold of the grid {1/m, …, (m − 1)/m} per loop")
+CONSTRUCTION_CONTEXTUAL_LOOPS = _size("contextual loops of the universal construction", N + 0 * m * d, (m, d, N), _HERE,
+                                      "one token id taken per loop of the hardmax head")
+CONSTRUCTION_VALUE_LOOPS = _size(
+    "value loops of the universal construction (the largest valid contextual id K)",
+    (_q - 1) * _q**N + (_q - N) * (_q**N - 1) / (_q - 1) + (_q - N * _q**N + (N - 1) * _q ** (N + 1)) / (_q - 1) ** 2,
+    (m, d, N), _HERE,
+    "K = (q − 1)q^N + Σ_{j=1}^{N}(q − j)q^{N−j} with q = m^d (own token in the top cell, the others in the "
+    "next N − 1 cells), summed in closed form (module docstring).",
+)
 CONSTRUCTION_LOOPS = _size(
-    "loops of the universal construction", (m - 1) + N + _LARGEST_ID, (m, d, N), _HERE,
+    "loops of the universal construction",
+    CONSTRUCTION_QUANTISATION_LOOPS.expression + CONSTRUCTION_CONTEXTUAL_LOOPS.expression + CONSTRUCTION_VALUE_LOOPS.expression,
+    (m, d, N), _HERE,
     "(m − 1) + N + K, K = (q − 1)q^N + Σ_{j=1}^{N}(q − j)q^{N−j} with q = m^d, summed in closed form (module docstring).",
 )
 
@@ -94,3 +115,22 @@ BUDGETS: tuple[Bound, ...] = (
     CONSTRUCTION_LOOPS, *CONSTRUCTION_EMBEDDING_WIDTH.values(), *CONSTRUCTION_FF_WIDTH.values(), CONSTRUCTION_HEADS,
 )
 """Every budget, the theorem's first, for reports (:func:`loopbound.bounds_report.bounds_latex`)."""
+
+
+_EXACT: dict[str, Callable[..., sympy.Expr]] = {}
+
+
+def exact_integer(bound: Bound, **values: int | Fraction) -> int:
+    """``bound`` at integer or rational ``values`` (one per symbol) in exact arithmetic, as an int.
+
+    Raises ValueError when the value is not an integer (a size must be one) or a symbol is missing.
+    """
+    names = [symbol.name for symbol in bound.symbols]
+    if set(values) != set(names):
+        raise ValueError(f"{bound.name} takes {', '.join(names)}, got {', '.join(sorted(values))}")
+    if bound.name not in _EXACT:  # the names are unique within this module
+        _EXACT[bound.name] = sympy.lambdify(bound.symbols, bound.expression, modules="sympy")
+    value = sympy.sympify(_EXACT[bound.name](*(sympy.Rational(values[name]) for name in names)))
+    if not isinstance(value, sympy.Integer):
+        raise ValueError(f"{bound.name} is not an integer at {values}: {value}")
+    return int(value)

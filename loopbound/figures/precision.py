@@ -1,49 +1,14 @@
-"""The precision wall that timestep scaling removes (issue 3): for a target and a range of grid
-sizes, the bits each variant of the universal construction needs, its loops, and the Lemma 4.1
-value error bound ε of the unscaled variant — records, and plots that take them.
-"""
+"""Figures of the precision wall (rows of :func:`loopbound.stages.precision.precision_rows`):
+bits needed and the unscaled variant's value error bound against δ. Each plot function takes rows,
+accepts ``ax`` and returns the axes."""
+
 from __future__ import annotations
 
-from dataclasses import dataclass
-from fractions import Fraction
-from typing import Sequence
+from collections.abc import Sequence
 
-from loopbound.constructions.universal import universal_spec
-from loopbound.theory.targets import Target
+from loopbound.stages.precision import PrecisionRow
 
-
-@dataclass(frozen=True)
-class PrecisionRow:
-    """One grid size: loops, bits with and without timestep scaling, and ε (per coordinate, max)."""
-
-    target: str
-    d: int
-    N: int
-    grid_size: int
-    loops: int
-    bits_timestep: int
-    bits_unscaled: int
-    value_error_bound: float
-
-    @property
-    def delta(self) -> float:
-        return 1.0 / self.grid_size
-
-
-def precision_rows(target: Target, grid_sizes: Sequence[int]) -> list[PrecisionRow]:
-    """Build both variants as exact specs (no float module, so nothing is refused) per grid size."""
-    rows = []
-    for m in grid_sizes:
-        _, scaled = universal_spec(target, Fraction(1, m), timestep=True)
-        _, unscaled = universal_spec(target, Fraction(1, m), timestep=False)
-        rows.append(
-            PrecisionRow(
-                target=target.spec, d=target.d, N=target.N, grid_size=m, loops=scaled.loops,
-                bits_timestep=scaled.precision_bits, bits_unscaled=unscaled.precision_bits,
-                value_error_bound=max(unscaled.value_error_bound),
-            )
-        )
-    return rows
+__all__ = ["plot_precision", "plot_value_error"]
 
 
 def _grid_axis(ax, rows: Sequence[PrecisionRow]) -> None:
@@ -51,7 +16,9 @@ def _grid_axis(ax, rows: Sequence[PrecisionRow]) -> None:
     from matplotlib.ticker import NullFormatter
 
     ax.set_xscale("log")
-    ticks = sorted({row.delta for row in rows} | {x for line in ax.get_lines() for x in line.get_xdata() if 0 < x <= 0.5})
+    ticks = sorted(
+        {row.delta for row in rows} | {x for line in ax.get_lines() for x in line.get_xdata() if 0 < x <= 0.5}
+    )
     ax.set_xticks(ticks, [f"1/{round(1 / t)}" for t in ticks])
     ax.xaxis.set_minor_formatter(NullFormatter())
     if not ax.xaxis_inverted():

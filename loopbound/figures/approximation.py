@@ -14,14 +14,16 @@ p, variant and bound) are merged by r.
   saved atomically (PDF, PNG or SVG from the suffix).
 - :func:`load_records`: verify records from JSON files or a sweep store folder.
 """
+
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
-from loopbound.plots import save_figure
+from loopbound.figures.save import save_figure
 from loopbound.theory.errors import InputError
 from loopbound.theory.rate_fit import fit_rate
 
@@ -69,6 +71,68 @@ def _check_record(record: Any, where: str) -> Record:
     return record
 
 
+def _draw_measured(ax: Any, rows: list[dict[str, Any]], *, timestep: bool, colour: str, name: str) -> bool:
+    """The measured error (markers and line) with its interval band; True when some error is > 0."""
+    shown = [row for row in rows if row["error"] > 0]
+    if shown:
+        r = [row["r"] for row in shown]
+        ax.fill_between(
+            r,
+            [max(row["lower"], 1e-300) for row in shown],
+            [row["upper"] for row in shown],
+            color=colour,
+            alpha=0.25,
+            linewidth=0,
+        )
+        # open circles for one variant, filled squares for the other: coinciding curves stay visible
+        marker = (
+            dict(marker="s", markersize=3.5) if timestep else dict(marker="o", markersize=7, markerfacecolor="none")
+        )
+        ax.plot(
+            r,
+            [row["error"] for row in shown],
+            "-",
+            color=colour,
+            linewidth=1.2,
+            **marker,
+            label=f"{name}: measured L^p error",
+        )
+    elif rows:
+        ax.plot([], [], "o", color=colour, label=f"{name}: error 0 at every r")
+    return bool(shown)
+
+
+def _draw_bound(ax: Any, rows: list[dict[str, Any]], *, colour: str, name: str) -> None:
+    """The bound, dashed, where it is positive and finite."""
+    bounded = [row for row in rows if row["bound"] > 0 and math.isfinite(row["bound"])]
+    if bounded:
+        ax.plot(
+            [row["r"] for row in bounded],
+            [row["bound"] for row in bounded],
+            "--",
+            color=colour,
+            linewidth=1.2,
+            label=f"{name}: bound",
+        )
+
+
+def _annotate_slope(
+    ax: Any, rows: list[dict[str, Any]], *, colour: str, name: str, level: float, seed: int, slot: int
+) -> None:
+    """The fitted slope with its bootstrap interval, in the lower left at line ``slot``."""
+    fit = fit_rate([row["r"] for row in rows], [row["error"] for row in rows], level=level, seed=seed)
+    if fit.fitted and fit.has_interval:
+        text = (
+            f"{name}: slope {fit.exponent:.2f} [{fit.lower:.2f}, {fit.upper:.2f}] "
+            f"({fit.level:.0%} bootstrap, r ≥ {fit.r_min:g})"
+        )
+    elif fit.fitted:
+        text = f"{name}: slope {fit.exponent:.2f} ({fit.points} r ≥ {fit.r_min:g}: too few for an interval)"
+    else:
+        text = f"{name}: slope not fitted (fewer than 3 r)"
+    ax.text(0.03, 0.04 + 0.065 * slot, text, transform=ax.transAxes, fontsize="x-small", color=colour)
+
+
 def plot_error_vs_loops(
     records: Sequence[Record] | Record,
     *,
@@ -99,32 +163,11 @@ def plot_error_vs_loops(
     timestep = bool(records[0]["timestep"])
     colour = colour or VARIANT_COLOURS[timestep]
     name = label or VARIANT_LABELS[timestep]
-    shown = [row for row in rows if row["error"] > 0]
-    if shown:
-        r = [row["r"] for row in shown]
-        ax.fill_between(r, [max(row["lower"], 1e-300) for row in shown], [row["upper"] for row in shown],
-                        color=colour, alpha=0.25, linewidth=0)
-        # open circles for one variant, filled squares for the other: coinciding curves stay visible
-        marker = dict(marker="s", markersize=3.5) if timestep else dict(marker="o", markersize=7, markerfacecolor="none")
-        ax.plot(r, [row["error"] for row in shown], "-", color=colour, linewidth=1.2, **marker,
-                label=f"{name}: measured L^p error")
-    elif rows:
-        ax.plot([], [], "o", color=colour, label=f"{name}: error 0 at every r")
+    shown = _draw_measured(ax, rows, timestep=timestep, colour=colour, name=name)
     if show_bound:
-        bounded = [row for row in rows if row["bound"] > 0 and math.isfinite(row["bound"])]
-        if bounded:
-            ax.plot([row["r"] for row in bounded], [row["bound"] for row in bounded], "--", color=colour,
-                    linewidth=1.2, label=f"{name}: bound")
+        _draw_bound(ax, rows, colour=colour, name=name)
     if annotate and shown:
-        fit = fit_rate([row["r"] for row in rows], [row["error"] for row in rows], level=level, seed=seed)
-        if fit.fitted and fit.has_interval:
-            text = (f"{name}: slope {fit.exponent:.2f} [{fit.lower:.2f}, {fit.upper:.2f}] "
-                    f"({fit.level:.0%} bootstrap, r ≥ {fit.r_min:g})")
-        elif fit.fitted:
-            text = f"{name}: slope {fit.exponent:.2f} ({fit.points} r ≥ {fit.r_min:g}: too few for an interval)"
-        else:
-            text = f"{name}: slope not fitted (fewer than 3 r)"
-        ax.text(0.03, 0.04 + 0.065 * slot, text, transform=ax.transAxes, fontsize="x-small", color=colour)
+        _annotate_slope(ax, rows, colour=colour, name=name, level=level, seed=seed, slot=slot)
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
     ax.xaxis.set_minor_formatter(ticker.FuncFormatter(_minor_label))
@@ -178,9 +221,11 @@ def approximation_figure(records: Sequence[Record], *, columns: int = 3, level: 
     figure, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 4.0 * rows), squeeze=False)
     for ax, key in zip(axes.flat, sorted(panels, key=str)):
         plot_approximation(panels[key], ax=ax, level=level, seed=seed)
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
-    figure.suptitle("Approximation error against loops: measured (band: confidence interval), bound dashed", fontsize="medium")
+    figure.suptitle(
+        "Approximation error against loops: measured (band: confidence interval), bound dashed", fontsize="medium"
+    )
     figure.tight_layout()
     return figure
 
@@ -197,7 +242,7 @@ def _records_in(payload: Any, where: str) -> list[Record]:
     if isinstance(payload, Mapping):
         payload = [payload]
     if not isinstance(payload, list):
-        raise InputError(f"{where}: expected a verify record, a list of them or {{\"records\": [...]}}")
+        raise InputError(f'{where}: expected a verify record, a list of them or {{"records": [...]}}')
     return [_check_record(item, where) for item in payload]
 
 
@@ -232,6 +277,6 @@ def _store_records(folder: Path) -> list[Record]:
     found = []
     for record in Store(folder).iter_records():
         config = record.config
-        if config.get("cell") == "approximation":
+        if config.get("cell") in ("approximation", "approximation_curve"):
             found.extend(_records_in(dict(record.result), f"{folder}/records/{record.hash}.json"))
     return found

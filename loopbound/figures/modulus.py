@@ -1,12 +1,15 @@
-"""Figures from result records. Each plot function takes records, accepts ``ax`` and returns the
-axes (STYLE.md §9); :func:`save_figure` writes PNG/PDF/SVG atomically."""
+"""Figures of moduli of continuity: one modulus curve (:func:`plot_modulus`) and the built-ins'
+three moduli, one panel per target (:func:`plot_builtin_moduli`, the ``moduli`` stage of
+``loopbound run`` and ``notebooks/moduli.py``). Each plot function takes estimates, accepts ``ax``
+and returns the axes."""
+
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
-from loopbound.atomic import write_atomic
 from loopbound.theory.modulus import ModulusEstimate
+
+__all__ = ["KIND_COLOURS", "plot_modulus", "plot_builtin_moduli"]
 
 KIND_COLOURS = {"sequence": "C0", "token": "C1", "contextual": "C2"}
 
@@ -46,17 +49,20 @@ def plot_modulus(estimates: Sequence[ModulusEstimate], *, ax=None, label: str | 
     return ax
 
 
-def save_figure(figure, path: str | Path, *, close: bool = True) -> Path:
-    """Save ``figure`` to ``path`` (format from the suffix) atomically, then close it unless asked not to."""
+def plot_builtin_moduli(results, *, columns: int = 3):
+    """A grid of panels, one per target, each with its three moduli (plot_modulus)."""
     import matplotlib.pyplot as plt
 
-    suffix = Path(path).suffix.lstrip(".").lower()
-
-    def write(temporary: str) -> None:
-        figure.savefig(temporary, format=suffix, bbox_inches="tight", dpi=150)
-
-    try:
-        return write_atomic(path, write)
-    finally:
-        if close:
-            plt.close(figure)
+    rows = -(-len(results) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(5 * columns, 4 * rows), squeeze=False)
+    for ax, (target, moduli) in zip(axes.flat, results):
+        for estimates in moduli.values():
+            plot_modulus(estimates, ax=ax)
+        ax.set_title(target.spec)
+    for ax in list(axes.flat)[len(results) :]:
+        ax.set_visible(False)
+    figure.suptitle(
+        "Moduli of the built-ins: certified lower bounds (markers), exact values (bands), analytic upper bounds (dotted)"
+    )
+    figure.tight_layout()
+    return figure

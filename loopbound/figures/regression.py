@@ -1,5 +1,6 @@
-"""Figures of the in-context regression experiments (records of
-:mod:`loopbound.regression_experiment` in, axes out; STYLE.md §9).
+"""Figures of the in-context regression experiments (results of the ``looped_gd``,
+``reference_curves`` and ``newton_schulz`` cell kinds of :mod:`loopbound.sweep.kinds` in, axes out;
+CONTRIBUTING.md).
 
 - :func:`plot_error_curves`: normalised error against loops per sweep cell, with the bound ρ^r;
 - :func:`plot_slopes`: fitted slope / log ρ per cell with its bootstrap interval, against κ(H);
@@ -11,14 +12,16 @@
 Each plot function takes records and ``ax`` and returns the axes; matplotlib is imported on first
 use, so the experiments run without it.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from loopbound.plots import save_figure
+from loopbound.figures.save import save_figure
 from loopbound.theory.bounds.regression import GD_LOOPS_KAPPA_MAX_STEP, GD_LOOPS_KAPPA_OPTIMAL_STEP, REFERENCE_CURVES
 
 __all__ = [
@@ -33,7 +36,11 @@ __all__ = [
 RULE_COLOURS = {"max": "C0", "optimal": "C3"}
 RULE_LABELS = {"max": "η = 1/λ_max", "optimal": "η = 2/(λ_max+λ_min)"}
 CURVE_COLOURS = {"least_squares": "C2", "averaging": "C1", "one_step_gd": "C4"}
-CURVE_LABELS = {"least_squares": "least squares 1 − k/d", "averaging": "averaging (d+1)/k", "one_step_gd": "one-step GD (d+1)/(k+d+1)"}
+CURVE_LABELS = {
+    "least_squares": "least squares 1 − k/d",
+    "averaging": "averaging (d+1)/k",
+    "one_step_gd": "one-step GD (d+1)/(k+d+1)",
+}
 
 
 def _axes(ax, size=(5, 4)):
@@ -58,9 +65,25 @@ def plot_error_curves(records: Sequence[Mapping[str, Any]], *, ax=None):
         loops = loops[even]
         error = {name: np.asarray(values)[even] for name, values in record["curve"]["error"].items()}
         floor = 1e-17  # zero errors (exact convergence) would vanish from log axes
-        ax.fill_between(loops, np.maximum(error["q10"], floor), np.maximum(error["q90"], floor), color=colour, alpha=0.15, linewidth=0)
-        ax.plot(loops, np.maximum(error["median"], floor), "-", color=colour, linewidth=1.2, label=f"{RULE_LABELS.get(rule, rule)} measured")
-        ax.plot(loops, np.asarray(record["curve"]["bound_median"])[even], "--", color=colour, linewidth=1, label="bound ρ^r")
+        ax.fill_between(
+            loops,
+            np.maximum(error["q10"], floor),
+            np.maximum(error["q90"], floor),
+            color=colour,
+            alpha=0.15,
+            linewidth=0,
+        )
+        ax.plot(
+            loops,
+            np.maximum(error["median"], floor),
+            "-",
+            color=colour,
+            linewidth=1.2,
+            label=f"{RULE_LABELS.get(rule, rule)} measured",
+        )
+        ax.plot(
+            loops, np.asarray(record["curve"]["bound_median"])[even], "--", color=colour, linewidth=1, label="bound ρ^r"
+        )
     ax.set_yscale("log")
     ax.set_ylim(1e-16, 2)
     ax.set_xlabel("loops r")
@@ -81,7 +104,16 @@ def plot_slopes(records: Sequence[Mapping[str, Any]], *, ax=None):
         mid = np.array([r["slope"]["ratio"]["estimate"] for r in chosen])
         low = np.array([r["slope"]["ratio"]["lower"] for r in chosen])
         high = np.array([r["slope"]["ratio"]["upper"] for r in chosen])
-        ax.errorbar(x, mid - 1, yerr=[mid - low, high - mid], fmt="o", color=RULE_COLOURS[rule], markersize=4, capsize=2, label=RULE_LABELS[rule])
+        ax.errorbar(
+            x,
+            mid - 1,
+            yerr=[mid - low, high - mid],
+            fmt="o",
+            color=RULE_COLOURS[rule],
+            markersize=4,
+            capsize=2,
+            label=RULE_LABELS[rule],
+        )
     ax.axhline(0.0, color="k", linewidth=0.8)
     ax.set_xscale("log")
     ax.set_yscale("symlog", linthresh=1e-8)
@@ -109,12 +141,28 @@ def plot_loops_to_epsilon(records: Sequence[Mapping[str, Any]], *, ax=None):
                     xs.append(kappa)
                     ys.append(loops)
         if xs:
-            ax.plot(xs, ys, ".", color=RULE_COLOURS[rule], markersize=3, alpha=0.6, label=f"{RULE_LABELS[rule]} measured")
+            ax.plot(
+                xs, ys, ".", color=RULE_COLOURS[rule], markersize=3, alpha=0.6, label=f"{RULE_LABELS[rule]} measured"
+            )
             kappas.extend(xs)
     if kappas and epsilon is not None:
         grid = np.geomspace(min(kappas), max(kappas), 50)
-        ax.plot(grid, GD_LOOPS_KAPPA_MAX_STEP.evaluate(kappa=grid, epsilon=epsilon), "-", color=RULE_COLOURS["max"], linewidth=1, label="κ ln(1/ε)")
-        ax.plot(grid, GD_LOOPS_KAPPA_OPTIMAL_STEP.evaluate(kappa=grid, epsilon=epsilon), "-", color=RULE_COLOURS["optimal"], linewidth=1, label="(κ/2) ln(1/ε)")
+        ax.plot(
+            grid,
+            GD_LOOPS_KAPPA_MAX_STEP.evaluate(kappa=grid, epsilon=epsilon),
+            "-",
+            color=RULE_COLOURS["max"],
+            linewidth=1,
+            label="κ ln(1/ε)",
+        )
+        ax.plot(
+            grid,
+            GD_LOOPS_KAPPA_OPTIMAL_STEP.evaluate(kappa=grid, epsilon=epsilon),
+            "-",
+            color=RULE_COLOURS["optimal"],
+            linewidth=1,
+            label="(κ/2) ln(1/ε)",
+        )
         ax.set_title(f"ε = {epsilon:g}", fontsize="small")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -139,14 +187,31 @@ def plot_reference_curves(record: Mapping[str, Any], *, ax=None):
         if not points:
             continue
         colour = CURVE_COLOURS.get(curve)
-        ax.plot(grid, np.asarray(bound.evaluate(n=grid, d=d), dtype=float) + 0 * grid, "-", color=colour, linewidth=1, label=CURVE_LABELS.get(curve, curve))
+        ax.plot(
+            grid,
+            np.asarray(bound.evaluate(n=grid, d=d), dtype=float) + 0 * grid,
+            "-",
+            color=colour,
+            linewidth=1,
+            label=CURVE_LABELS.get(curve, curve),
+        )
         k = np.array([p["k"] for p in points])
         mean = np.array([p["mean"] for p in points])
-        ax.errorbar(k, mean, yerr=[mean - np.array([p["lower"] for p in points]), np.array([p["upper"] for p in points]) - mean], fmt="o", color=colour, markersize=4, capsize=2)
+        ax.errorbar(
+            k,
+            mean,
+            yerr=[mean - np.array([p["lower"] for p in points]), np.array([p["upper"] for p in points]) - mean],
+            fmt="o",
+            color=colour,
+            markersize=4,
+            capsize=2,
+        )
     ax.set_xlabel("in-context examples k")
     ax.set_ylabel("error / d")
     ax.set_ylim(-0.05, 1.5)
-    ax.set_title(f"d = {d}, Monte Carlo (points, {record['config']['level']:.0%} intervals) vs closed forms", fontsize="small")
+    ax.set_title(
+        f"d = {d}, Monte Carlo (points, {record['config']['level']:.0%} intervals) vs closed forms", fontsize="small"
+    )
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="x-small")
     return ax
@@ -158,7 +223,15 @@ def plot_newton_schulz(record: Mapping[str, Any], *, ax=None):
     for index, row in enumerate(record["rows"]):
         colour = f"C{index % 10}"
         t = np.arange(len(row["residual_median"]))
-        ax.plot(t, np.maximum(row["residual_median"], 1e-17), "o-", color=colour, markersize=3, linewidth=1, label=f"κ={row['kappa']:g}, X₀={'αI' if row['init'] == 'identity' else 'αAᵀ'}")
+        ax.plot(
+            t,
+            np.maximum(row["residual_median"], 1e-17),
+            "o-",
+            color=colour,
+            markersize=3,
+            linewidth=1,
+            label=f"κ={row['kappa']:g}, X₀={'αI' if row['init'] == 'identity' else 'αAᵀ'}",
+        )
         ax.plot(t, np.maximum(row["bound"], 1e-17), "--", color=colour, linewidth=0.8)
     ax.set_yscale("log")
     ax.set_ylim(1e-17, 2)
@@ -169,7 +242,14 @@ def plot_newton_schulz(record: Mapping[str, Any], *, ax=None):
     return ax
 
 
-def write_figures(out: str | Path, sweep: Sequence[Mapping[str, Any]], reference: Mapping[str, Any] | None = None, newton_schulz: Mapping[str, Any] | None = None, *, stem: str = "regression") -> list[Path]:
+def write_figures(
+    out: str | Path,
+    sweep: Sequence[Mapping[str, Any]],
+    reference: Mapping[str, Any] | None = None,
+    newton_schulz: Mapping[str, Any] | None = None,
+    *,
+    stem: str = "regression",
+) -> list[Path]:
     """Write ``{stem}_errors``, ``{stem}_summary`` (slopes, loops to ε, reference curves,
     Newton–Schulz) as PDF and PNG, atomically; returns the paths."""
     import matplotlib
@@ -181,17 +261,23 @@ def write_figures(out: str | Path, sweep: Sequence[Mapping[str, Any]], reference
     out.mkdir(parents=True, exist_ok=True)
     ratios = sorted({r["config"]["ratio"] for r in sweep})
     kappas = sorted({r["config"]["kappa"] for r in sweep})
-    figure, axes = plt.subplots(len(kappas), len(ratios), figsize=(3.6 * len(ratios), 2.9 * len(kappas)), squeeze=False, sharey=True)
+    figure, axes = plt.subplots(
+        len(kappas), len(ratios), figsize=(3.6 * len(ratios), 2.9 * len(kappas)), squeeze=False, sharey=True
+    )
     for i, kappa in enumerate(kappas):
         for j, ratio in enumerate(ratios):
             ax = axes[i, j]
-            plot_error_curves([r for r in sweep if r["config"]["ratio"] == ratio and r["config"]["kappa"] == kappa], ax=ax)
+            plot_error_curves(
+                [r for r in sweep if r["config"]["ratio"] == ratio and r["config"]["kappa"] == kappa], ax=ax
+            )
             ax.set_title(f"n/d = {ratio}, κ_Σ = {kappa:g}", fontsize="small")
             if i or j:
                 ax.set_ylabel("")
     axes[0, 0].legend(fontsize="xx-small", loc="lower left")
     d = sweep[0]["config"]["d"] if sweep else "?"
-    figure.suptitle(f"Looped linear attention = GD (d = {d}): normalised error, median and 10–90% over prompts, against ρ^r")
+    figure.suptitle(
+        f"Looped linear attention = GD (d = {d}): normalised error, median and 10–90% over prompts, against ρ^r"
+    )
     figure.tight_layout()
     paths = [save_figure(figure, out / f"{stem}_errors.{suffix}", close=False) for suffix in ("pdf", "png")]
     plt.close(figure)

@@ -10,8 +10,7 @@ row, as in the run stage), not a failure; an r too small for the construction is
 
 ``loopbound figures STORE`` draws a store's ``approximation`` records: the records of one series
 (target, d, N, p, variant, bound) are merged by r into one curve
-(:func:`loopbound.approximation_plots.load_records`). Registered when imported; listed in
-:data:`loopbound.sweep.cells.LAZY_CELL_KINDS`. ``examples/sweeps/approximation-small.toml``::
+(:func:`loopbound.figures.approximation.load_records`). ``examples/sweeps/approximation-small.toml``::
 
     cell = "approximation"
     targets = ["holder:alpha=0.5", "contextual_max"]
@@ -22,17 +21,19 @@ row, as in the run stage), not a failure; an r too small for the construction is
     loops = [9, 19, 29, 67]       # axis: r
     samples = 2048
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from loopbound.sweep.cells import Cell, load_cell_target, register_cell_kind
+from loopbound.sweep.cell import Cell, CellKind, load_cell_target
 from loopbound.sweep.config import FieldError, require_float, require_int, require_str
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import intra_op_threads, resolve_device
+from loopbound.theory.verdict_level import LEVEL_REQUIREMENT, valid_verdict_level
 
-__all__ = ["ApproximationParams", "run_approximation_cell", "without_timings", "KIND"]
+__all__ = ["ApproximationParams", "run_approximation_cell", "verify_record", "without_timings", "KIND"]
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,8 @@ class ApproximationParams:
         require_int("scramblings", self.scramblings, minimum=2)
         require_int("samples", self.samples, minimum=2 * self.scramblings)
         level = require_float("level", self.level)
-        if not 0.0 < level < 1.0:
-            raise FieldError("level", f"must satisfy 0 < level < 1, got {self.level!r}")
+        if not valid_verdict_level(level):  # the rule of --level too: a verdict below 50% states nothing
+            raise FieldError("level", f"must satisfy {LEVEL_REQUIREMENT}, got {self.level!r}")
         object.__setattr__(self, "level", level)
         require_str("bound", self.bound)
         object.__setattr__(self, "bound", self.bound.strip())
@@ -82,24 +83,40 @@ def without_timings(record: dict[str, Any]) -> dict[str, Any]:
     return {**{key: value for key, value in record.items() if key != "seconds"}, "rows": rows}
 
 
-def run_approximation_cell(cell: Cell) -> dict[str, Any]:
-    """:func:`loopbound.verify.verify` at the cell's single loop budget; its record without timings.
-    One intra-op thread, as the run stage (the construction's GEMMs are narrow: loopbound.theory.numerics)."""
-    from loopbound.verify import load_family, verify
+def verify_record(cell: Cell, loops: list[int]) -> dict[str, Any]:
+    """:func:`loopbound.verify.verify` of the cell's target at the loop budgets ``loops`` with the
+    cell's measurement settings; its record without timings. One intra-op thread, as the run stage
+    (the construction's GEMMs are narrow: loopbound.theory.numerics)."""
     from loopbound.theory.bounds.parse import parse_bound
+    from loopbound.verify import load_family, verify
 
-    params: ApproximationParams = cell.params
+    params = cell.params
     bound = params.bound if params.bound in ("construction", "theorem") else parse_bound(params.bound, what="bound")
     with intra_op_threads(1):
         result = verify(
-            load_cell_target(cell), loops=[params.loops], timestep=params.timestep, p=cell.p, bound=bound,
-            samples=params.samples, scramblings=params.scramblings, level=params.level, seed=cell.seed,
-            device=resolve_device(cell.device), family=load_family(), on_refusal="record", sup_search=params.sup,
+            load_cell_target(cell),
+            loops=loops,
+            timestep=params.timestep,
+            p=cell.p,
+            bound=bound,
+            samples=params.samples,
+            scramblings=params.scramblings,
+            level=params.level,
+            seed=cell.seed,
+            device=resolve_device(cell.device),
+            family=load_family(),
+            on_refusal="record",
+            sup_search=params.sup,
             progress=False,
         )
     return without_timings(result.to_json())
 
 
-KIND = register_cell_kind(
+def run_approximation_cell(cell: Cell) -> dict[str, Any]:
+    """:func:`verify_record` at the cell's single loop budget."""
+    return verify_record(cell, [cell.params.loops])
+
+
+KIND = CellKind(
     "approximation", run_approximation_cell, params=ApproximationParams, axes=("timestep", "loops"), version="1"
 )

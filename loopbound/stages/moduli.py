@@ -1,10 +1,17 @@
-"""The moduli of the built-in targets as one figure and one report (the `moduli` stage of
-``loopbound run`` and ``notebooks/moduli.py`` draw it the same way)."""
+"""The ``moduli`` stage of ``loopbound run``: ω, ω^tok, ω^cont of every built-in target at
+d = 2, N = 3, p = 2, certified lower bounds against the exact values where known (``moduli.json``,
+``moduli.png``, ``moduli.pdf``); ``notebooks/moduli.py`` computes and draws them the same way."""
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-from loopbound.plots import plot_modulus
+from loopbound.atomic import write_text_atomic
+from loopbound.figures.modulus import plot_builtin_moduli
+from loopbound.figures.save import save_figure
 from loopbound.theory.kinds import ModulusKind
 from loopbound.theory.modulus import ModulusEstimate, estimate_moduli
 from loopbound.theory.targets import BUILTIN_TARGETS, Target, builtin_target
@@ -48,18 +55,22 @@ def report_lines(results, *, at_delta: float = 0.1) -> list[str]:
     return lines
 
 
-def plot_builtin_moduli(results, *, columns: int = 3):
-    """A grid of panels, one per target, each with its three moduli (plot_modulus)."""
+def moduli_stage(out: Path, seed: int) -> list[str]:
+    """Moduli of every built-in at d=2, N=3, p=2; returns report lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = -(-len(results) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(5 * columns, 4 * rows), squeeze=False)
-    for ax, (target, moduli) in zip(axes.flat, results):
-        for estimates in moduli.values():
-            plot_modulus(estimates, ax=ax)
-        ax.set_title(target.spec)
-    for ax in list(axes.flat)[len(results):]:
-        ax.set_visible(False)
-    figure.suptitle("Moduli of the built-ins: certified lower bounds (markers), exact values (bands), analytic upper bounds (dotted)")
-    figure.tight_layout()
-    return figure
+    results = builtin_moduli(seed=seed)
+    lines = [
+        f"moduli of the built-in targets (d={SHAPE['d']}, N={SHAPE['N']}, p=2, δ from {DELTAS[0]} to {DELTAS[-1]}, seed {seed})",
+        *report_lines(results),
+    ]
+    write_text_atomic(out / "moduli.json", json.dumps(records(results)))
+    figure = plot_builtin_moduli(results)
+    for suffix in ("png", "pdf"):
+        save_figure(figure, out / f"moduli.{suffix}", close=False)
+    plt.close(figure)
+    lines.append(f"  records: {out / 'moduli.json'}   figure: {out / 'moduli.png'}, {out / 'moduli.pdf'}")
+    return lines

@@ -1,0 +1,154 @@
+"""The ``approximation`` stage of ``loopbound run``: the universal construction's error against
+loop count, held against Theorem 3.6 for the construction, at small size.
+
+Cases: d = 1, N ∈ {1, 2}, the permutation-equivariant built-ins ``holder:alpha=0.5``,
+``contextual_max`` and ``smooth``, with and without timestep scaling, p = 2. The loop budgets are
+the construction's own loop counts for grids m = 2, 3, … (so each r uses its whole budget); the
+unscaled variant also asks for the first grid whose bits float64 cannot hold, so the table shows
+the precision wall as a refusal rather than hiding it. Each case is an ``approximation_curve``
+cell of the sweep engine (:mod:`loopbound.sweep.kinds.approximation_curve`), computed in this
+process (:func:`loopbound.sweep.compute`); their verify records (without timings) go to
+``approximation.json``, the figure to ``approximation.pdf``/``.png``; the report lines are a
+verdict table. A few seconds per case on one CPU core.
+
+The cells compute with **one intra-op thread** (:func:`loopbound.theory.numerics.intra_op_threads`,
+restored afterwards): their batches are small (≤ 8192 sequences of width ≤ 30), where torch's
+multi-threaded matmuls gain little on an idle machine and lose much beside any other busy process
+(docs/benchmarks.md, "Looped evaluation": 0.42× of one thread's throughput with 2 threads on a
+2-core machine running one other process).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from loopbound.atomic import write_text_atomic
+from loopbound.sweep import SweepConfig, compute
+
+__all__ = ["STAGE_TARGETS", "STAGE_GRIDS", "approximation_sweep", "summary_line", "approximation_stage"]
+
+STAGE_TARGETS = ("holder:alpha=0.5", "contextual_max", "smooth")
+STAGE_GRIDS = {  # (N, timestep) → grids m; the unscaled lists end with the first grid float64 refuses
+    (1, False): (2, 3, 4, 5, 6, 7),
+    (1, True): (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),  # enough r on the upper half for an interval
+    (2, False): (2, 3, 4),
+    (2, True): (2, 3, 4, 5, 6, 7, 8, 9, 10),
+}
+STAGE_SAMPLES = 2048
+STAGE_SCRAMBLINGS = 8
+
+
+def approximation_sweep(
+    targets: tuple[str, ...],
+    *,
+    N: int,
+    timestep: bool,
+    loops: tuple[int, ...],
+    seed: int,
+    samples: int = STAGE_SAMPLES,
+    scramblings: int = STAGE_SCRAMBLINGS,
+    d: int = 1,
+) -> SweepConfig:
+    """The ``approximation_curve`` sweep of ``targets`` at one (d, N, variant): p = 2, on the CPU."""
+    params = {"loops": loops, "timestep": timestep, "samples": samples, "scramblings": scramblings}
+    return SweepConfig(
+        name="approximation",
+        cell="approximation_curve",
+        targets=targets,
+        d=(d,),
+        N=(N,),
+        p=(2.0,),
+        seeds=(seed,),
+        device="cpu",
+        params=tuple(params.items()),
+    )
+
+
+def approximation_stage(out: Path, seed: int) -> list[str]:
+    """Verify every case, write records and the figure under ``out`` (created if missing, before
+    any work); return the report lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from loopbound.figures.approximation import approximation_figure
+    from loopbound.figures.save import save_figure
+    from loopbound.verify import load_family
+
+    Path(out).mkdir(parents=True, exist_ok=True)
+    family = load_family()
+    by_case: dict[tuple[str, int, bool], dict[str, Any]] = {}
+    for (N, timestep), grids in STAGE_GRIDS.items():
+        loops = tuple(family.loops_for_grid(m, 1, N, timestep=timestep) for m in grids)
+        sweep = approximation_sweep(
+            STAGE_TARGETS,
+            N=N,
+            timestep=timestep,
+            loops=loops,
+            seed=seed,
+            samples=STAGE_SAMPLES,
+            scramblings=STAGE_SCRAMBLINGS,
+        )
+        results = compute(sweep)
+        by_case.update({(spec, N, timestep): result for spec, result in zip(STAGE_TARGETS, results)})
+    lines = [
+        f"approximation error against loops: universal construction, d=1, p=2, {STAGE_SCRAMBLINGS} Sobol "
+        f"scramblings x {STAGE_SAMPLES // STAGE_SCRAMBLINGS} points, 95% intervals, seed {seed}; "
+        "bound: Theorem 3.6 for the construction (derived here)",
+        f"  {'target':<18}{'N':>2}  {'variant':<10}{'r':>11}{'grids':>7}{'max ratio':>11}"
+        f"{'fitted rate [95%]':>25}{'bound slope':>13}  verdict",
+    ]
+    records, refusals = [], []
+    for spec in STAGE_TARGETS:
+        for N in (1, 2):
+            for timestep in (False, True):
+                record = {key: value for key, value in by_case[(spec, N, timestep)].items() if key != "key"}
+                records.append(record)
+                variant = "timestep" if timestep else "looped"
+                refusals += [
+                    f"{spec} N={N} {variant}: {row['refused']}" for row in record["rows"] if row["refused"] is not None
+                ]
+                lines.append(summary_line(spec, N, timestep, record))
+    held_everywhere = all(record["verdict"] is not None and record["verdict"]["held"] for record in records)
+    write_text_atomic(out / "approximation.json", json.dumps({"records": records}))
+    figure = approximation_figure(records)
+    for suffix in ("png", "pdf"):
+        save_figure(figure, out / f"approximation.{suffix}", close=False)
+    plt.close(figure)
+    lines += [f"  refused: {refusal}" for refusal in refusals]
+    lines.append(
+        f"  verdict: {'the bound holds in every case and at every r measured' if held_everywhere else 'VIOLATED or inconclusive somewhere (see above)'}"
+    )
+    lines.append(
+        f"  records: {out / 'approximation.json'}   figure: {out / 'approximation.png'}, {out / 'approximation.pdf'}"
+    )
+    return lines
+
+
+def summary_line(spec: str, N: int, timestep: bool, record: Mapping[str, Any]) -> str:
+    """One row of the verdict table from a verify record: r and grid ranges measured, the largest
+    measured/bound, the fitted rate with its interval, the bound's slope, the verdict with the
+    count of r where the bound held."""
+    measured = [row for row in record["rows"] if row["measurement"] is not None]
+    verdict = record["verdict"]
+    variant = "timestep" if timestep else "looped"
+    if not measured or verdict is None:
+        return f"  {spec:<18}{N:>2}  {variant:<10}  nothing measured"
+    r_range = f"{measured[0]['r']}-{measured[-1]['r']}"
+    grids = f"{measured[0]['grid']}-{measured[-1]['grid']}"
+    ratio = max(row["ratio"] for row in measured)
+    fit = verdict["rate"]
+    if fit["status"] != "fitted":
+        rate = "not fitted (<3 r)"
+    elif fit["lower"] is not None and fit["upper"] is not None:
+        rate = f"{fit['exponent']:.2f} [{fit['lower']:.2f},{fit['upper']:.2f}]"
+    else:
+        rate = f"{fit['exponent']:.2f} (no interval, {fit['points']} r)"
+    claimed = "-" if verdict["claimed_exponent"] is None else f"{verdict['claimed_exponent']:.2f}"
+    held = len(measured) - len(verdict["violated"]) - len(verdict["inconclusive"])
+    status = f"{verdict['status']} ({held}/{len(measured)})"
+    return f"  {spec:<18}{N:>2}  {variant:<10}{r_range:>11}{grids:>7}{ratio:>11.3f}{rate:>25}{claimed:>13}  {status}"
