@@ -19,6 +19,7 @@ reduce-overhead`` replays the compiled block through CUDA graphs there.
 Usage: ``python benchmarks/loops.py [--batch 4096] [--N 2] [--m 5] [--threads T] [--compile]
 [--device cpu|cuda] [--compile-mode default|reduce-overhead]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,9 +30,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.machine import describe_machine, matmul_flops  # noqa: E402
 from loopbound.constructions.universal import build_universal  # noqa: E402
 from loopbound.theory.targets import builtin_target  # noqa: E402
+
+from benchmarks.machine import describe_machine, matmul_flops  # noqa: E402
 
 
 def _synchronise(device: torch.device) -> None:
@@ -39,7 +41,10 @@ def _synchronise(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def best_time(function, repeats: int, device: torch.device = torch.device("cpu")) -> float:
+CPU = torch.device("cpu")
+
+
+def best_time(function, repeats: int, device: torch.device = CPU) -> float:
     function()  # warm-up
     _synchronise(device)
     best = float("inf")
@@ -51,8 +56,9 @@ def best_time(function, repeats: int, device: torch.device = torch.device("cpu")
     return best
 
 
-def matmul_limit(rows: int, width: int, hidden: int, heads: int, head_size: int, repeats: int,
-                 device: torch.device = torch.device("cpu")) -> tuple[float, float]:
+def matmul_limit(
+    rows: int, width: int, hidden: int, heads: int, head_size: int, repeats: int, device: torch.device = CPU
+) -> tuple[float, float]:
     """(seconds per loop of the block's matrix products alone, their FLOPs per loop)."""
     generator = torch.Generator().manual_seed(0)
 
@@ -69,7 +75,7 @@ def matmul_limit(rows: int, width: int, hidden: int, heads: int, head_size: int,
     seconds = flops = 0.0
     for left, right, count in shapes:
         out = torch.empty(left.shape[0], right.shape[1], dtype=torch.float64, device=device)
-        seconds += count * best_time(lambda: torch.mm(left, right, out=out), repeats * 5, device)
+        seconds += count * best_time(lambda a=left, b=right, c=out: torch.mm(a, b, out=c), repeats * 5, device)
         flops += count * 2.0 * left.shape[0] * left.shape[1] * right.shape[1]
     return seconds, flops
 
@@ -89,9 +95,13 @@ def main() -> None:
     parser.add_argument("--N", type=int, default=2)
     parser.add_argument("--m", type=int, default=5, help="grid 1/δ of the construction (loops grow like m^(N+1))")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: measure 1 and torch's default)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch intra-op threads (default: measure 1 and torch's default)"
+    )
     parser.add_argument("--compile", action="store_true", help="also try torch.compile on the block")
-    parser.add_argument("--compile-mode", default="default", choices=("default", "reduce-overhead", "max-autotune-no-cudagraphs"))
+    parser.add_argument(
+        "--compile-mode", default="default", choices=("default", "reduce-overhead", "max-autotune-no-cudagraphs")
+    )
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:K]")
     args = parser.parse_args()
     device = torch.device(args.device)
@@ -108,9 +118,11 @@ def main() -> None:
         print(f"device: {torch.cuda.get_device_name(device)}")
     else:
         print(f"fp64 matmul (2048³): {matmul_flops(dtype=torch.float64) / 1e9:.1f} GFLOP/s")
-    print(f"model: universal construction, d=1, N={args.N}, m={args.m}, timestep scaling: {loops} loops, "
-          f"width {g.embedding_width}, feed-forward {g.ff_width}, {g.heads} head(s) of size {g.head_size}, float64, "
-          f"batch {args.batch}")
+    print(
+        f"model: universal construction, d=1, N={args.N}, m={args.m}, timestep scaling: {loops} loops, "
+        f"width {g.embedding_width}, feed-forward {g.ff_width}, {g.heads} head(s) of size {g.head_size}, float64, "
+        f"batch {args.batch}"
+    )
 
     # The limit is the machine's: the fastest the block's matmuls run at any thread count measured.
     counts = thread_counts(args.threads, device)
@@ -119,10 +131,14 @@ def main() -> None:
     eager_out = None
     for threads in counts:
         torch.set_num_threads(threads)
-        mm_seconds, mm_flops = matmul_limit(rows, g.embedding_width, g.ff_width, g.heads, g.head_size, args.repeats, device)
+        mm_seconds, mm_flops = matmul_limit(
+            rows, g.embedding_width, g.ff_width, g.heads, g.head_size, args.repeats, device
+        )
         limit_seconds = min(limit_seconds, mm_seconds)
-        print(f"[{threads} thread(s)] matmuls of one loop alone: {mm_seconds * 1e6:.1f} µs "
-              f"({mm_flops / mm_seconds / 1e9:.2f} GFLOP/s at these shapes)")
+        print(
+            f"[{threads} thread(s)] matmuls of one loop alone: {mm_seconds * 1e6:.1f} µs "
+            f"({mm_flops / mm_seconds / 1e9:.2f} GFLOP/s at these shapes)"
+        )
         with torch.no_grad():
             out = model(X)
             eager = best_time(lambda: model(X), args.repeats, device)
@@ -133,13 +149,17 @@ def main() -> None:
         if args.compile:
             results.extend(_compiled(model, X, loops, eager_out, args, device, threads))
     limit = args.batch / limit_seconds
-    print(f"matmul-bound limit for these shapes: {limit_seconds * 1e6:.1f} µs of matmuls per loop "
-          f"→ {limit / 1e6:.3f} M sequence-loops/s")
+    print(
+        f"matmul-bound limit for these shapes: {limit_seconds * 1e6:.1f} µs of matmuls per loop "
+        f"→ {limit / 1e6:.3f} M sequence-loops/s"
+    )
     for name, rate in results:
         print(f"{name}: {rate / 1e6:.3f} M sequence-loops/s = {rate / limit:.1%} of the matmul-bound limit")
     best_name, best_rate = max(results, key=lambda item: item[1])
-    print(f"best: {best_name}, {best_rate / 1e6:.3f} M sequence-loops/s, {best_rate / limit:.1%} of the matmul-bound limit "
-          f"(aim: >= 25%)")
+    print(
+        f"best: {best_name}, {best_rate / 1e6:.3f} M sequence-loops/s, {best_rate / limit:.1%} of the matmul-bound limit "
+        f"(aim: >= 25%)"
+    )
 
 
 def _compiled(model, X, loops, eager_out, args, device, threads) -> list[tuple[str, float]]:
@@ -163,8 +183,10 @@ def _compiled(model, X, loops, eager_out, args, device, threads) -> list[tuple[s
         print(f"torch.compile failed: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
         return []
     same = bool(torch.equal(compiled_out, eager_out))
-    print(f"[{threads} thread(s)] torch.compile of the block (mode {args.compile_mode}): first call {compile_seconds:.1f} s, "
-          f"outputs bit-identical to eager: {same}")
+    print(
+        f"[{threads} thread(s)] torch.compile of the block (mode {args.compile_mode}): first call {compile_seconds:.1f} s, "
+        f"outputs bit-identical to eager: {same}"
+    )
     return [(f"torch.compile (block), {threads} thread(s)", args.batch * loops / seconds)] if same else []
 
 

@@ -1,5 +1,6 @@
 """What a benchmark ran on, and this machine's fp32 matrix-multiply throughput (its compute
 limit for GEMM-shaped work), measured in the same run as the figure it normalises."""
+
 from __future__ import annotations
 
 import os

@@ -10,6 +10,7 @@
 Both estimates are checked to agree before any ratio is printed. Usage:
 ``python benchmarks/modulus.py [--n 20000] [--dim 32]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,9 @@ import numpy as np
 from scipy.spatial.distance import pdist
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.machine import describe_machine, matmul_flops  # noqa: E402
 from loopbound.theory.modulus_allpairs import all_pairs_modulus  # noqa: E402
+
+from benchmarks.machine import describe_machine, matmul_flops  # noqa: E402
 
 
 def naive_all_pairs(x: np.ndarray, y: np.ndarray, deltas: np.ndarray) -> list[float]:
@@ -48,21 +50,27 @@ def main() -> None:
     print(f"machine: {describe_machine()}")
     peak = matmul_flops()
     limit = peak / flops_per_pair
-    print(f"fp32 matmul (2048³): {peak / 1e9:.1f} GFLOP/s  →  limit {limit / 1e9:.3f} Gpairs/s at {flops_per_pair} FLOPs a pair")
+    print(
+        f"fp32 matmul (2048³): {peak / 1e9:.1f} GFLOP/s  →  limit {limit / 1e9:.3f} Gpairs/s at {flops_per_pair} FLOPs a pair"
+    )
 
     fast_seconds = float("inf")
     for _ in range(args.repeats):
         result = all_pairs_modulus(x, y, deltas)
         fast_seconds = min(fast_seconds, result.seconds)
     fast = pairs / fast_seconds
-    print(f"all_pairs_modulus: n={args.n}, D_in=D_out={args.dim}, {pairs:.3g} pairs in {fast_seconds:.3f} s "
-          f"= {fast / 1e9:.3f} Gpairs/s ({result.candidates} pairs re-checked in float64)")
+    print(
+        f"all_pairs_modulus: n={args.n}, D_in=D_out={args.dim}, {pairs:.3g} pairs in {fast_seconds:.3f} s "
+        f"= {fast / 1e9:.3f} Gpairs/s ({result.candidates} pairs re-checked in float64)"
+    )
 
     start = time.perf_counter()
     expected = naive_all_pairs(x, y, deltas)
     naive_seconds = time.perf_counter() - start
     naive = pairs / naive_seconds
-    print(f"naive (scipy pdist on inputs and outputs, then per-δ max): {naive_seconds:.2f} s = {naive / 1e9:.4f} Gpairs/s")
+    print(
+        f"naive (scipy pdist on inputs and outputs, then per-δ max): {naive_seconds:.2f} s = {naive / 1e9:.4f} Gpairs/s"
+    )
 
     agree = all(abs(point.value - value) <= 1e-12 * max(value, 1e-300) for point, value in zip(result.points, expected))
     print(f"estimates agree with the baseline: {agree}")

@@ -20,6 +20,7 @@ in-context examples. :class:`LoopedTransformer` is L₂ ∘ block^r ∘ L₁ wit
 every loop, an optional per-loop modulation (timestep scaling, Xu & Sato Thm 4.2), and an optional
 trace of the per-loop states.
 """
+
 from __future__ import annotations
 
 import math
@@ -103,7 +104,9 @@ class MultiHeadAttention(nn.Module):
 class FeedForward(nn.Module):
     """Token-wise FF(z) = W_out ReLU(W_in z + b_in) + b_out; W_in: [hidden, width], W_out: [width, hidden]."""
 
-    def __init__(self, width: int, hidden: int, *, dtype: torch.dtype = torch.float64, device: torch.device | None = None) -> None:
+    def __init__(
+        self, width: int, hidden: int, *, dtype: torch.dtype = torch.float64, device: torch.device | None = None
+    ) -> None:
         super().__init__()
         if width < 1 or hidden < 1:
             raise InputError(f"feed-forward widths must be >= 1, got width={width}, hidden={hidden}")
@@ -162,7 +165,9 @@ class ResidualBlock(nn.Module):
     def width(self) -> int:
         return self.attention.width
 
-    def forward(self, Z: torch.Tensor, modulation: Modulation | None = None, key_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, Z: torch.Tensor, modulation: Modulation | None = None, key_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         if modulation is None:
             Z = Z + self.attention(Z, key_mask)
             return Z + self.feed_forward(Z)
@@ -202,10 +207,14 @@ class SinusoidalTimestepModulation(nn.Module):
     scale_attn, scale_ff; both sublayers see RMSNorm(z) ⊙ (1 + scale). Zero-initialised gates mean
     the block starts as the identity map."""
 
-    def __init__(self, width: int, *, frequencies: int = 256, max_period: float = 1e4, dtype: torch.dtype = torch.float32) -> None:
+    def __init__(
+        self, width: int, *, frequencies: int = 256, max_period: float = 1e4, dtype: torch.dtype = torch.float32
+    ) -> None:
         super().__init__()
         self.frequencies, self.max_period = frequencies, max_period
-        self.embed = nn.Sequential(nn.Linear(frequencies, width, dtype=dtype), nn.SiLU(), nn.Linear(width, width, dtype=dtype))
+        self.embed = nn.Sequential(
+            nn.Linear(frequencies, width, dtype=dtype), nn.SiLU(), nn.Linear(width, width, dtype=dtype)
+        )
         self.project = nn.Sequential(nn.SiLU(), nn.Linear(width, 4 * width, dtype=dtype))
         nn.init.zeros_(self.project[1].weight)
         nn.init.zeros_(self.project[1].bias)
@@ -223,7 +232,9 @@ class SinusoidalTimestepModulation(nn.Module):
 
     def forward(self, t: int) -> Modulation:
         gate_attn, gate_ff, scale_attn, scale_ff = self.project(self.embed(self.sinusoid(t))).chunk(4)
-        return Modulation(gate_attn=gate_attn, gate_ff=gate_ff, scale_attn=scale_attn, scale_ff=scale_ff, normalise=True)
+        return Modulation(
+            gate_attn=gate_attn, gate_ff=gate_ff, scale_attn=scale_attn, scale_ff=scale_ff, normalise=True
+        )
 
 
 Capture = Callable[[int, torch.Tensor], None]
@@ -259,7 +270,9 @@ class LoopedTransformer(nn.Module):
     ) -> None:
         super().__init__()
         if embed.out_features != block.width or readout.in_features != block.width:
-            raise InputError(f"embedding {embed.out_features} → block {block.width} → readout {readout.in_features}: widths differ")
+            raise InputError(
+                f"embedding {embed.out_features} → block {block.width} → readout {readout.in_features}: widths differ"
+            )
         if loops < 0:
             raise InputError(f"loops must be >= 0, got {loops}")
         self.embed, self.block, self.readout = embed, block, readout

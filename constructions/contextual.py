@@ -18,6 +18,7 @@ gathers the public API of three smaller ones:
   applied N times gives own-token-first contextual ids (separation 1), the one the universal
   approximator fuses.
 """
+
 from loopbound.constructions.contextual_check import (
     ContextualGuarantee,
     ContextualMappingReport,
@@ -59,12 +60,38 @@ from loopbound.constructions.contextual_yun import (
 )
 
 __all__ = [
-    "ContextualGuarantee", "ContextualMappingReport", "check_contextual_mapping", "canonical_inputs",
-    "duplicate_inputs", "cells_to_fractions", "cells_to_tensor", "grid_steps", "points_to_cells",
-    "SelectiveShiftContextualMapping", "SelectiveShiftSpec", "build_selective_shift", "selective_shift_spec",
-    "selective_shift_layers", "selective_shift_band", "selective_shift_precision_bits", "last_id_range",
-    "BoltzmannContextualMapping", "BoltzmannSpec", "SoftmaxOnset", "DEFAULT_INVERSE_TEMPERATURE",
-    "boltzmann_operator", "boltzmann_block", "boltzmann_spec", "build_boltzmann", "boltzmann_separation_bound",
-    "sufficient_inverse_temperature", "softmax_onset", "order_violations", "witness_difference", "collision_point",
-    "apply_softmax_block_mp", "build_looped_contextual", "looped_contextual_spec",
+    "ContextualGuarantee",
+    "ContextualMappingReport",
+    "check_contextual_mapping",
+    "canonical_inputs",
+    "duplicate_inputs",
+    "cells_to_fractions",
+    "cells_to_tensor",
+    "grid_steps",
+    "points_to_cells",
+    "SelectiveShiftContextualMapping",
+    "SelectiveShiftSpec",
+    "build_selective_shift",
+    "selective_shift_spec",
+    "selective_shift_layers",
+    "selective_shift_band",
+    "selective_shift_precision_bits",
+    "last_id_range",
+    "BoltzmannContextualMapping",
+    "BoltzmannSpec",
+    "SoftmaxOnset",
+    "DEFAULT_INVERSE_TEMPERATURE",
+    "boltzmann_operator",
+    "boltzmann_block",
+    "boltzmann_spec",
+    "build_boltzmann",
+    "boltzmann_separation_bound",
+    "sufficient_inverse_temperature",
+    "softmax_onset",
+    "order_violations",
+    "witness_difference",
+    "collision_point",
+    "apply_softmax_block_mp",
+    "build_looped_contextual",
+    "looped_contextual_spec",
 ]

@@ -24,6 +24,7 @@ i-th base-(1/δ) digit of c (least significant first), the convention of
 :func:`loopbound.testing.strategies.grid_inputs`; its Yun id uᵀx, u = (1, δ^{−1}, …, δ^{−(d−1)}),
 is δ·c.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -93,13 +94,15 @@ def cells_to_tensor(rows: np.ndarray, steps: int, d: int, dtype: torch.dtype = t
 
 def cells_to_fractions(rows: Sequence[Sequence[int]], steps: int, d: int) -> ExactBatch:
     """Rows of cells as exact grid points [B][N][d] of fractions."""
-    return [[[Fraction(int(k), steps) for k in digits] for digits in cell_digits(np.asarray(row), steps, d)] for row in rows]
+    return [
+        [[Fraction(int(k), steps) for k in digits] for digits in cell_digits(np.asarray(row), steps, d)] for row in rows
+    ]
 
 
 def points_to_cells(X: torch.Tensor | Sequence[Sequence[Any]], steps: int) -> list[int]:
     """The cells of the tokens of one grid input [N, d] (float or exact); InputError off the grid."""
     cells = []
-    for token in (X.tolist() if isinstance(X, torch.Tensor) else X):
+    for token in X.tolist() if isinstance(X, torch.Tensor) else X:
         cell = 0
         for i, x in enumerate(token):
             k = Fraction(x) * steps
@@ -257,14 +260,22 @@ class ContextualMappingReport:
     def passed(self) -> bool:
         """Every check that was run holds."""
         checks = (
-            self.entries_distinct, self.disjoint_across_inputs, self.permutation_equivariant,
-            self.separation_holds, self.inside_band, self.duplicates_outside_band,
+            self.entries_distinct,
+            self.disjoint_across_inputs,
+            self.permutation_equivariant,
+            self.separation_holds,
+            self.inside_band,
+            self.duplicates_outside_band,
         )
         return all(check is not False for check in checks)
 
 
 def _as_float_rows(values: Any, rows: int, N: int) -> np.ndarray:
-    array = values.detach().to("cpu", torch.float64).numpy() if isinstance(values, torch.Tensor) else np.asarray(values, dtype=np.float64)
+    array = (
+        values.detach().to("cpu", torch.float64).numpy()
+        if isinstance(values, torch.Tensor)
+        else np.asarray(values, dtype=np.float64)
+    )
     if array.shape != (rows, N):
         raise InputError(f"ids_fn must return values of shape [B, N] = [{rows}, {N}], got {list(array.shape)}")
     if not np.all(np.isfinite(array)):
@@ -272,7 +283,9 @@ def _as_float_rows(values: Any, rows: int, N: int) -> np.ndarray:
     return array
 
 
-def _evaluate(ids_fn: IdsFn, rows: np.ndarray, steps: int, d: int, *, exact: bool, batch_size: int) -> list[list[Any]] | np.ndarray:
+def _evaluate(
+    ids_fn: IdsFn, rows: np.ndarray, steps: int, d: int, *, exact: bool, batch_size: int
+) -> list[list[Any]] | np.ndarray:
     N = rows.shape[1]
     if exact:
         out: list[list[Any]] = []
@@ -291,8 +304,16 @@ def _evaluate(ids_fn: IdsFn, rows: np.ndarray, steps: int, d: int, *, exact: boo
     return np.concatenate(parts) if parts else np.zeros((0, N))
 
 
-def _check_arguments(delta: float | Fraction, d: int, N: int, *, max_inputs: int, batch_size: int,
-                     tolerance: float, band: tuple[Any, Any] | None) -> tuple[int, int]:
+def _check_arguments(
+    delta: float | Fraction,
+    d: int,
+    N: int,
+    *,
+    max_inputs: int,
+    batch_size: int,
+    tolerance: float,
+    band: tuple[Any, Any] | None,
+) -> tuple[int, int]:
     """Validate the checker's arguments; return (1/δ, number of cells)."""
     steps, cells = check_shape(delta, d, N)
     for name, value in (("max_inputs", max_inputs), ("batch_size", batch_size)):
@@ -305,8 +326,17 @@ def _check_arguments(delta: float | Fraction, d: int, N: int, *, max_inputs: int
     return steps, cells
 
 
-def _equivariance(evaluate: Callable[[np.ndarray], Any], rows: np.ndarray, values: Any, N: int, *, tolerance: float,
-                  exact: bool, max_permuted: int, seed: int) -> tuple[bool | None, int, list[str]]:
+def _equivariance(
+    evaluate: Callable[[np.ndarray], Any],
+    rows: np.ndarray,
+    values: Any,
+    N: int,
+    *,
+    tolerance: float,
+    exact: bool,
+    max_permuted: int,
+    seed: int,
+) -> tuple[bool | None, int, list[str]]:
     """(iii) on permuted copies of the canonical inputs. Returns (equivariant, or None when no copy
     was compared; how many copies were; the first witness of a failure)."""
     index, perms = permutations(len(rows), N, max_permuted, seed)
@@ -351,7 +381,9 @@ def check_contextual_mapping(
     are in :mod:`loopbound.constructions.contextual_steps`.
     """
     delta_fraction = Fraction(1, grid_steps(delta))
-    steps, cells = _check_arguments(delta, d, N, max_inputs=max_inputs, batch_size=batch_size, tolerance=tolerance, band=band)
+    steps, cells = _check_arguments(
+        delta, d, N, max_inputs=max_inputs, batch_size=batch_size, tolerance=tolerance, band=band
+    )
 
     def evaluate(rows: np.ndarray) -> Any:
         return _evaluate(ids_fn, rows, steps, d, exact=exact, batch_size=batch_size)
@@ -361,8 +393,9 @@ def check_contextual_mapping(
     ordered = sort_values(values, len(rows), N, exact=exact)  # (i), (ii), the separation: neighbours in one sort
     measured = separation(ordered, tolerance=tolerance, exact=exact)
     same_input, cross_input, failures = collisions(ordered, rows, tolerance=tolerance, exact=exact)
-    equivariant, permuted, found = _equivariance(evaluate, rows, values, N, tolerance=tolerance, exact=exact,
-                                                 max_permuted=max_permuted, seed=seed)
+    equivariant, permuted, found = _equivariance(
+        evaluate, rows, values, N, tolerance=tolerance, exact=exact, max_permuted=max_permuted, seed=seed
+    )
     failures += found
     holds, found = separation_holds(measured, claimed_separation)
     failures += found
@@ -378,11 +411,24 @@ def check_contextual_mapping(
             failures += found
 
     return ContextualMappingReport(
-        delta=delta_fraction, d=d, N=N, exact=exact, exhaustive=exhaustive,
-        inputs_checked=len(rows), inputs_total=total, permuted_inputs_checked=permuted,
-        entries_distinct=not same_input, disjoint_across_inputs=not cross_input,
-        permutation_equivariant=equivariant, measured_separation=measured,
-        claimed_separation=claimed_separation, separation_holds=holds,
-        band=band, inside_band=inside, duplicate_inputs_checked=duplicates_checked,
-        duplicates_outside_band=outside, tolerance=tolerance, failures=tuple(failures),
+        delta=delta_fraction,
+        d=d,
+        N=N,
+        exact=exact,
+        exhaustive=exhaustive,
+        inputs_checked=len(rows),
+        inputs_total=total,
+        permuted_inputs_checked=permuted,
+        entries_distinct=not same_input,
+        disjoint_across_inputs=not cross_input,
+        permutation_equivariant=equivariant,
+        measured_separation=measured,
+        claimed_separation=claimed_separation,
+        separation_holds=holds,
+        band=band,
+        inside_band=inside,
+        duplicate_inputs_checked=duplicates_checked,
+        duplicates_outside_band=outside,
+        tolerance=tolerance,
+        failures=tuple(failures),
     )

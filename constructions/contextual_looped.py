@@ -28,6 +28,7 @@ After N loops every token is taken once, in decreasing order of id, and S is as 
 one cell (a collision) tie in the hardmax: both are taken in one loop, and the extra loop reads
 the maximum again — the failure set that Theorem 3.6's O(N²δ^d) term pays for.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -59,7 +60,13 @@ def token_id(d: int, m: int) -> Affine:
 def contextual_head(d: int, m: int) -> Head:
     """Every token receives the largest id among the tokens not yet taken."""
     K0 = m**d
-    return Head(query=var(phases.ONE), key=token_id(d, m) - var(TAKEN) * K0, value=token_id(d, m), out={RECEIVED: 1}, label="largest untaken id")
+    return Head(
+        query=var(phases.ONE),
+        key=token_id(d, m) - var(TAKEN) * K0,
+        value=token_id(d, m),
+        out={RECEIVED: 1},
+        label="largest untaken id",
+    )
 
 
 def contextual_units(d: int, m: int, N: int, flag: Affine) -> list[Unit]:
@@ -68,7 +75,9 @@ def contextual_units(d: int, m: int, N: int, flag: Affine) -> list[Unit]:
     horner = var(SEQUENCE) * (K0 - 1) + var(RECEIVED)
     return [
         *gadgets.gated(horner, flag, K0 ** (N + 1), {SEQUENCE: 1}, label="S ← K0·S + z_max"),
-        *gadgets.hat(token_id(d, m) - var(RECEIVED) - (1 - flag) * (K0 + 1), {TAKEN: 1}, label="mark the received token"),
+        *gadgets.hat(
+            token_id(d, m) - var(RECEIVED) - (1 - flag) * (K0 + 1), {TAKEN: 1}, label="mark the received token"
+        ),
         *gadgets.nonnegative(var(RECEIVED), {RECEIVED: -1}, label="clear recv"),
     ]
 
@@ -90,7 +99,12 @@ def looped_contextual_spec(d: int, N: int, delta: float | Fraction) -> LoopedSpe
         raise InputError(f"d and N must be >= 1, got d={d}, N={N}")
     m = grid_size(delta)
     coordinates = (phases.ONE, *(g_name(i) for i in range(d)), TAKEN, RECEIVED, SEQUENCE)
-    block = BlockSpec(coordinates, heads=(contextual_head(d, m),), units=tuple(contextual_units(d, m, N, var(phases.ONE))), attention="hardmax")
+    block = BlockSpec(
+        coordinates,
+        heads=(contextual_head(d, m),),
+        units=tuple(contextual_units(d, m, N, var(phases.ONE))),
+        attention="hardmax",
+    )
     embed = {phases.ONE: Affine(constant=1), **{g_name(i): var(f"in{i}") * m for i in range(d)}}
     return LoopedSpec(block, d_in=d, embed=embed, readout=(contextual_id(d, m, N),), loops=N)
 
@@ -104,8 +118,20 @@ def build_looped_contextual(
     bits = contextual_precision_bits(d, m, N)
     model = to_module(spec, dtype=dtype, precision_bits=bits)
     guarantee = ContextualGuarantee(
-        construction="looped hardmax (one block, N loops)", source=SOURCE, delta=Fraction(1, m), d=d, N=N,
-        claimed_separation=1, band=None, layers=1, loops=N, width=spec.block.width, heads=1, head_dim=1,
-        ff_width=len(spec.block.units), precision_bits=bits, parameter_count=spec.parameter_count(),
+        construction="looped hardmax (one block, N loops)",
+        source=SOURCE,
+        delta=Fraction(1, m),
+        d=d,
+        N=N,
+        claimed_separation=1,
+        band=None,
+        layers=1,
+        loops=N,
+        width=spec.block.width,
+        heads=1,
+        head_dim=1,
+        ff_width=len(spec.block.units),
+        precision_bits=bits,
+        parameter_count=spec.parameter_count(),
     )
     return Built(model, guarantee)

@@ -51,6 +51,7 @@ the division; the tests compare it with high-precision values), so a dtype needs
 t ≥ log₂(4C/separation) + 1 bits to resolve the claimed separation; :func:`build_boltzmann`
 refuses a dtype with fewer. High-precision evaluation of the same weights: :meth:`BoltzmannSpec.ids_mp`.
 """
+
 from __future__ import annotations
 
 import math
@@ -162,7 +163,9 @@ def apply_softmax_block_mp(block: BlockSpec, state: list[dict[str, Any]]) -> lis
         values = [_exact_form(head.value, z) for z in state]
         for n, z in enumerate(state):
             q = _exact_form(head.query, z)
-            scored = sorted(((block.inverse_temperature * q * k, v) for k, v in zip(keys, values)), key=lambda sv: (sv[0], sv[1]))
+            scored = sorted(
+                ((block.inverse_temperature * q * k, v) for k, v in zip(keys, values)), key=lambda sv: (sv[0], sv[1])
+            )
             top = scored[-1][0]
             weights = [mpmath.exp(_to_mp(s - top)) for s, _ in scored]
             output = mpmath.fsum(w * _to_mp(v) for w, (_, v) in zip(weights, scored)) / mpmath.fsum(weights)
@@ -221,12 +224,18 @@ class BoltzmannSpec:
             for X in batch:
                 if len(X) != self.N or any(len(token) != self.d for token in X):
                     raise InputError(f"each input must be [N, d] = [{self.N}, {self.d}]")
-                state = [{"one": Fraction(1), "ctx": Fraction(0), **{f"x{i}": Fraction(x) for i, x in enumerate(token)}} for token in X]
+                state = [
+                    {"one": Fraction(1), "ctx": Fraction(0), **{f"x{i}": Fraction(x) for i, x in enumerate(token)}}
+                    for token in X
+                ]
                 state = apply_softmax_block_mp(self.block, state)
-                out.append([
-                    _to_mp(1 + sum((z[f"x{i}"] * steps ** (i + 1) for i in range(self.d)), Fraction(0))) + _to_mp(z["ctx"])
-                    for z in state
-                ])
+                out.append(
+                    [
+                        _to_mp(1 + sum((z[f"x{i}"] * steps ** (i + 1) for i in range(self.d)), Fraction(0)))
+                        + _to_mp(z["ctx"])
+                        for z in state
+                    ]
+                )
         return out
 
 
@@ -246,10 +255,19 @@ def boltzmann_spec(
     guarantee = ContextualGuarantee(
         construction="one-layer softmax contextual mapping (Boltzmann operator, rank-1 weights)",
         source=SOURCE,
-        delta=Fraction(1, steps), d=d, N=N,
-        claimed_separation=separation, band=None,
-        layers=1, width=d + 2, heads=1, head_dim=1, ff_width=0,
-        precision_bits=bits, roundoff_factor=C, inverse_temperature=lam,
+        delta=Fraction(1, steps),
+        d=d,
+        N=N,
+        claimed_separation=separation,
+        band=None,
+        layers=1,
+        width=d + 2,
+        heads=1,
+        head_dim=1,
+        ff_width=0,
+        precision_bits=bits,
+        roundoff_factor=C,
+        inverse_temperature=lam,
         parameter_count=block.parameter_count(),  # L₁ and L₂ are fixed maps, not parameters
     )
     return BoltzmannSpec(Fraction(1, steps), d, N, lam, block, guarantee)
@@ -293,7 +311,11 @@ def build_boltzmann(
     (then use :meth:`BoltzmannSpec.ids_mp`). Below λ₀ nothing is claimed and nothing is refused."""
     spec = boltzmann_spec(delta, d=d, N=N, inverse_temperature=inverse_temperature)
     if spec.guarantee.precision_bits is not None:
-        require_bits(spec.guarantee.precision_bits, dtype, f"the softmax contextual mapping (delta={spec.delta}, d={d}, N={N}, λ={spec.inverse_temperature})")
+        require_bits(
+            spec.guarantee.precision_bits,
+            dtype,
+            f"the softmax contextual mapping (delta={spec.delta}, d={d}, N={N}, λ={spec.inverse_temperature})",
+        )
     module = BoltzmannContextualMapping(spec, dtype=dtype).requires_grad_(False)
     return Built(module.to(device) if device is not None else module, spec.guarantee)
 
@@ -333,7 +355,9 @@ def _order_key(ids: Sequence[int]) -> tuple[int, ...]:
     return (ordered[0], *(-a for a in ordered[1:]))
 
 
-def order_violations(spec: BoltzmannSpec, rows: np.ndarray, dps: int) -> list[tuple[int, tuple[int, ...], tuple[int, ...], Any]]:
+def order_violations(
+    spec: BoltzmannSpec, rows: np.ndarray, dps: int
+) -> list[tuple[int, tuple[int, ...], tuple[int, ...], Any]]:
     """(query cell, A, B, c(A) − c(B)) for every neighbouring pair, in the λ → ∞ order, of the
     canonical inputs ``rows`` (cells) sharing a query token whose values are not strictly increasing
     (mpmath with ``dps`` digits). Empty: the order of the hardmax limit holds, so all are distinct."""
@@ -397,7 +421,9 @@ def softmax_onset(
             break
         upper, lam = lam, lam * shrink
     if lower is None:  # the order held at every scanned λ: the onset lies below the last one
-        return SoftmaxOnset(Fraction(1, steps), d, N, 0.0, upper, None, sufficient_inverse_temperature(), tuple(scanned))
+        return SoftmaxOnset(
+            Fraction(1, steps), d, N, 0.0, upper, None, sufficient_inverse_temperature(), tuple(scanned)
+        )
     while upper - lower > rel_tol * upper:
         mid = (lower + upper) / 2
         violations = check(mid)
@@ -406,7 +432,9 @@ def softmax_onset(
         else:
             upper = mid
     cell, A, B, _ = min(witness_violations, key=lambda v: abs(v[3]))
-    return SoftmaxOnset(Fraction(1, steps), d, N, lower, upper, (cell, A, B), sufficient_inverse_temperature(), tuple(scanned))
+    return SoftmaxOnset(
+        Fraction(1, steps), d, N, lower, upper, (cell, A, B), sufficient_inverse_temperature(), tuple(scanned)
+    )
 
 
 def witness_difference(onset: SoftmaxOnset, inverse_temperature: float | Fraction, *, dps: int = 60) -> Any:

@@ -63,6 +63,7 @@ one-hot on valid inputs). :func:`selective_shift_precision_bits` counts them; th
 d + 1) because attention forms here take no bias: the query l_j − b is uᵀz − b·one. The
 feed-forward part of each block is zero (the contextual-mapping layers are attention-only).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -110,10 +111,10 @@ def selective_shift_precision_bits(delta: float | Fraction, *, d: int, N: int) -
     _, A_max = last_id_range(steps, d, N)
     largest_query = A_max + cells  # |l − b| ≤ A_max·δ + Dδ, in units of δ
     counts = (
-        (K + 1) * A_max,                   # final ids, units of δ
-        2 * largest_query,                 # shift-layer queries, units of δ/2
-        2 * largest_query * A_max,         # shift-layer scores, units of δ²/2
-        A_max * A_max,                     # global scores, units of δ²
+        (K + 1) * A_max,  # final ids, units of δ
+        2 * largest_query,  # shift-layer queries, units of δ/2
+        2 * largest_query * A_max,  # shift-layer scores, units of δ²/2
+        A_max * A_max,  # global scores, units of δ²
     )
     return max(bits_for_integer(count) for count in counts)
 
@@ -134,8 +135,20 @@ def selective_shift_layers(delta: float | Fraction, *, d: int, N: int) -> tuple[
     for m in range(cells):
         low, high = m * delta - delta / 2, m * delta + delta / 2
         heads = (
-            Head(query=token_id - one * low, key=token_id, value=token_id, out={"x0": Fraction(cells)}, label=f"ψ(Z; {low})"),
-            Head(query=token_id - one * high, key=token_id, value=token_id, out={"x0": -Fraction(cells)}, label=f"ψ(Z; {high})"),
+            Head(
+                query=token_id - one * low,
+                key=token_id,
+                value=token_id,
+                out={"x0": Fraction(cells)},
+                label=f"ψ(Z; {low})",
+            ),
+            Head(
+                query=token_id - one * high,
+                key=token_id,
+                value=token_id,
+                out={"x0": -Fraction(cells)},
+                label=f"ψ(Z; {high})",
+            ),
         )
         layers.append(BlockSpec(coordinates, heads, (), attention="hardmax"))
     K = Fraction(steps) ** ((N + 1) * d)
@@ -156,9 +169,13 @@ class SelectiveShiftSpec:
 
     def __post_init__(self) -> None:
         if len(self.layers) != (self.delta.denominator) ** self.d + 1:
-            raise ValueError(f"layers must hold δ^(-d) + 1 = {self.delta.denominator ** self.d + 1} blocks, got {len(self.layers)}")
+            raise ValueError(
+                f"layers must hold δ^(-d) + 1 = {self.delta.denominator**self.d + 1} blocks, got {len(self.layers)}"
+            )
 
-    def exact_ids(self, batch: Sequence[Sequence[Sequence[Fraction]]], *, layers: int | None = None) -> list[list[Fraction]]:
+    def exact_ids(
+        self, batch: Sequence[Sequence[Sequence[Fraction]]], *, layers: int | None = None
+    ) -> list[list[Fraction]]:
         """uᵀz of every token after the first ``layers`` layers (default all), evaluated in exact
         rational arithmetic with :func:`loopbound.constructions.exact.apply_block`; ``batch`` is [B][N][d]."""
         steps = self.delta.denominator
@@ -169,7 +186,9 @@ class SelectiveShiftSpec:
             state = [{"one": Fraction(1), **{f"x{i}": Fraction(x) for i, x in enumerate(token)}} for token in X]
             for block in self.layers[:layers]:
                 state = apply_block(block, state)
-            out.append([sum((z.get(f"x{i}", Fraction(0)) * steps**i for i in range(self.d)), Fraction(0)) for z in state])
+            out.append(
+                [sum((z.get(f"x{i}", Fraction(0)) * steps**i for i in range(self.d)), Fraction(0)) for z in state]
+            )
         return out
 
 
@@ -181,10 +200,16 @@ def selective_shift_spec(delta: float | Fraction, *, d: int, N: int) -> Selectiv
     guarantee = ContextualGuarantee(
         construction="selective-shift contextual mapping (hardmax)",
         source=SOURCE,
-        delta=delta, d=d, N=N,
+        delta=delta,
+        d=d,
+        N=N,
         claimed_separation=delta,
         band=selective_shift_band(delta, d=d, N=N),
-        layers=cells + 1, width=d + 1, heads=2, head_dim=1, ff_width=0,
+        layers=cells + 1,
+        width=d + 1,
+        heads=2,
+        head_dim=1,
+        ff_width=0,
         precision_bits=selective_shift_precision_bits(delta, d=d, N=N),
         parameter_count=sum(layer.parameter_count() for layer in layers),  # L₁ and L₂ are fixed maps, not parameters
     )
@@ -246,6 +271,8 @@ def build_selective_shift(
             "(1/delta is not a power of two); use selective_shift_spec(...).exact_ids"
         )
     require_bits(spec.guarantee.precision_bits, dtype, f"the selective-shift mapping (delta=1/{steps}, d={d}, N={N})")
-    module = SelectiveShiftContextualMapping(spec, [block_module(layer, dtype=dtype) for layer in spec.layers], dtype=dtype)
+    module = SelectiveShiftContextualMapping(
+        spec, [block_module(layer, dtype=dtype) for layer in spec.layers], dtype=dtype
+    )
     module.requires_grad_(False)
     return Built(module.to(device) if device is not None else module, spec.guarantee)

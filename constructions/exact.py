@@ -9,6 +9,7 @@ float holds (the value mapping without timestep scaling stores ~K bits in one we
 The evaluation is sparse: each unit touches only the coordinates its affine form names. Softmax
 and sigmoid attention involve exp and are refused.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence

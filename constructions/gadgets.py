@@ -11,6 +11,7 @@ coordinates, where g is the gadget's value:
 - :func:`copy` g = ReLU(v) − ReLU(−v) = v for any v (a linear term through the ReLU layer);
 - :func:`nonnegative` g = ReLU(v) = v for v ≥ 0 (one unit instead of two).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -36,7 +37,9 @@ def gated(v: Affine, flag: Affine, bound: Number, out: Mapping[str, Number], *, 
     return [Unit(v - (1 - flag) * Fraction(bound), _scaled(out, 1), label)]
 
 
-def gated_step(u: Affine, flag: Affine, bound: Number, out: Mapping[str, Number], *, label: str = "gated step") -> list[Unit]:
+def gated_step(
+    u: Affine, flag: Affine, bound: Number, out: Mapping[str, Number], *, label: str = "gated step"
+) -> list[Unit]:
     return step(u - (1 - flag) * Fraction(bound), out, label=label)
 
 

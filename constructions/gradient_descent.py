@@ -47,6 +47,7 @@ is built for one prompt length; a batch shares
 n, d, η and A. :func:`looped_gd_predict` builds the model and runs it; ``trace=True`` returns the
 prediction after every loop from one pass (through ``LoopedTransformer``'s ``capture``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -132,7 +133,9 @@ def gd_spec(
     xs = [f"x{i}" for i in range(d)]
     zero = Affine()
     # row a of W_Q is row a of Aᵀ: (W_Q z_i)·(W_K z_k) = x_iᵀ A x_k
-    queries = [var(xs[a]) if A is None else Affine({xs[b]: Fraction(float(A[b, a])) for b in range(d)}) for a in range(d)]
+    queries = [
+        var(xs[a]) if A is None else Affine({xs[b]: Fraction(float(A[b, a])) for b in range(d)}) for a in range(d)
+    ]
     head = WideHead(
         queries=(*queries, zero),
         keys=(*(var(x) for x in xs), zero),
@@ -229,7 +232,9 @@ def _check_regression_inputs(
     single = x_query.dim() == 2
     queries = x_query[:, None, :] if single else x_query
     if queries.dim() != 3 or queries.shape[0] != B or queries.shape[2] != d or queries.shape[1] < 1:
-        raise InputError(f"x_query must be [B, d] = [{B}, {d}] or [B, m, d] to match X {list(X.shape)}, got {list(x_query.shape)}")
+        raise InputError(
+            f"x_query must be [B, d] = [{B}, {d}] or [B, m, d] to match X {list(X.shape)}, got {list(x_query.shape)}"
+        )
     return X, y, queries, single
 
 

@@ -29,6 +29,7 @@ this precision wall.
 sum is an integer multiple of 2^−F below 2^52): all float64 arithmetic on them is then exact, and
 the rounding (≤ 2^−F−1 per label) is reported with the guarantee.
 """
+
 from __future__ import annotations
 
 import math
@@ -157,7 +158,9 @@ def bit_value_units(
         *gadgets.step(u - gate * bound, {y: -step}, label=f"y{j}: −ε on k ≥ s"),
         *gadgets.step(register - bit * 2**L - 2 ** (L - 1), {bit_name(j): 1}, label=f"b{j} ← 1[R ≥ 2^(L−1)]"),
         *gadgets.nonnegative(register, {register_name(j): 1}, label=f"B{j} ← 2B"),
-        *gadgets.nonnegative(bit, {register_name(j): -(2 ** (L + 1)), bit_name(j): -1}, label=f"B{j} −= 2^(L+1)·b, clear b{j}"),
+        *gadgets.nonnegative(
+            bit, {register_name(j): -(2 ** (L + 1)), bit_name(j): -1}, label=f"B{j} −= 2^(L+1)·b, clear b{j}"
+        ),
     ]
 
 
@@ -228,11 +231,28 @@ def memoriser_spec(labels: Sequence[Sequence[float]], *, timestep: bool) -> Buil
         bits = max(L + 1, bits_for_integer(int(2 * K * magnitude * 2**F)) + 1)
     block = BlockSpec(tuple(coordinates), heads=(), units=tuple(units), attention="hardmax")
     readout = tuple(var(y_name(j)) for j in range(d_out))
-    spec = LoopedSpec(block, d_in=1, embed=embed, readout=readout, loops=K - 1, ff_gate=ff_gate, ff_gate_after={y_name(j): 0 for j in range(d_out)} if timestep else None)
+    spec = LoopedSpec(
+        block,
+        d_in=1,
+        embed=embed,
+        readout=readout,
+        loops=K - 1,
+        ff_gate=ff_gate,
+        ff_gate_after={y_name(j): 0 for j in range(d_out)} if timestep else None,
+    )
     guarantee = MemoriserGuarantee(
-        K=K, d_out=d_out, timestep=timestep, loops=K - 1, error_bound=bounds, label_rounding=2.0 ** (-F - 1),
-        precision_bits=bits, embedding_width=block.width, ff_width=len(block.units), heads=len(block.heads),
-        head_size=block.head_size, parameter_count=spec.parameter_count(),
+        K=K,
+        d_out=d_out,
+        timestep=timestep,
+        loops=K - 1,
+        error_bound=bounds,
+        label_rounding=2.0 ** (-F - 1),
+        precision_bits=bits,
+        embedding_width=block.width,
+        ff_width=len(block.units),
+        heads=len(block.heads),
+        head_size=block.head_size,
+        parameter_count=spec.parameter_count(),
     )
     return Built(spec, guarantee)
 

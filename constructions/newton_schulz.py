@@ -45,6 +45,7 @@ the model is built, so one model serves every A whose spectrum it contracts (ρ�
 In floating point the iteration is self-correcting: ‖I − AX_t‖ falls as ρ₀^{2^t} down to a
 rounding floor of order κ·u (u the unit roundoff), where it stays.
 """
+
 from __future__ import annotations
 
 import math
@@ -95,7 +96,11 @@ class NewtonSchulzGuarantee:
 
 
 def _check(m: Any, alpha: Any, init: Any) -> tuple[int, float, str]:
-    return check_int("matrix size m", m, minimum=1), check_positive_real("alpha", alpha), check_choice("init", init, INITS)
+    return (
+        check_int("matrix size m", m, minimum=1),
+        check_positive_real("alpha", alpha),
+        check_choice("init", init, INITS),
+    )
 
 
 def newton_schulz_spec(m: int, *, alpha: float, init: Init = "identity", loops: int = 1) -> LoopedSpec:
@@ -109,8 +114,11 @@ def newton_schulz_spec(m: int, *, alpha: float, init: Init = "identity", loops: 
     x, a, e = ([f"{slot}{p}" for p in range(m)] for slot in "xae")
     scale = Fraction(alpha)
     source = range(m, 2 * m) if start == "identity" else range(m)  # row k of X_0: α e_k, or α A[:, k]
-    embed = {**{a[p]: var(f"in{p}") for p in range(m)}, **{e[p]: var(f"in{m + p}") for p in range(m)},
-             **{x[p]: var(f"in{i}") * scale for p, i in enumerate(source)}}
+    embed = {
+        **{a[p]: var(f"in{p}") for p in range(m)},
+        **{e[p]: var(f"in{m + p}") for p in range(m)},
+        **{x[p]: var(f"in{i}") * scale for p, i in enumerate(source)},
+    }
     head = WideHead(
         queries=(*(var(name) for name in x), *(-var(name) for name in e)),  # q_j = (x_j, −e_j)
         keys=(*(var(name) for name in a), *(var(name) for name in e)),  # k_k = (a_k, e_k): score (XA − I)_{jk}
@@ -122,7 +130,9 @@ def newton_schulz_spec(m: int, *, alpha: float, init: Init = "identity", loops: 
     return LoopedSpec(block, d_in=2 * m, embed=embed, readout=tuple(var(name) for name in x), loops=loops)
 
 
-def newton_schulz_state_dict(m: int, *, alpha: float, init: Init = "identity", dtype: torch.dtype = torch.float64) -> dict[str, torch.Tensor]:
+def newton_schulz_state_dict(
+    m: int, *, alpha: float, init: Init = "identity", dtype: torch.dtype = torch.float64
+) -> dict[str, torch.Tensor]:
     """The complete state dict, from :func:`newton_schulz_spec`. Slots: x = [0, m), a = [m, 2m), e = [2m, 3m).
 
     Shapes: ``embed`` [3m, 2m] (+ bias [3m]); ``block.attention.W_Q/W_K/W_V`` [1, 2m, 3m];
@@ -201,7 +211,9 @@ def default_alpha(A: torch.Tensor, init: Init = "identity") -> float:
     low, high = float(spectrum.amin()), float(spectrum.amax())
     if not low > 1e-300 or not math.isfinite(high):
         what = "positive definite" if init == "identity" else "invertible"
-        raise InputError(f"A is not {what} (smallest {'eigenvalue' if init == 'identity' else 'squared singular value'} {low:.3g})")
+        raise InputError(
+            f"A is not {what} (smallest {'eigenvalue' if init == 'identity' else 'squared singular value'} {low:.3g})"
+        )
     return 2.0 / (high + low)
 
 

@@ -10,6 +10,7 @@ c = t − 1** and leaves c = t. A flag for loop t + 1 is computed in loop t, fro
 and written over the flag's old value (the feed-forward adds new − old). A flag is therefore
 valid from the loop after it is computed; its value in loop 1 comes from L₁ (:func:`initial_flag`).
 """
+
 from __future__ import annotations
 
 from fractions import Fraction

@@ -27,6 +27,7 @@ adds s_M(x_i − kδ) to g_i (k = 1 … m−1), a stack of m − 1 distinct bloc
 width-1 layers; here each layer handles all d coordinates at once with 2d units). It has the same
 exactness off the bands and serves as the layer-by-layer counterpart of the looped block.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -139,10 +140,19 @@ def build_looped_quantiser(
     bits = quantiser_precision_bits(m, sharpness, spec.loops)
     model = to_module(spec, dtype=dtype, precision_bits=bits)
     guarantee = QuantiserGuarantee(
-        delta=Fraction(1, m), grid_size=m, d=d, loops=spec.loops, sharpness=sharpness, band_width=1.0 / sharpness,
-        band_measure_per_token=band_measure(m, sharpness, d), precision_bits=bits,
-        embedding_width=spec.block.width, ff_width=len(spec.block.units), heads=len(spec.block.heads),
-        head_size=spec.block.head_size, parameter_count=spec.parameter_count(),
+        delta=Fraction(1, m),
+        grid_size=m,
+        d=d,
+        loops=spec.loops,
+        sharpness=sharpness,
+        band_width=1.0 / sharpness,
+        band_measure_per_token=band_measure(m, sharpness, d),
+        precision_bits=bits,
+        embedding_width=spec.block.width,
+        ff_width=len(spec.block.units),
+        heads=len(spec.block.heads),
+        head_size=spec.block.head_size,
+        parameter_count=spec.parameter_count(),
     )
     return Built(model, guarantee)
 
@@ -154,7 +164,9 @@ class LayerwiseQuantiser(nn.Module):
     :class:`BlockSpec` (``self.specs``), so the same layers can be evaluated exactly.
     """
 
-    def __init__(self, d: int, delta: float | Fraction, *, sharpness: int = DEFAULT_SHARPNESS, dtype: torch.dtype = torch.float64) -> None:
+    def __init__(
+        self, d: int, delta: float | Fraction, *, sharpness: int = DEFAULT_SHARPNESS, dtype: torch.dtype = torch.float64
+    ) -> None:
         super().__init__()
         m = grid_size(delta)
         _check_sharpness(sharpness, m)
@@ -164,7 +176,9 @@ class LayerwiseQuantiser(nn.Module):
         for k in range(1, m):
             units = []
             for i in range(d):
-                units += gadgets.step(var(x_name(i)) - var(phases.ONE) * Fraction(k, m), {g_name(i): 1}, sharpness=sharpness)
+                units += gadgets.step(
+                    var(x_name(i)) - var(phases.ONE) * Fraction(k, m), {g_name(i): 1}, sharpness=sharpness
+                )
             self.specs.append(BlockSpec(coordinates, heads=(), units=tuple(units), attention="hardmax"))
         self.layers = nn.ModuleList(block_module(spec, dtype=dtype) for spec in self.specs)
         self.dtype = dtype
@@ -173,7 +187,10 @@ class LayerwiseQuantiser(nn.Module):
         if X.dim() != 3 or X.shape[-1] != self.d:
             raise InputError(f"input must be [B, N, {self.d}], got {list(X.shape)}")
         B, N, _ = X.shape
-        Z = torch.cat([torch.ones(B, N, 1, dtype=self.dtype), X.to(self.dtype), torch.zeros(B, N, self.d, dtype=self.dtype)], dim=-1)
+        Z = torch.cat(
+            [torch.ones(B, N, 1, dtype=self.dtype), X.to(self.dtype), torch.zeros(B, N, self.d, dtype=self.dtype)],
+            dim=-1,
+        )
         for layer in self.layers:
             Z = layer(Z)
         return Z[..., 1 + self.d :]

@@ -14,6 +14,7 @@ From one :class:`LoopedSpec`, :func:`to_module` builds the float :class:`~loopbo
 :mod:`loopbound.constructions.exact` evaluates the same weights in exact rational arithmetic. There is no
 second hand-written implementation that could silently disagree.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -121,13 +122,17 @@ class WideHead:
 
     def __post_init__(self) -> None:
         if not len(self.queries) == len(self.keys) >= 1 or len(self.values) != len(self.out) or not self.values:
-            raise ValueError(f"head {self.label}: as many query as key forms, as many value forms as outputs, at least one of each")
+            raise ValueError(
+                f"head {self.label}: as many query as key forms, as many value forms as outputs, at least one of each"
+            )
 
 
 AnyHead = Head | WideHead
 
 
-def head_rows(head: AnyHead) -> tuple[tuple[Affine, ...], tuple[Affine, ...], tuple[Affine, ...], tuple[Mapping[str, Fraction], ...]]:
+def head_rows(
+    head: AnyHead,
+) -> tuple[tuple[Affine, ...], tuple[Affine, ...], tuple[Affine, ...], tuple[Mapping[str, Fraction], ...]]:
     """(query forms, key forms, value forms, output routes) of a head of any size."""
     if isinstance(head, Head):
         return (head.query,), (head.key,), (head.value,), (head.out,)
@@ -286,9 +291,9 @@ def block_state_dict(block: BlockSpec, dtype: torch.dtype = torch.float64, prefi
         padded = [[form.terms for form in forms] + [{}] * (size - len(forms)) for forms in forms_of]
         return torch.stack([_matrix(head, names, dtype) for head in padded])
 
-    W_O = torch.stack([
-        _matrix(list(row[3]) + [{}] * (size - len(row[3])), names, dtype).T for row in rows
-    ]).contiguous()  # [H, w, s]: column b of head h routes its value component b
+    W_O = torch.stack(
+        [_matrix(list(row[3]) + [{}] * (size - len(row[3])), names, dtype).T for row in rows]
+    ).contiguous()  # [H, w, s]: column b of head h routes its value component b
     W_Q = stacked([queries for queries, _, _, _ in rows])
     W_K = stacked([keys for _, keys, _, _ in rows])
     W_V = stacked([values for _, _, values, _ in rows])
@@ -309,8 +314,12 @@ def block_module(block: BlockSpec, *, dtype: torch.dtype = torch.float64) -> Res
     """The :class:`ResidualBlock` of ``block``, its state dict loaded strictly."""
     width, hidden = block.width, max(1, len(block.units))
     attention = MultiHeadAttention(
-        width, max(1, len(block.heads)), block.head_size, block.attention,  # type: ignore[arg-type]
-        inverse_temperature=float(block.inverse_temperature), dtype=dtype,
+        width,
+        max(1, len(block.heads)),
+        block.head_size,
+        block.attention,  # type: ignore[arg-type]
+        inverse_temperature=float(block.inverse_temperature),
+        dtype=dtype,
     )
     module = ResidualBlock(attention, FeedForward(width, hidden, dtype=dtype))
     module.load_state_dict(block_state_dict(block, dtype), strict=True)
@@ -357,7 +366,9 @@ def to_module(
         for name, factor in (spec.ff_gate_after or {}).items():
             after[block.index(name)] = float(factor)
         modulation = TableModulation(table, after)
-    model = LoopedTransformer(embed, model_block, readout, loops=spec.loops, modulation=modulation, precision_bits=precision_bits)
+    model = LoopedTransformer(
+        embed, model_block, readout, loops=spec.loops, modulation=modulation, precision_bits=precision_bits
+    )
     weights = state_dict(spec, dtype)
     if modulation is not None:
         weights["modulation.table"] = modulation.table

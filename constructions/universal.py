@@ -56,6 +56,7 @@ embedding 2d + d_out + 6 with timestep scaling (2d + 3d_out + 7 without); feed-f
 (2d + 8d_out + 16 without); one head of size 1 — independent of N and δ. With timestep scaling the
 per-loop scales η (one d_out-vector per value loop) come on top, as in Theorem 4.2.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -231,10 +232,22 @@ def universal_spec(
     F = fraction_bits(magnitude * (K + 2) * 4)
     labels = [{k: to_fixed_point(row[j], F) for k, row in raw.items()} for j in range(d_out)]
 
-    coordinates = [phases.ONE, phases.COUNT, *(x_name(i) for i in range(d)), *(g_name(i) for i in range(d)),
-                   TAKEN, RECEIVED, SEQUENCE, CONTEXT_FLAG, *(y_name(j) for j in range(d_out))]
-    embed: dict[str, Affine] = {phases.ONE: Affine(constant=1), **{x_name(i): var(f"in{i}") for i in range(d)},
-                                CONTEXT_FLAG: Affine(constant=phases.initial_flag(t_context, t_value))}
+    coordinates = [
+        phases.ONE,
+        phases.COUNT,
+        *(x_name(i) for i in range(d)),
+        *(g_name(i) for i in range(d)),
+        TAKEN,
+        RECEIVED,
+        SEQUENCE,
+        CONTEXT_FLAG,
+        *(y_name(j) for j in range(d_out)),
+    ]
+    embed: dict[str, Affine] = {
+        phases.ONE: Affine(constant=1),
+        **{x_name(i): var(f"in{i}") for i in range(d)},
+        CONTEXT_FLAG: Affine(constant=phases.initial_flag(t_context, t_value)),
+    }
     units: list[Unit] = [
         *phases.counter_units(),
         *quantisation_units(d, m, sharpness),
@@ -254,7 +267,10 @@ def universal_spec(
             ff_gate.append({y_name(j): carried[j][s] - carried[j][s - 1] for j in range(d_out)})
         ff_gate_after = zero_y
         errors = tuple(0.0 for _ in range(d_out))
-        output_bound = max(float(abs(carried[j][0]) + sum(abs(carried[j][s] - carried[j][s - 1]) for s in range(1, K + 1))) for j in range(d_out))
+        output_bound = max(
+            float(abs(carried[j][0]) + sum(abs(carried[j][s] - carried[j][s - 1]) for s in range(1, K + 1)))
+            for j in range(d_out)
+        )
         for j in range(d_out):
             embed[y_name(j)] = Affine(constant=carried[j][0])
     else:
@@ -276,11 +292,15 @@ def universal_spec(
             steps.append(step)
         errors = tuple(float(step) for step in steps)
         output_bound = max(float(abs(carried[j][0]) + K * steps[j]) for j in range(d_out))
-        value_bits = register_bits + 1  # bit_value_units: every partial sum is an integer < 2^(L+1) or an even one < 2^(L+2)
+        value_bits = (
+            register_bits + 1
+        )  # bit_value_units: every partial sum is an integer < 2^(L+1) or an even one < 2^(L+2)
 
     block = BlockSpec(tuple(coordinates), heads=(contextual_head(d, m),), units=tuple(units), attention="hardmax")
     readout = tuple(var(y_name(j)) for j in range(d_out))
-    spec = LoopedSpec(block, d_in=d, embed=embed, readout=readout, loops=loops, ff_gate=ff_gate, ff_gate_after=ff_gate_after)
+    spec = LoopedSpec(
+        block, d_in=d, embed=embed, readout=readout, loops=loops, ff_gate=ff_gate, ff_gate_after=ff_gate_after
+    )
 
     table_bits = bits_for_integer(int((output_bound + magnitude) * 2**F)) + 1
     precision = max(
@@ -294,15 +314,31 @@ def universal_spec(
     if built != (sizes.embedding_width, sizes.ff_width, sizes.heads, sizes.head_size):
         raise RuntimeError(f"the universal block has sizes {built}, its formulas say {sizes}")
     guarantee = UniversalGuarantee(
-        delta=Fraction(1, m), grid_size=m, d=d, N=N, d_out=d_out, timestep=timestep, loops=loops,
-        quantisation_loops=sizes.quantisation_loops, contextual_loops=sizes.contextual_loops, value_loops=K,
-        embedding_width=sizes.embedding_width, ff_width=sizes.ff_width, heads=sizes.heads, head_size=sizes.head_size,
+        delta=Fraction(1, m),
+        grid_size=m,
+        d=d,
+        N=N,
+        d_out=d_out,
+        timestep=timestep,
+        loops=loops,
+        quantisation_loops=sizes.quantisation_loops,
+        contextual_loops=sizes.contextual_loops,
+        value_loops=K,
+        embedding_width=sizes.embedding_width,
+        ff_width=sizes.ff_width,
+        heads=sizes.heads,
+        head_size=sizes.head_size,
         parameter_count=spec.parameter_count(),
-        precision_bits=precision, sharpness=sharpness, band_measure=band_measure(m, sharpness, N * d),
+        precision_bits=precision,
+        sharpness=sharpness,
+        band_measure=band_measure(m, sharpness, N * d),
         collision_measure=1.0 - math.prod(1.0 - j / K0 for j in range(N)),
-        value_error_bound=errors, label_rounding=2.0 ** (-F - 1), output_bound=output_bound,
+        value_error_bound=errors,
+        label_rounding=2.0 ** (-F - 1),
+        output_bound=output_bound,
         collision_output_bound=max(float(max(abs(v) for v in carried[j])) + errors[j] for j in range(d_out)),
-        valid_ids=len(raw), equivariance=equivariance,
+        valid_ids=len(raw),
+        equivariance=equivariance,
     )
     return Built(spec, guarantee)
 
@@ -311,7 +347,9 @@ class UniversalApproximator(nn.Module):
     """The built construction: ``model`` (a LoopedTransformer, one block for every loop) or, with
     ``exact=True``, exact rational evaluation of ``spec`` (slow; no precision limit)."""
 
-    def __init__(self, spec: LoopedSpec, guarantee: UniversalGuarantee, model: nn.Module | None, target: Target) -> None:
+    def __init__(
+        self, spec: LoopedSpec, guarantee: UniversalGuarantee, model: nn.Module | None, target: Target
+    ) -> None:
         super().__init__()
         self.spec, self.guarantee, self.model = spec, guarantee, model
         self.target_spec = target.spec
@@ -326,7 +364,9 @@ class UniversalApproximator(nn.Module):
         if self.model is not None:
             return self.model(X)
         rows = [exact_forward(self.spec, sample.tolist()) for sample in X.detach().cpu().to(torch.float64)]
-        return torch.tensor([[[float(v) for v in token] for token in row] for row in rows], dtype=torch.float64, device=X.device)
+        return torch.tensor(
+            [[[float(v) for v in token] for token in row] for row in rows], dtype=torch.float64, device=X.device
+        )
 
     def stages(self, X: torch.Tensor) -> dict[str, torch.Tensor]:
         """Named capture points: grid indices after quantisation [B, N, d], contextual ids after the

@@ -6,6 +6,7 @@ Each check returns the value (as the type the builder computes with) or raises
 straight from users (the command line, notebooks, property tests). Tensor arguments are checked
 where their shapes are known, in the builder's own module.
 """
+
 from __future__ import annotations
 
 import math

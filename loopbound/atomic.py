@@ -5,12 +5,13 @@ destination (``os.replace`` is atomic on POSIX). A killed process leaves at most
 ``.tmp-*`` file, never a truncated result. The file gets the permissions an ordinary ``open``
 would give it (0666 less the umask), not the temporary file's private 0600.
 """
+
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 def _default_mode() -> int:

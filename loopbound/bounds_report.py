@@ -13,6 +13,7 @@
 ``loopbound run`` writes ``bounds.tex``; ``loopbound verify --latex FILE`` writes the second. Text
 is escaped for LaTeX (``& % $ # _ { } ~ ^ \\``); the expressions are sympy's and need amsmath only.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -22,13 +23,57 @@ from loopbound.verify_result import VerifyResult
 
 __all__ = ["all_bounds", "escape", "bound_entry", "bounds_document", "verify_document"]
 
-_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-            "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-_GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "η": "eta", "θ": "theta",
-          "κ": "kappa", "λ": "lambda", "μ": "mu", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau", "φ": "phi",
-          "ψ": "psi", "ω": "omega", "Σ": "Sigma", "Δ": "Delta", "Ω": "Omega"}
-_SYMBOLS = {"≤": r"\le", "≥": r"\ge", "≠": r"\neq", "≲": r"\lesssim", "×": r"\times", "·": r"\cdot", "‖": r"\|", "→": r"\to", "√": r"\surd",
-            "∞": r"\infty", "ŵ": r"\hat{w}", "ŷ": r"\hat{y}", "⌊": r"\lfloor", "⌋": r"\rfloor", "∘": r"\circ"}
+_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+_GREEK = {
+    "α": "alpha",
+    "β": "beta",
+    "γ": "gamma",
+    "δ": "delta",
+    "ε": "epsilon",
+    "η": "eta",
+    "θ": "theta",
+    "κ": "kappa",
+    "λ": "lambda",
+    "μ": "mu",
+    "π": "pi",
+    "ρ": "rho",
+    "σ": "sigma",
+    "τ": "tau",
+    "φ": "phi",
+    "ψ": "psi",
+    "ω": "omega",
+    "Σ": "Sigma",
+    "Δ": "Delta",
+    "Ω": "Omega",
+}
+_SYMBOLS = {
+    "≤": r"\le",
+    "≥": r"\ge",
+    "≠": r"\neq",
+    "≲": r"\lesssim",
+    "×": r"\times",
+    "·": r"\cdot",
+    "‖": r"\|",
+    "→": r"\to",
+    "√": r"\surd",
+    "∞": r"\infty",
+    "ŵ": r"\hat{w}",
+    "ŷ": r"\hat{y}",
+    "⌊": r"\lfloor",
+    "⌋": r"\rfloor",
+    "∘": r"\circ",
+}
 _SUBSCRIPTS = {chr(0x2080 + k): f"_{k}" for k in range(10)}
 _SUPERSCRIPTS = {"⁰": "^0", "¹": "^1", "²": "^2", "³": "^3", "⁻": "^-", "ᵀ": "^T"}
 _TEXT_UNICODE = {"−": "-", "–": "--", "—": "---", "’": "'", "“": "``", "”": "''"}
@@ -60,8 +105,14 @@ def all_bounds() -> tuple[Bound, ...]:
     from loopbound.theory.bounds import approximation, regression
     from loopbound.theory.bounds.budgets import BUDGETS
 
-    theorems = (approximation.THEOREM_3_6, approximation.THEOREM_3_6_OTHER_READING, approximation.THEOREM_3_6_EXACT_VALUES,
-                approximation.THEOREM_3_6_EXACT_VALUES_OTHER_READING, approximation.LEMMA_4_1, approximation.CONSTRUCTION_TEMPLATE)
+    theorems = (
+        approximation.THEOREM_3_6,
+        approximation.THEOREM_3_6_OTHER_READING,
+        approximation.THEOREM_3_6_EXACT_VALUES,
+        approximation.THEOREM_3_6_EXACT_VALUES_OTHER_READING,
+        approximation.LEMMA_4_1,
+        approximation.CONSTRUCTION_TEMPLATE,
+    )
     loops = (approximation.QUANTISATION_LOOPS, approximation.CONTEXTUAL_LOOPS, approximation.VALUE_LOOPS)
     in_context = tuple(value for value in vars(regression).values() if isinstance(value, Bound))
     seen: dict[int, Bound] = {}
@@ -72,8 +123,7 @@ def all_bounds() -> tuple[Bound, ...]:
 
 def bound_entry(bound: Bound) -> str:
     """One bound: its name as a paragraph heading, its provenance, and its expression displayed."""
-    return (f"\\paragraph{{{escape(bound.name)}}} {escape(bound.provenance.cite())}.\n"
-            f"\\[ {bound.latex()} \\]\n")
+    return f"\\paragraph{{{escape(bound.name)}}} {escape(bound.provenance.cite())}.\n\\[ {bound.latex()} \\]\n"
 
 
 def bounds_document(bounds: Iterable[Bound], *, title: str = "Bounds checked by loopbound") -> str:
@@ -92,9 +142,11 @@ def verify_document(result: VerifyResult) -> str:
     lines = [
         _PREAMBLE + "\\begin{document}",
         f"\\section*{{{escape(f'loopbound verify {result.target}')}}}",
-        escape(f"d = {result.d}, N = {result.N}, p = {result.p:g}, {variant}; construction {result.construction}; "
-               f"{result.samples} Sobol points in {result.scramblings} scramblings, {result.level:.0%} intervals, "
-               f"seed {result.seed}, device {result.device}."),
+        escape(
+            f"d = {result.d}, N = {result.N}, p = {result.p:g}, {variant}; construction {result.construction}; "
+            f"{result.samples} Sobol points in {result.scramblings} scramblings, {result.level:.0%} intervals, "
+            f"seed {result.seed}, device {result.device}."
+        ),
         "",
         bound_entry(result.bound),
         "\\begin{tabular}{rrrlllr l}",
@@ -102,11 +154,15 @@ def verify_document(result: VerifyResult) -> str:
     ]
     for row in result.rows:
         if row.refused is not None:
-            lines.append(f"{row.r} & {row.grid} & -- & \\multicolumn{{5}}{{l}}{{refused: {escape(row.refused[:60])}}} \\\\")
+            lines.append(
+                f"{row.r} & {row.grid} & -- & \\multicolumn{{5}}{{l}}{{refused: {escape(row.refused[:60])}}} \\\\"
+            )
             continue
         lp = row.measurement.lp  # type: ignore[union-attr]
-        lines.append(f"{row.r} & {row.grid} & {row.loops} & {_number(lp.value)} & [{_number(lp.lower)}, {_number(lp.upper)}] & "
-                     f"{row.bound_text('--')} & {row.ratio:.3g} & {escape(result.status_text(row))} \\\\")
+        lines.append(
+            f"{row.r} & {row.grid} & {row.loops} & {_number(lp.value)} & [{_number(lp.lower)}, {_number(lp.upper)}] & "
+            f"{row.bound_text('--')} & {row.ratio:.3g} & {escape(result.status_text(row))} \\\\"
+        )
     lines.append("\\end{tabular}\n")
     if result.hypotheses is not None:
         lines.append(escape(f"Hypotheses: {result.hypotheses.describe()}.") + "\n")
@@ -115,6 +171,8 @@ def verify_document(result: VerifyResult) -> str:
             lines.append(escape(f"Warning at r = {row.r}: {warning}.") + "\n")
     if result.verdict is not None:
         lines.append(escape(f"Verdict: {result.verdict.summary()}.") + "\n")
-        lines.append(escape(f"Rate: error ~ {result.verdict.rate.describe()}; {result.verdict.rate_comparison}.") + "\n")
+        lines.append(
+            escape(f"Rate: error ~ {result.verdict.rate.describe()}; {result.verdict.rate_comparison}.") + "\n"
+        )
     lines.append("\\end{document}\n")
     return "\n".join(lines)

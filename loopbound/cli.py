@@ -4,12 +4,14 @@ Errors a user can cause (:class:`loopbound.theory.errors.InputError`, bad argume
 one line on stderr, ``loopbound <command>: error: …``, and exit with status 2, never a traceback.
 Anything else escaping is a bug and keeps its traceback.
 """
+
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from typing import NoReturn, Sequence
+from collections.abc import Sequence
+from typing import NoReturn
 
 from loopbound import __version__
 from loopbound.commands import COMMANDS

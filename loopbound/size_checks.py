@@ -6,10 +6,12 @@ the largest run of its kind that fits here.
 They only count (grid sizes, contextual ids, loops, points, δ values): nothing is built, so a
 refusal takes milliseconds whatever was asked.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from loopbound.work_estimate import (
     PAIRS_PER_SECOND,
@@ -73,8 +75,19 @@ def _grid_run(m: int, d: int, N: int, d_out: int, *, timestep: bool, points: int
 
 
 def check_verify(
-    loops: Sequence[int], *, d: int, N: int, d_out: int, timestep: bool, samples: int, scramblings: int,
-    device: str, sup: bool, moduli: int, family: Any = None, budget: Budget | None = None,
+    loops: Sequence[int],
+    *,
+    d: int,
+    N: int,
+    d_out: int,
+    timestep: bool,
+    samples: int,
+    scramblings: int,
+    device: str,
+    sup: bool,
+    moduli: int,
+    family: Any = None,
+    budget: Budget | None = None,
 ) -> None:
     """Refuse a ``verify`` run beyond the budget: per distinct grid, building the construction (all
     stay in memory) and evaluating it at the measured points and the sup search; plus the modulus
@@ -94,8 +107,9 @@ def check_verify(
     for part in builds + evaluations:
         total = total + part
     if moduli:
-        total = total + search_estimate(len(grids), N, d, kinds=moduli, screen=DEFAULT_SCREEN,
-                                        restarts=DEFAULT_RESTARTS, steps=DEFAULT_STEPS)
+        total = total + search_estimate(
+            len(grids), N, d, kinds=moduli, screen=DEFAULT_SCREEN, restarts=DEFAULT_RESTARTS, steps=DEFAULT_STEPS
+        )
     if budget.fits(total):
         if family is None and not timestep:
             _refuse_unscaled_beyond_float64(grids, loops, d, N, d_out)
@@ -107,17 +121,26 @@ def check_verify(
     build_bytes = sum(b.memory_bytes for b in builds)
     feasible = []
     if family is None:
-        fits = lambda m: budget.fits(_grid_run(m, d, N, d_out, timestep=timestep, points=points, device=device, sup=sup))
+        fits = lambda m: budget.fits(
+            _grid_run(m, d, N, d_out, timestep=timestep, points=points, device=device, sup=sup)
+        )
         m = largest_grid(fits, smallest_grid(d, N))
-        feasible.append(f"the largest feasible here is r = {count(construction_loops(m, d, N))} (delta = 1/{m}) with --samples {samples}"
-                        if m is not None else f"no loop budget fits here at d={d}, N={N} with --samples {samples}")
+        feasible.append(
+            f"the largest feasible here is r = {count(construction_loops(m, d, N))} (delta = 1/{m}) with --samples {samples}"
+            if m is not None
+            else f"no loop budget fits here at d={d}, N={N} with --samples {samples}"
+        )
     if build_seconds < budget.seconds and build_bytes <= budget.memory_bytes:
         per_point = sum(evaluation_estimate(1, r, N, device).seconds for r in loops_run)
         most = int((budget.seconds - build_seconds) / per_point) if per_point > 0 else 0
         if most >= 2 * scramblings:
             feasible.append(f"at these loops, --samples up to {count(most)}")
-    refuse_unless_fits(f"verify at r = {', '.join(count(r) for r in loops)}", Estimate(total.seconds, total.memory_bytes, tuple(work)),
-                       budget, "; ".join(feasible) or "give fewer loops or samples")
+    refuse_unless_fits(
+        f"verify at r = {', '.join(count(r) for r in loops)}",
+        Estimate(total.seconds, total.memory_bytes, tuple(work)),
+        budget,
+        "; ".join(feasible) or "give fewer loops or samples",
+    )
 
 
 FLOAT64_BITS = 53
@@ -157,8 +180,11 @@ def check_build(m: int, *, d: int, N: int, d_out: int, budget: Budget | None = N
     if budget.fits(estimate):
         return
     largest = largest_grid(lambda k: budget.fits(_both_variants(k, d, N, d_out)), smallest_grid(d, N))
-    feasible = (f"the smallest feasible delta here is 1/{largest} ({count(construction_loops(largest, d, N))} loops)"
-                if largest is not None else f"no delta is feasible here at d={d}, N={N}")
+    feasible = (
+        f"the smallest feasible delta here is 1/{largest} ({count(construction_loops(largest, d, N))} loops)"
+        if largest is not None
+        else f"no delta is feasible here at d={d}, N={N}"
+    )
     refuse_unless_fits(f"build at delta = 1/{m}", estimate, budget, feasible)
 
 
@@ -178,8 +204,11 @@ def check_modulus(
         return
     per_entry = search_estimate(deltas, 1, 1, kinds=kinds, screen=screen, restarts=restarts, steps=steps)
     most = int(min(budget.memory_bytes / per_entry.memory_bytes, budget.seconds / per_entry.seconds))
-    feasible = (f"the largest feasible here is N*d = {count(most)} with {deltas} delta(s)" if most >= 1
-                else f"even N*d = 1 does not fit with {count(deltas)} delta(s): give fewer")
+    feasible = (
+        f"the largest feasible here is N*d = {count(most)} with {deltas} delta(s)"
+        if most >= 1
+        else f"even N*d = 1 does not fit with {count(deltas)} delta(s): give fewer"
+    )
     refuse_unless_fits(f"modulus at N={N}, d={d}", estimate, budget, feasible)
 
 
@@ -187,5 +216,9 @@ def check_pairs(n: int, budget: Budget | None = None) -> None:
     """Refuse the all-pairs modulus of n samples beyond a day."""
     budget = budget or Budget.here()
     most = int((1 + math.sqrt(1 + 8 * budget.seconds * PAIRS_PER_SECOND)) / 2)
-    refuse_unless_fits(f"the all-pairs modulus of {count(n)} samples", pairs_estimate(n), budget,
-                       f"the largest feasible here is about {count(most)} samples")
+    refuse_unless_fits(
+        f"the all-pairs modulus of {count(n)} samples",
+        pairs_estimate(n),
+        budget,
+        f"the largest feasible here is about {count(most)} samples",
+    )

@@ -8,6 +8,7 @@ A function is wrapped in :class:`loopbound.theory.targets.CallableTarget` (outpu
 object that already is a ``Target`` is used as it is. A ``.npz`` file with arrays ``X`` [n, N, d]
 and ``Y`` [n, N, d_out] is a data-defined target, see :func:`load_samples`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from loopbound.user_code import import_file, import_module
 from loopbound.theory.errors import InputError, TargetError
 from loopbound.theory.targets import BUILTIN_TARGETS, CallableTarget, Target, builtin_target
+from loopbound.user_code import import_file, import_module
 
 
 def parse_params(text: str, target: str) -> dict[str, str]:
@@ -40,7 +41,7 @@ def _wrap(obj: Any, label: str, d: int, N: int) -> Target:
     if not callable(obj):
         raise TargetError(f"{label} is a {type(obj).__name__}, not a function")
     target = CallableTarget(d=d, N=N, function=obj, label=label)
-    target.d_out  # one probe call now: a wrong shape or NaN is reported before any long work
+    _ = target.d_out  # one probe call now: a wrong shape or NaN is reported before any long work
     return target
 
 
@@ -64,9 +65,7 @@ def load_target(spec: str, *, d: int, N: int) -> Target:
             raise TargetError(f"module {head} has no function {tail!r}")
         return _wrap(getattr(module, tail), spec, d, N)
     builtins = ", ".join(sorted(BUILTIN_TARGETS))
-    raise InputError(
-        f"unknown target {spec!r}: use a built-in ({builtins}), file.py:function or module:function"
-    )
+    raise InputError(f"unknown target {spec!r}: use a built-in ({builtins}), file.py:function or module:function")
 
 
 @dataclass(frozen=True)
@@ -103,7 +102,9 @@ def load_samples(path: str) -> Samples:
     if X.ndim != 3 or Y.ndim != 3 or X.shape[:2] != Y.shape[:2]:
         raise TargetError(f"{path}: X must be [n, N, d] and Y [n, N, d_out], got {list(X.shape)} and {list(Y.shape)}")
     if X.shape[0] == 0 or 0 in X.shape[1:] or Y.shape[2] == 0:
-        raise TargetError(f"{path} holds no samples: X is {list(X.shape)} and Y {list(Y.shape)} (need n, N, d, d_out >= 1)")
+        raise TargetError(
+            f"{path} holds no samples: X is {list(X.shape)} and Y {list(Y.shape)} (need n, N, d, d_out >= 1)"
+        )
     for name, array in (("X", X), ("Y", Y)):
         if not np.isfinite(array).all():
             raise TargetError(f"{path}: {name} contains NaN or inf")
@@ -123,11 +124,17 @@ def _refuse_oversized(file: Path) -> None:
             for member in archive.namelist():
                 with archive.open(member) as stream:
                     version = np.lib.format.read_magic(stream)
-                    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                    read_header = (
+                        np.lib.format.read_array_header_1_0
+                        if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0
+                    )
                     shape, _, _ = read_header(stream)
                     total += 8 * int(np.prod(shape, dtype=object))
     except Exception:
         return  # not a readable .npz: load_samples words the refusal
     budget = Budget.here().memory_bytes
     if total > budget:
-        raise TargetError(f"{file} holds arrays of {size(total)} as float64; this machine allows {size(budget)} (half its memory)")
+        raise TargetError(
+            f"{file} holds arrays of {size(total)} as float64; this machine allows {size(budget)} (half its memory)"
+        )

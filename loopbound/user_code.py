@@ -6,6 +6,7 @@ design). Whatever that code raises while it is imported, ``sys.exit`` included, 
 :class:`~loopbound.theory.errors.InputError` (or the subclass the caller names) with one line saying what
 failed — never a traceback, never a silently missing module.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -48,7 +49,9 @@ def import_file(path: str | Path, *, prefix: str, error: type[InputError] = Inpu
     return module
 
 
-def import_module(name: str, *, context: str, error: type[InputError] = InputError, missing: str | None = None) -> ModuleType:
+def import_module(
+    name: str, *, context: str, error: type[InputError] = InputError, missing: str | None = None
+) -> ModuleType:
     """Import the module ``name``. A module that does not exist is ``no module named 'x' (context)``
     (or the message ``missing`` when given); one that raises while importing says what it raised."""
     try:

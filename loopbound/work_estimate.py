@@ -33,13 +33,14 @@ refines k × R of them for ``steps`` steps: memory ≈ :data:`SEARCH_BYTES_PER_E
 bytes (measured 11–17 × 8 per entry), time ≈ k × (S + 3·R·steps) × 2Nd target entries at
 :data:`TARGET_ENTRIES_PER_SECOND` (measured ≈ 3·10⁷) per modulus kind.
 """
+
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from loopbound.theory.errors import InputError
 
@@ -91,11 +92,11 @@ class Budget:
     seconds: float
 
     @classmethod
-    def here(cls) -> "Budget":
+    def here(cls) -> Budget:
         """This machine's budget (module docstring: half its memory, a day)."""
         return cls(memory_bytes=MEMORY_FRACTION * physical_memory(), seconds=TIME_LIMIT_S)
 
-    def fits(self, estimate: "Estimate") -> bool:
+    def fits(self, estimate: Estimate) -> bool:
         return estimate.seconds <= self.seconds and estimate.memory_bytes <= self.memory_bytes
 
 
@@ -107,7 +108,7 @@ class Estimate:
     memory_bytes: float
     work: tuple[str, ...] = ()
 
-    def __add__(self, other: "Estimate") -> "Estimate":
+    def __add__(self, other: Estimate) -> Estimate:
         return Estimate(self.seconds + other.seconds, self.memory_bytes + other.memory_bytes, self.work + other.work)
 
 
@@ -194,8 +195,12 @@ def build_estimate(m: int, d: int, N: int, d_out: int, *, timestep: bool) -> Est
     return Estimate(
         seconds=d_out * (entries * BUILD_SECONDS_PER_ENTRY + register),
         memory_bytes=entries * d_out * per_entry,
-        work=((f"a value table of {count(K if K == math.inf else K + 1)} entries per output coordinate "
-               f"({count(loops)} loops at delta = 1/{count(m)})"),),
+        work=(
+            (
+                f"a value table of {count(K if K == math.inf else K + 1)} entries per output coordinate "
+                f"({count(loops)} loops at delta = 1/{count(m)})"
+            ),
+        ),
     )
 
 
@@ -203,8 +208,9 @@ def evaluation_estimate(points: int | float, loops: int | float, N: int, device:
     """Evaluating a looped model: ``points`` inputs of N tokens through ``loops`` loops each."""
     token_loops = _float(points) * _float(loops) * N
     rate = TOKEN_LOOPS_PER_SECOND["cuda" if device.startswith("cuda") else "cpu"]
-    return Estimate(seconds=token_loops / rate, memory_bytes=0.0,
-                    work=(f"{count(_float(points) * _float(loops))} sequence-loops",))
+    return Estimate(
+        seconds=token_loops / rate, memory_bytes=0.0, work=(f"{count(_float(points) * _float(loops))} sequence-loops",)
+    )
 
 
 def points_measured(samples: int, scramblings: int) -> int:

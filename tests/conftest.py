@@ -5,6 +5,7 @@ a shared 2-core machine are not a property) and ``fuzz`` (many more examples, ra
 runs). Tests marked ``gpu`` are deselected by default and skip, with the reason, where CUDA is
 missing; tests marked ``slow`` run with ``make test-slow``.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,9 +20,7 @@ from hypothesis import HealthCheck, settings
 torch.set_num_threads(1)
 
 settings.register_profile("ci", derandomize=True, deadline=None, max_examples=40, print_blob=True)
-settings.register_profile(
-    "fuzz", deadline=None, max_examples=2000, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("fuzz", deadline=None, max_examples=2000, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 

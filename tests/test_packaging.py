@@ -5,6 +5,7 @@ The folders theory/ and constructions/ keep their place in the repository but in
 own modules named ``theory`` or ``constructions`` neither shadow nor are shadowed by loopbound's.
 The tests build the wheel, read its file list, and import from an installed copy in another folder.
 """
+
 from __future__ import annotations
 
 import ast
@@ -41,7 +42,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     (path,) = out.glob("loopbound-*.whl")
     return path
@@ -55,8 +58,12 @@ def test_the_wheel_has_one_top_level_name(wheel: Path) -> None:
 
 def test_installed_copy_imports_as_loopbound_only(wheel: Path, tmp_path: Path) -> None:
     site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
-                   check=True, capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     probe = (
@@ -64,8 +71,12 @@ def test_installed_copy_imports_as_loopbound_only(wheel: Path, tmp_path: Path) -
         "print(loopbound.theory.errors.__file__);"
         "print(importlib.util.find_spec('theory'), importlib.util.find_spec('constructions'))"
     )
-    done = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(site)!r}); {probe}"],
-                          cwd=elsewhere, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(site)!r}); {probe}"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     first, second = done.stdout.splitlines()
     assert first.startswith(str(site))
@@ -85,5 +96,9 @@ def test_no_module_imports_the_bare_folder_names() -> None:
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names = [node.module]
-            offenders += [f"{path.relative_to(ROOT)}: {name}" for name in names if name.split(".")[0] in ("theory", "constructions")]
+            offenders += [
+                f"{path.relative_to(ROOT)}: {name}"
+                for name in names
+                if name.split(".")[0] in ("theory", "constructions")
+            ]
     assert offenders == []

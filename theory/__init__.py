@@ -4,6 +4,7 @@ This package knows no construction (dependencies point loopbound → constructio
 Conventions (DESIGN.md): tensors are ``[batch, N, d]`` with tokens on dim 1; input distances are
 entrywise 2-norms, output differences entrywise p-norms.
 """
+
 from loopbound.theory.errors import InputError, PrecisionError, TargetError
 from loopbound.theory.kinds import ModulusKind
 

@@ -6,10 +6,10 @@ a pairs bootstrap) — and each draws its own resamples; the interval they repor
 construction: the ``(1 − level)/2`` and ``(1 + level)/2`` quantiles of the statistic's draws
 (Efron & Tibshirani 1993, ch. 13), stated with its level and seed by the caller (STYLE.md §10).
 """
+
 from __future__ import annotations
 
 import numpy as np
-
 from loopbound.theory.errors import InputError
 
 __all__ = ["percentile_interval"]

@@ -1,8 +1,9 @@
 """Grids of δ: validation and parsing of the command line's ``--deltas`` lists."""
+
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 from loopbound.theory.errors import InputError
 

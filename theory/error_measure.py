@@ -32,26 +32,33 @@ given (the approximant must live there; targets follow their input's device), in
 approximant's dtype (float64 by default), with a tqdm progress bar on long work. The same seed on
 the same device gives the same numbers.
 """
+
 from __future__ import annotations
 
 import math
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
+from loopbound.theory.errors import InputError
+from loopbound.theory.norms import check_p, entrywise_p_norm
 from scipy import stats
 from scipy.stats import qmc
 
-from loopbound.theory.errors import InputError
-from loopbound.theory.norms import check_p, entrywise_p_norm
-
 __all__ = [
-    "LpErrorEstimate", "SupErrorLowerBound", "ErrorMeasurement", "measure_error", "lp_error", "sup_error",
-    "pointwise_error", "pointwise_norm",
+    "LpErrorEstimate",
+    "SupErrorLowerBound",
+    "ErrorMeasurement",
+    "measure_error",
+    "lp_error",
+    "sup_error",
+    "pointwise_error",
+    "pointwise_norm",
 ]
 
 Model = Callable[[torch.Tensor], torch.Tensor]
@@ -165,7 +172,9 @@ def pointwise_norm(approximant: Model, target: Model, X: torch.Tensor, p: float)
     values = entrywise_p_norm(difference, p)
     if not bool(torch.isfinite(values).all()):
         bad = int((~torch.isfinite(values)).nonzero()[0, 0])
-        raise RuntimeError(f"the model or the target returned a non-finite value at input {X[bad].detach().cpu().tolist()}")
+        raise RuntimeError(
+            f"the model or the target returned a non-finite value at input {X[bad].detach().cpu().tolist()}"
+        )
     return values
 
 
@@ -270,12 +279,23 @@ def measure_error(
     finally:
         bar.close()
     replicates = [float(total) / n for total in totals.cpu()]
-    lp = _lp_estimate(replicates, scale, p=p, level=level, n=n, seed=seed, device=device, seconds=time.perf_counter() - started)
+    lp = _lp_estimate(
+        replicates, scale, p=p, level=level, n=n, seed=seed, device=device, seconds=time.perf_counter() - started
+    )
     sup = None
     if sup_search:
         sup = sup_error(
-            approximant, target, N=N, d=d, p=p, starts=best_points, seed=seed, steps=sup_steps,
-            device=device, dtype=dtype, sampled=float(best_values[0]),
+            approximant,
+            target,
+            N=N,
+            d=d,
+            p=p,
+            starts=best_points,
+            seed=seed,
+            steps=sup_steps,
+            device=device,
+            dtype=dtype,
+            sampled=float(best_values[0]),
         )
     return ErrorMeasurement(lp=lp, sup=sup)
 
@@ -286,7 +306,15 @@ def lp_error(approximant: Model, target: Model, **kwargs: Any) -> LpErrorEstimat
 
 
 def _lp_estimate(
-    replicates: list[float], scale: float, *, p: float, level: float, n: int, seed: int, device: torch.device, seconds: float
+    replicates: list[float],
+    scale: float,
+    *,
+    p: float,
+    level: float,
+    n: int,
+    seed: int,
+    device: torch.device,
+    seconds: float,
 ) -> LpErrorEstimate:
     """The estimate from the rescaled replicates Î'_j = Î_j/scale^p: the t-interval of the Î'_j,
     mapped by t ↦ scale·t^{1/p} (monotone, so the coverage is kept)."""

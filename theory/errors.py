@@ -3,6 +3,7 @@
 Anything raised as an :class:`InputError` is the user's to fix (a bad target, a bad shape, δ ≤ 0,
 a dtype too narrow for a construction); anything else escaping is a bug in loopbound.
 """
+
 from __future__ import annotations
 
 

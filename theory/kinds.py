@@ -8,6 +8,7 @@ entrywise p-norm:
 - contextual:  ω^cont_f(δ) = sup ‖f(X)_n − f(X')_n‖_p  over pairs where token n is fixed and the
   others move, ‖X − X'‖_2 ≤ δ.
 """
+
 from __future__ import annotations
 
 from enum import Enum

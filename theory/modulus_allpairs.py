@@ -38,22 +38,21 @@ scaled by powers of two (exactly) so that fp32 cannot overflow, and a NaN in a t
 passes is recomputed from the differences of the data as given, in float64, which is where values
 and bins come from. The few pairs near the threshold cost exact work, never accuracy.
 """
+
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from fractions import Fraction
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
-
 from loopbound.theory.deltas import check_deltas
 from loopbound.theory.errors import InputError
-from fractions import Fraction
-
 from loopbound.theory.norms import ball_2_to_p, check_p, entrywise_p_norm, exact_squared_distance
+from tqdm.auto import tqdm
 
 UNIT_ROUNDOFF_FP32 = 2.0**-24
 SEED_POINTS = 256
@@ -103,7 +102,9 @@ class _Staircase:
     whose input distance is at most δ_k. ``filter_thresholds`` and :meth:`filter_curve` are the same
     curve in the filter's rescaled, squared units (module docstring)."""
 
-    def __init__(self, deltas: torch.Tensor, slack: float, filter_thresholds: torch.Tensor, output_scale: tuple[float, float]) -> None:
+    def __init__(
+        self, deltas: torch.Tensor, slack: float, filter_thresholds: torch.Tensor, output_scale: tuple[float, float]
+    ) -> None:
         self.deltas = deltas
         self.slack = slack
         self.filter_thresholds = filter_thresholds
@@ -143,7 +144,9 @@ class _Staircase:
         return float((self.filter_curve() - slope * self.filter_thresholds).min())
 
 
-def _exact(x: torch.Tensor, y: torch.Tensor, i: torch.Tensor, j: torch.Tensor, p: float) -> tuple[torch.Tensor, torch.Tensor]:
+def _exact(
+    x: torch.Tensor, y: torch.Tensor, i: torch.Tensor, j: torch.Tensor, p: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Input 2-distance and output p-distance of pairs (i, j), from differences, with scaling."""
     return entrywise_p_norm(x[i] - x[j], 2.0), entrywise_p_norm(y[i] - y[j], p)
 
@@ -244,8 +247,11 @@ def all_pairs_modulus(
     P64 = torch.cat([kappa * y, root * x, r[:, None], ones], dim=1)
     Q64 = torch.cat([-2.0 * kappa * y, 2.0 * root * x, ones, r[:, None]], dim=1)
     features = P64.shape[1]
-    margin = 1.1 * (features + 3) * UNIT_ROUNDOFF_FP32 * float(
-        torch.linalg.vector_norm(P64, dim=1).max() * torch.linalg.vector_norm(Q64, dim=1).max()
+    margin = (
+        1.1
+        * (features + 3)
+        * UNIT_ROUNDOFF_FP32
+        * float(torch.linalg.vector_norm(P64, dim=1).max() * torch.linalg.vector_norm(Q64, dim=1).max())
     )
     # scale the features by powers of two (exact) so their entries are at most 1: no fp32 overflow
     # for any data; the tile and its threshold carry the same scale

@@ -22,6 +22,7 @@ down to float64's smallest numbers (at tiny δ only anchors near 0, where float6
 give pairs that differ; the all-zero and corner anchors supply them) (:func:`loopbound.theory.modulus.certify`). A target whose output carries no gradient is searched
 by screening alone, and the result says so.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,11 +30,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
-
 from loopbound.theory.kinds import ModulusKind
 from loopbound.theory.norms import entrywise_p_norm
 from loopbound.theory.targets import Target
+from tqdm.auto import tqdm
 
 ANCHOR_KINDS = 6
 DIRECTION_KINDS = 6
@@ -140,7 +140,9 @@ def _place(anchors: torch.Tensor, directions: torch.Tensor, deltas: torch.Tensor
     return (anchors + step).clamp(0.0, 1.0)
 
 
-def _project(C: torch.Tensor, D: torch.Tensor, masks: torch.Tensor, deltas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _project(
+    C: torch.Tensor, D: torch.Tensor, masks: torch.Tensor, deltas: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Make the pair (C − D/2, C + D/2) feasible: D on the allowed entries with ‖D‖_2 ≤ δ and
     |D| ≤ 1 entrywise, then the centre C moved (not D clipped) so both ends lie in the cube."""
     D = D * masks
@@ -191,7 +193,7 @@ class _Population:
     positions: torch.Tensor | None  # [R] long
 
     @staticmethod
-    def cat(parts: list["_Population"]) -> "_Population":
+    def cat(parts: list[_Population]) -> _Population:
         return _Population(
             value=torch.cat([part.value for part in parts]),
             X=torch.cat([part.X for part in parts]),
@@ -201,7 +203,7 @@ class _Population:
             positions=None if parts[0].positions is None else torch.cat([part.positions for part in parts]),
         )
 
-    def take(self, index: torch.Tensor) -> "_Population":
+    def take(self, index: torch.Tensor) -> _Population:
         return _Population(
             value=self.value[index],
             X=self.X[index],
@@ -248,9 +250,7 @@ def _ascend(
     return best
 
 
-def _exchange(
-    target: Target, kind: ModulusKind, p: float, population: _Population, K: int, R: int
-) -> _Population:
+def _exchange(target: Target, kind: ModulusKind, p: float, population: _Population, K: int, R: int) -> _Population:
     """Transplant each δ's best pairs to every other δ (difference rescaled, then projected) and
     keep, per δ, the R best of its own pairs and the transplants."""
     share = max(1, math.ceil(R / (2 * K)))

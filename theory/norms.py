@@ -12,6 +12,7 @@ of finite norm never gets inf, whatever its scale (float64's range is [2^−1074
 division by m costs at most half an ulp per entry; entries below 2^−1074·m relative to the largest
 are lost, which changes the norm by less than its own rounding.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,7 +20,6 @@ from fractions import Fraction
 
 import numpy as np
 import torch
-
 from loopbound.theory.errors import InputError
 
 

@@ -13,14 +13,14 @@
   gave 1.1–1.3× (docs/benchmarks.md, "Looped evaluation"), so the stages that run beside other work
   evaluate them with one thread.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import torch
-
 from loopbound.theory.errors import InputError, PrecisionError
 
 SIGNIFICAND_BITS: dict[torch.dtype, int] = {
@@ -51,7 +51,11 @@ def require_bits(bits: int, dtype: torch.dtype, what: str) -> None:
     if bits > available:
         raise PrecisionError(
             f"{what} needs {bits} bits of precision; {str(dtype).replace('torch.', '')} has {available}"
-            + (" (use float64)" if bits <= 53 else " (beyond float64: use exact arithmetic, loopbound.constructions.exact)")
+            + (
+                " (use float64)"
+                if bits <= 53
+                else " (beyond float64: use exact arithmetic, loopbound.constructions.exact)"
+            )
         )
 
 

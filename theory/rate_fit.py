@@ -15,15 +15,16 @@
   violated lower > b_hi); then the fitted exponent against the claimed one (the bound's own
   log-log slope on the same range).
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
-
 from loopbound.theory.bootstrap import percentile_interval
 from loopbound.theory.errors import InputError
 
@@ -87,8 +88,10 @@ class RateFit:
         where = f"{self.points} points, r in [{self.r_min:g}, {self.r_max:g}]"
         if not self.has_interval:
             return f"r^{self.exponent:.{digits}f} ({where}; {self.interval_note})"
-        return (f"r^{self.exponent:.{digits}f}, {self.level:.0%} bootstrap interval "
-                f"[{self.lower:.{digits}f}, {self.upper:.{digits}f}] (seed {self.seed}, {where})")
+        return (
+            f"r^{self.exponent:.{digits}f}, {self.level:.0%} bootstrap interval "
+            f"[{self.lower:.{digits}f}, {self.upper:.{digits}f}] (seed {self.seed}, {where})"
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -168,7 +171,9 @@ def fit_rate(
         raise InputError("r must be finite and > 0")
 
     def unfitted(reason: str, excluded: tuple[str, ...] = (), points: int = 0) -> RateFit:
-        return RateFit(None, None, None, None, level, seed, resamples, None, None, points, f"not fitted: {reason}", excluded)
+        return RateFit(
+            None, None, None, None, level, seed, resamples, None, None, points, f"not fitted: {reason}", excluded
+        )
 
     if x_all.size == 0:
         return unfitted("no points")
@@ -183,11 +188,27 @@ def fit_rate(
     r_kept = x_use[keep]
     x, y = np.log(r_kept), np.log(y_use[keep])
     if x.size < MIN_POINTS or np.unique(x).size < 2:
-        return unfitted(f"{x.size} usable point(s) on r >= {start:g}; a fit needs {MIN_POINTS} with two distinct r", excluded, int(x.size))
+        return unfitted(
+            f"{x.size} usable point(s) on r >= {start:g}; a fit needs {MIN_POINTS} with two distinct r",
+            excluded,
+            int(x.size),
+        )
     slope, intercept = _least_squares(x, y)
     if x.size < MIN_INTERVAL_POINTS:
-        return RateFit(slope, float(math.exp(intercept)), None, None, level, seed, resamples, float(r_kept.min()),
-                       float(r_kept.max()), int(x.size), "fitted", excluded)
+        return RateFit(
+            slope,
+            float(math.exp(intercept)),
+            None,
+            None,
+            level,
+            seed,
+            resamples,
+            float(r_kept.min()),
+            float(r_kept.max()),
+            int(x.size),
+            "fitted",
+            excluded,
+        )
     rng = np.random.default_rng(seed)
     slopes = np.empty(resamples)
     drawn = 0
@@ -266,12 +287,22 @@ class PointVerdict:
         return "the bound is only known within its range (moduli bracketed)"
 
     def to_json(self) -> dict[str, Any]:
-        return {"r": self.r, "value": self.value, "lower": self.lower, "upper": self.upper, "bound": self.bound,
-                "bound_upper": self.bound_upper, "ratio": self.ratio if math.isfinite(self.ratio) else None, "status": self.status.value, "reason": self.reason}
+        return {
+            "r": self.r,
+            "value": self.value,
+            "lower": self.lower,
+            "upper": self.upper,
+            "bound": self.bound,
+            "bound_upper": self.bound_upper,
+            "ratio": self.ratio if math.isfinite(self.ratio) else None,
+            "status": self.status.value,
+            "reason": self.reason,
+        }
 
 
-def classify(lower: float, upper: float, bound: float, bound_upper: float | None = None,
-             uncertified: str | None = None) -> Status:
+def classify(
+    lower: float, upper: float, bound: float, bound_upper: float | None = None, uncertified: str | None = None
+) -> Status:
     """held when upper ≤ bound, violated when lower > bound_upper (= bound when None), inconclusive
     in between. With a bound known within [bound, bound_upper], held is certain against any value
     in the range and violated against any value too. ``uncertified`` (why the bound's range is not
@@ -370,14 +401,17 @@ class Verdict:
         for v in self.points:
             if v.status is Status.INCONCLUSIVE and v.bound_reason:
                 noted.setdefault(v.bound_reason, []).append(v.r)
-        bracketed = [v.r for v in self.points if v.status is Status.INCONCLUSIVE and v.r not in straddled
-                     and not v.bound_reason]
+        bracketed = [
+            v.r for v in self.points if v.status is Status.INCONCLUSIVE and v.r not in straddled and not v.bound_reason
+        ]
         parts = [f"at r = {', '.join(map(str, rs))} {reason}" for reason, rs in noted.items()]
         if straddled:
             parts.append(f"at r = {', '.join(map(str, straddled))} the interval straddles it (raise --samples)")
         if bracketed:
-            parts.append(f"at r = {', '.join(map(str, bracketed))} the error lies within the bound's range "
-                         "(its moduli are only bracketed: tighter moduli would decide)")
+            parts.append(
+                f"at r = {', '.join(map(str, bracketed))} the error lies within the bound's range "
+                "(its moduli are only bracketed: tighter moduli would decide)"
+            )
         return "; ".join(parts)
 
     def _core_summary(self) -> str:
@@ -453,9 +487,16 @@ def judge(
     if len(lengths) != 1:
         raise InputError("r, values, lowers, uppers, bounds, bounds_upper and bound_reasons must have the same length")
     points = tuple(
-        PointVerdict(int(ri), float(v), float(lo), float(hi), float(b),
-                     classify(float(lo), float(hi), float(b), None if bh is None else float(bh), note),
-                     None if bh is None else float(bh), note or None)
+        PointVerdict(
+            int(ri),
+            float(v),
+            float(lo),
+            float(hi),
+            float(b),
+            classify(float(lo), float(hi), float(b), None if bh is None else float(bh), note),
+            None if bh is None else float(bh),
+            note or None,
+        )
         for ri, v, lo, hi, b, bh, note in zip(r, values, lowers, uppers, bounds, highs, notes)
     )
     fit = fit_rate(r, values, asymptotic_from=asymptotic_from, level=level, resamples=resamples, seed=seed)

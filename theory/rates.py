@@ -5,6 +5,7 @@
 - :mod:`loopbound.theory.rate_fit`: log-log rate fits with bootstrap intervals, and verdicts of measurement
   against bound.
 """
+
 from loopbound.theory.error_measure import (
     ErrorMeasurement,
     LpErrorEstimate,
@@ -15,7 +16,16 @@ from loopbound.theory.error_measure import (
     pointwise_norm,
     sup_error,
 )
-from loopbound.theory.rate_fit import PointVerdict, RateFit, Status, Verdict, compare_rates, fit_rate, judge, loglog_slope
+from loopbound.theory.rate_fit import (
+    PointVerdict,
+    RateFit,
+    Status,
+    Verdict,
+    compare_rates,
+    fit_rate,
+    judge,
+    loglog_slope,
+)
 
 __all__ = [
     "ErrorMeasurement",

@@ -17,19 +17,19 @@ averages are callables, so loopbound can pass the looped transformer's predictio
   in-context examples for least squares, averaging and one-step GD (Garg et al. 2022,
   arXiv 2208.01066, Fig. 2; closed forms in :mod:`loopbound.theory.bounds.regression`).
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
-from scipy import stats
-
 from loopbound.theory.bootstrap import percentile_interval
 from loopbound.theory.bounds.regression import ONE_STEP_OPTIMAL_ETA, REFERENCE_CURVES
 from loopbound.theory.errors import InputError
+from scipy import stats
 
 __all__ = [
     "RegressionTask",
@@ -120,7 +120,9 @@ class RegressionSample:
         expected = {"y": (B, n), "x_query": (B, m, d), "y_query": (B, m), "w_star": (B, d)}
         for name, shape in expected.items():
             if tuple(getattr(self, name).shape) != shape:
-                raise ValueError(f"RegressionSample.{name} must be {list(shape)}, got {list(getattr(self, name).shape)}")
+                raise ValueError(
+                    f"RegressionSample.{name} must be {list(shape)}, got {list(getattr(self, name).shape)}"
+                )
 
     @property
     def batch(self) -> int:
@@ -252,7 +254,9 @@ def contraction_factor(eigen: Spectrum, eta: float | torch.Tensor) -> torch.Tens
     return factors.amax(dim=1)
 
 
-def normalise_for_step(X: torch.Tensor, x_query: torch.Tensor, rule: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def normalise_for_step(
+    X: torch.Tensor, x_query: torch.Tensor, rule: str
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Rescale each prompt so that gradient descent with η = 1 is GD with the ``rule``'s step on
     the original prompt: with c = 1/η_rule, X' = X/√c and x_q' = x_q/√c (y unchanged).
 
@@ -300,10 +304,19 @@ class MonteCarloEstimate:
         return self.lower <= value <= self.upper
 
     def to_json(self) -> dict[str, float | int | None]:
-        return {"mean": self.mean, "lower": self.lower, "upper": self.upper, "level": self.level, "samples": self.samples, "seed": self.seed}
+        return {
+            "mean": self.mean,
+            "lower": self.lower,
+            "upper": self.upper,
+            "level": self.level,
+            "samples": self.samples,
+            "seed": self.seed,
+        }
 
 
-def mean_interval(values: np.ndarray | Sequence[float], *, level: float = 0.95, seed: int | None = None) -> MonteCarloEstimate:
+def mean_interval(
+    values: np.ndarray | Sequence[float], *, level: float = 0.95, seed: int | None = None
+) -> MonteCarloEstimate:
     """Mean of i.i.d. ``values`` with the normal (CLT) interval at ``level``."""
     array = np.asarray(values, dtype=np.float64).ravel()
     if array.size < 2 or not np.isfinite(array).all():
@@ -331,11 +344,16 @@ class BootstrapInterval:
         return self.lower <= value <= self.upper
 
     def to_json(self) -> dict[str, float | int | str]:
-        return {k: getattr(self, k) for k in ("statistic", "estimate", "lower", "upper", "level", "resamples", "seed", "samples")}
+        return {
+            k: getattr(self, k)
+            for k in ("statistic", "estimate", "lower", "upper", "level", "resamples", "seed", "samples")
+        }
 
 
 # Not loopbound.theory.rate_fit.fit_rate: a median over prompts (resampling prompts), not a slope over points.
-def bootstrap_median(values: np.ndarray | Sequence[float], *, level: float = 0.95, resamples: int = 2000, seed: int = 0) -> BootstrapInterval:
+def bootstrap_median(
+    values: np.ndarray | Sequence[float], *, level: float = 0.95, resamples: int = 2000, seed: int = 0
+) -> BootstrapInterval:
     """The median of ``values`` with a percentile-bootstrap interval (resampling the values;
     :func:`loopbound.theory.bootstrap.percentile_interval`)."""
     array = np.asarray(values, dtype=np.float64).ravel()
@@ -369,12 +387,16 @@ def fit_log_slope(loops: np.ndarray, errors: np.ndarray) -> SlopeFit:
     r = np.asarray(loops, dtype=np.float64)
     e = np.asarray(errors, dtype=np.float64)
     if r.shape != e.shape or r.ndim != 1 or r.size < 4:
-        raise InputError(f"a slope fit needs matching 1-d loops and errors with >= 4 points, got {r.shape} and {e.shape}")
+        raise InputError(
+            f"a slope fit needs matching 1-d loops and errors with >= 4 points, got {r.shape} and {e.shape}"
+        )
     if not (e > 0).all() or not np.isfinite(e).all():
         raise InputError("a log-slope fit needs positive finite errors")
     design = np.stack([np.ones_like(r), r, np.where(r.astype(np.int64) % 2 == 0, 1.0, -1.0)], axis=1)
     coefficients, *_ = np.linalg.lstsq(design, np.log(e), rcond=None)
-    return SlopeFit(float(coefficients[1]), float(coefficients[0]), float(coefficients[2]), int(r.size), int(r[0]), int(r[-1]))
+    return SlopeFit(
+        float(coefficients[1]), float(coefficients[0]), float(coefficients[2]), int(r.size), int(r[0]), int(r[-1])
+    )
 
 
 def loops_to_reach(errors: np.ndarray, epsilon: float) -> int | None:
@@ -434,7 +456,15 @@ class ReferencePoint:
     extra: Mapping[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
-        return {"curve": self.curve, "d": self.d, "k": self.k, "closed_form": self.closed_form, "estimator": self.estimator, **self.estimate.to_json(), **dict(self.extra)}
+        return {
+            "curve": self.curve,
+            "d": self.d,
+            "k": self.k,
+            "closed_form": self.closed_form,
+            "estimator": self.estimator,
+            **self.estimate.to_json(),
+            **dict(self.extra),
+        }
 
     def z_score(self) -> float | None:
         """(mean − closed form)/standard error; None where the closed form is exactly 0 (there

@@ -10,17 +10,18 @@ stated with it (the maximising pair must fit inside the cube); beyond that range
 still an upper bound (the cube only removes pairs), so ``exact_modulus`` returns ``None`` there
 while ``upper_modulus`` keeps the formula.
 """
+
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from functools import cached_property
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
-
 from loopbound.theory.errors import InputError, TargetError
 from loopbound.theory.kinds import ModulusKind
 from loopbound.theory.norms import ball_2_to_p, check_p, entrywise_p_norm
@@ -70,9 +71,7 @@ class Target:
 
     def __call__(self, X: torch.Tensor) -> torch.Tensor:
         if X.dim() != 3 or X.shape[1] != self.N or X.shape[2] != self.d:
-            raise InputError(
-                f"target {self.name} takes inputs of shape [B, {self.N}, {self.d}], got {list(X.shape)}"
-            )
+            raise InputError(f"target {self.name} takes inputs of shape [B, {self.N}, {self.d}], got {list(X.shape)}")
         return self.forward(X)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
@@ -381,9 +380,7 @@ class CallableTarget(Target):
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         out = self._checked(X)
         if "d_out" in self.__dict__ and out.shape[-1] != self.d_out:
-            raise TargetError(
-                f"target {self.label} changed its output width from {self.d_out} to {out.shape[-1]}"
-            )
+            raise TargetError(f"target {self.label} changed its output width from {self.d_out} to {out.shape[-1]}")
         return out
 
     def _checked(self, X: torch.Tensor) -> torch.Tensor:
@@ -395,8 +392,10 @@ class CallableTarget(Target):
             message = str(error).strip().splitlines()[0] if str(error).strip() else ""
             raise TargetError(f"target {self.label} raised {type(error).__name__}: {message}") from error
         except SystemExit as stop:  # sys.exit() inside the user's function ends the target, not loopbound
-            raise TargetError(f"target {self.label} called sys.exit({'' if stop.code is None else repr(stop.code)}) "
-                              "instead of returning a tensor") from None
+            raise TargetError(
+                f"target {self.label} called sys.exit({'' if stop.code is None else repr(stop.code)}) "
+                "instead of returning a tensor"
+            ) from None
         if isinstance(out, torch.Tensor):
             kind = "c" if out.is_complex() else "f" if out.is_floating_point() else "i"
             dtype_name = str(out.dtype).replace("torch.", "")
@@ -423,10 +422,7 @@ class CallableTarget(Target):
             )
         if not bool(torch.isfinite(out).all()):
             bad = int((~torch.isfinite(out)).flatten(1).any(dim=1).nonzero()[0, 0])
-            raise TargetError(
-                f"target {self.label} returned NaN or inf at input "
-                f"{X[bad].detach().cpu().tolist()}"
-            )
+            raise TargetError(f"target {self.label} returned NaN or inf at input {X[bad].detach().cpu().tolist()}")
         return out
 
 

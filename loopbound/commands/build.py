@@ -5,6 +5,7 @@ The construction is built as an exact spec (:func:`loopbound.constructions.unive
 variant that float64 cannot hold is still described; the report says which dtype can evaluate it.
 The precision of the other variant is printed beside it: the gap is what timestep scaling buys.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,9 @@ def grid_delta(text: str) -> Fraction:
     try:
         value = Fraction(text.strip()).limit_denominator(10**9)
     except (ValueError, ZeroDivisionError):
-        raise argparse.ArgumentTypeError(f"must be 1/m for an integer m >= 2 (e.g. 0.25 or 1/4), got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"must be 1/m for an integer m >= 2 (e.g. 0.25 or 1/4), got {text!r}"
+        ) from None
     if value <= 0 or value.numerator != 1 or value.denominator < 2:
         raise argparse.ArgumentTypeError(f"must be 1/m for an integer m >= 2 (e.g. 0.25 or 1/4), got {text!r}")
     return value
@@ -47,9 +50,15 @@ def add_parser(subcommands: Any) -> None:
     parser.add_argument("--timestep", action="store_true", help="with timestep scaling (Theorem 4.2)")
     parser.add_argument("--d", type=positive_int, default=1, help="token dimension (default 1)")
     parser.add_argument("--N", type=positive_int, default=2, help="sequence length (default 2)")
-    parser.add_argument("--sharpness", type=positive_int, default=DEFAULT_SHARPNESS, help="ReLU step sharpness M (default 2^30)")
-    parser.add_argument("--threads", type=positive_int, default=1,
-                        help="torch intra-op threads on CPU (default 1, which suits a machine shared with other work)")
+    parser.add_argument(
+        "--sharpness", type=positive_int, default=DEFAULT_SHARPNESS, help="ReLU step sharpness M (default 2^30)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        default=1,
+        help="torch intra-op threads on CPU (default 1, which suits a machine shared with other work)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.set_defaults(handler=run)
 
@@ -60,7 +69,9 @@ def describe(guarantee: UniversalGuarantee, other_bits: int) -> dict[str, Any]:
     record["value_error_bound"] = list(guarantee.value_error_bound)
     record["failure_measure"] = guarantee.failure_measure
     record["evaluates_in"] = [
-        name for name, dtype in (("float32", torch.float32), ("float64", torch.float64)) if significand_bits(dtype) >= guarantee.precision_bits
+        name
+        for name, dtype in (("float32", torch.float32), ("float64", torch.float64))
+        if significand_bits(dtype) >= guarantee.precision_bits
     ] or ["exact rational arithmetic only"]
     record["precision_bits_other_variant"] = other_bits
     theory = theory_sizes(guarantee.grid_size, guarantee.d, guarantee.N)

@@ -7,13 +7,14 @@ Contract (DESIGN.md): ``--kind {sequence,token,contextual,all} --deltas LIST [--
 witness pair re-checked in float64 and ``upper`` is null where unknown. A ``.npz`` TARGET holding
 samples ``X``, ``Y`` gets the all-pairs estimate of the sequence modulus.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from typing import Any, Sequence
-
+from collections.abc import Sequence
+from typing import Any
 
 from loopbound.cli_types import delta_list, exponent_p, figure_path, nonnegative_int, positive_int, seed
 from loopbound.figures.modulus import plot_modulus
@@ -35,20 +36,33 @@ def add_parser(subcommands: Any) -> None:
         description="Estimate the moduli of continuity of a sequence-to-sequence target: certified "
         "lower bounds (each attained by a witness pair), with exact values or upper bounds where known.",
     )
-    parser.add_argument("target", metavar="TARGET", help="built-in[:k=v,...], file.py:function, module:function, or samples.npz")
+    parser.add_argument(
+        "target", metavar="TARGET", help="built-in[:k=v,...], file.py:function, module:function, or samples.npz"
+    )
     parser.add_argument("--kind", default="all", help="sequence, token, contextual or all (default: all)")
-    parser.add_argument("--deltas", type=delta_list, default=delta_list(DEFAULT_DELTAS), help=f"comma list or LOW:HIGH:COUNT (default {DEFAULT_DELTAS})")
+    parser.add_argument(
+        "--deltas",
+        type=delta_list,
+        default=delta_list(DEFAULT_DELTAS),
+        help=f"comma list or LOW:HIGH:COUNT (default {DEFAULT_DELTAS})",
+    )
     parser.add_argument("--d", type=positive_int, default=None, help="token dimension (default 1)")
     parser.add_argument("--N", type=positive_int, default=None, help="sequence length (default 2)")
     parser.add_argument("--p", type=exponent_p, default=2.0, help="output p-norm, 1 <= p < inf (default 2)")
     parser.add_argument("--seed", type=seed, default=0, help="random seed, an integer in [0, 2^63) (default 0)")
     parser.add_argument("--restarts", type=positive_int, default=SearchBudget().restarts, help="ascent restarts per δ")
     parser.add_argument("--steps", type=nonnegative_int, default=SearchBudget().steps, help="ascent steps per restart")
-    parser.add_argument("--threads", type=positive_int, default=1,
-                        help="torch intra-op threads on CPU (default 1, which suits a machine shared with other work; "
-                        "raise it on an idle machine: docs/benchmarks.md)")
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        default=1,
+        help="torch intra-op threads on CPU (default 1, which suits a machine shared with other work; "
+        "raise it on an idle machine: docs/benchmarks.md)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    parser.add_argument("--plot", type=figure_path, default=None, metavar="FILE", help="write log-log curves (.png/.pdf/.svg)")
+    parser.add_argument(
+        "--plot", type=figure_path, default=None, metavar="FILE", help="write log-log curves (.png/.pdf/.svg)"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -61,12 +75,21 @@ def run(args: argparse.Namespace) -> int:
         d = 1 if args.d is None else args.d
         N = 2 if args.N is None else args.N
         budget = SearchBudget(restarts=args.restarts, steps=args.steps)
-        check_modulus(len(args.deltas), d=d, N=N, kinds=len(kinds), screen=budget.screen,  # refuse what cannot finish
-                      restarts=budget.restarts, steps=budget.steps)
+        check_modulus(
+            len(args.deltas),
+            d=d,
+            N=N,
+            kinds=len(kinds),
+            screen=budget.screen,  # refuse what cannot finish
+            restarts=budget.restarts,
+            steps=budget.steps,
+        )
         target = load_target(args.target, d=d, N=N)
         progress = sys.stderr.isatty() and not args.json
         with intra_op_threads(args.threads):
-            estimates = estimate_moduli(target, args.deltas, kinds, p=args.p, budget=budget, seed=args.seed, progress=progress)
+            estimates = estimate_moduli(
+                target, args.deltas, kinds, p=args.p, budget=budget, seed=args.seed, progress=progress
+            )
     if args.json:
         print(json.dumps(_as_json(args.target, d, N, args.p, estimates)))
     else:
@@ -80,21 +103,33 @@ def run(args: argparse.Namespace) -> int:
 
 def _from_samples(args: argparse.Namespace, kinds: Sequence[ModulusKind]):
     if set(kinds) != {ModulusKind.SEQUENCE}:
-        raise InputError("a .npz sample target supports --kind sequence only (the token and contextual constraints need a callable target)")
+        raise InputError(
+            "a .npz sample target supports --kind sequence only (the token and contextual constraints need a callable target)"
+        )
     samples = load_samples(args.target)
     check_pairs(len(samples.X))
     for flag, value, actual in (("--d", args.d, samples.d), ("--N", args.N, samples.N)):
         if value is not None and value != actual:
             raise InputError(f"{flag} {value} does not match the samples in {args.target} ({flag[2:]} = {actual})")
-    result = all_pairs_modulus(samples.X, samples.Y, args.deltas, p=args.p, progress=sys.stderr.isatty() and not args.json)
+    result = all_pairs_modulus(
+        samples.X, samples.Y, args.deltas, p=args.p, progress=sys.stderr.isatty() and not args.json
+    )
     estimates = []
     for point in result.points:
         i, j = point.pair if point.pair is not None else (0, 0)
         witness = Witness(X=samples.X[i], Y=samples.X[j], position=None)
         estimates.append(
             ModulusEstimate(
-                kind=ModulusKind.SEQUENCE, delta=point.delta, p=args.p, lower=point.value, upper=None, exact=None,
-                witness=witness, method=f"all pairs of {result.n} samples", seed=args.seed, seconds=result.seconds,
+                kind=ModulusKind.SEQUENCE,
+                delta=point.delta,
+                p=args.p,
+                lower=point.value,
+                upper=None,
+                exact=None,
+                witness=witness,
+                method=f"all pairs of {result.n} samples",
+                seed=args.seed,
+                seconds=result.seconds,
             )
         )
     return {ModulusKind.SEQUENCE: tuple(estimates)}, samples.d, samples.N
@@ -110,7 +145,9 @@ def _as_json(target: str, d: int, N: int, p: float, estimates: dict) -> dict[str
     }
 
 
-def format_table(target: str, d: int, N: int, p: float, seed: int, estimates: dict[ModulusKind, Sequence[ModulusEstimate]]) -> str:
+def format_table(
+    target: str, d: int, N: int, p: float, seed: int, estimates: dict[ModulusKind, Sequence[ModulusEstimate]]
+) -> str:
     """A human-readable table: per kind and δ, the certified lower bound, the exact value or upper
     bound where known with the ratio, and the witness distance."""
     lines = [f"moduli of {target}  (d={d}, N={N}, p={p:g}, seed {seed})"]
@@ -125,7 +162,9 @@ def format_table(target: str, d: int, N: int, p: float, seed: int, estimates: di
                     ratio = f"{e.lower / e.upper:.4f}"
                 elif e.lower == 0:
                     ratio = "0 = 0"
-            lines.append(f"  {kind.value:<10} {e.delta:>10.4g} {e.lower:>11.5g} {reference:>19} {ratio:>8} {e.witness.distance:>10.4g}")
+            lines.append(
+                f"  {kind.value:<10} {e.delta:>10.4g} {e.lower:>11.5g} {reference:>19} {ratio:>8} {e.witness.distance:>10.4g}"
+            )
         if rows:
             methods = "; ".join(dict.fromkeys(e.method for e in rows))
             lines.append(f"  {'':<11}witnesses from: {methods} ({rows[0].seconds:.2f} s)")

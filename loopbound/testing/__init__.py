@@ -7,6 +7,7 @@ constructions, used by loopbound's own tests and importable in yours.
     @given(lbst.pairs_within(kind="token", delta=0.1, d=2, N=3))
     def test_my_bound(pair): ...
 """
+
 from loopbound.testing import strategies
 from loopbound.testing.assertions import (
     assert_certified,

@@ -8,10 +8,11 @@
 - :func:`assert_modulus_ordering`: ω^tok ≤ ω and ω^cont ≤ ω, pointwise;
 - :func:`assert_subadditive`: ω(a + b) ≤ ω(a) + ω(b) (moduli on a convex domain).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from fractions import Fraction
-from typing import Callable, Sequence, Union
 
 import numpy as np
 import torch
@@ -20,7 +21,7 @@ from loopbound.theory.kinds import ModulusKind
 from loopbound.theory.modulus import ModulusEstimate, pair_value
 from loopbound.theory.targets import Target
 
-Curve = Sequence[Union[ModulusEstimate, float]]
+Curve = Sequence[ModulusEstimate | float]
 
 
 def _values(curve: Curve) -> list[float]:
@@ -54,7 +55,9 @@ def assert_pair_meets_constraint(
 def assert_certified(estimate: ModulusEstimate, target: Target, *, rtol: float = 1e-12) -> None:
     """The estimate's witness meets its constraint at its δ and attains its lower bound."""
     witness = estimate.witness
-    assert_pair_meets_constraint(witness.X, witness.Y, kind=estimate.kind, delta=estimate.delta, position=witness.position)
+    assert_pair_meets_constraint(
+        witness.X, witness.Y, kind=estimate.kind, delta=estimate.delta, position=witness.position
+    )
     positions = torch.tensor([witness.position]) if estimate.kind.per_token else None
     value = float(
         pair_value(
@@ -97,7 +100,9 @@ def assert_lower_bounds_sound(estimates: Sequence[ModulusEstimate], *, rtol: flo
         )
 
 
-def assert_modulus_ordering(sequence: Curve, token: Curve | None = None, contextual: Curve | None = None, *, rtol: float = 1e-12) -> None:
+def assert_modulus_ordering(
+    sequence: Curve, token: Curve | None = None, contextual: Curve | None = None, *, rtol: float = 1e-12
+) -> None:
     """ω^tok(δ) ≤ ω(δ) and ω^cont(δ) ≤ ω(δ) pointwise, for curves aligned on the same δ grid."""
     whole = _values(sequence)
     for name, curve in (("token", token), ("contextual", contextual)):

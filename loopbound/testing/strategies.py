@@ -8,6 +8,7 @@ All keyword-only and bounded; tensors are float64 ``torch`` tensors in code nota
 - :func:`pairs_within`: pairs (X, X', n) meeting a modulus kind's constraint at distance ≤ δ;
 - :func:`deltas`: grid-free δ values; :func:`builtin_targets`: built-in targets with drawn parameters.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,7 +42,9 @@ def cube_points(draw: Any, *, d: int, N: int, boundary_weight: float = 0.2) -> t
     return torch.tensor(values, dtype=torch.float64).view(N, d)
 
 
-def grid_inputs(*, delta: float | Fraction, d: int, N: int, distinct_tokens: bool = True) -> st.SearchStrategy[torch.Tensor]:
+def grid_inputs(
+    *, delta: float | Fraction, d: int, N: int, distinct_tokens: bool = True
+) -> st.SearchStrategy[torch.Tensor]:
     """Points of the grid G_δ = {0, δ, …, 1 − δ}^{N×d} (1/δ an integer) as float64 [N, d] tensors.
 
     ``distinct_tokens``: no two tokens in the same cell (the contextual-mapping hypothesis); needs
@@ -84,7 +87,10 @@ def pairs_within(
     Y = (X + step).clamp(0.0, 1.0)
     Y = torch.where(mask.bool(), Y, X)
     bound = Fraction(float(delta)) ** 2
-    while sum((Fraction(float(y)) - Fraction(float(x))) ** 2 for x, y in zip(X.flatten().tolist(), Y.flatten().tolist())) > bound:
+    while (
+        sum((Fraction(float(y)) - Fraction(float(x))) ** 2 for x, y in zip(X.flatten().tolist(), Y.flatten().tolist()))
+        > bound
+    ):
         distance = float(torch.linalg.vector_norm(Y - X))  # rounding: shrink onto the ball, checked exactly
         Y = torch.where(mask.bool(), X + (Y - X) * (min(delta / distance, 1.0) * (1 - 1e-12)), X)
     return X, Y, position

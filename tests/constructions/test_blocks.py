@@ -1,12 +1,13 @@
 """Blocks, the looped transformer, and the spec → module / exact-evaluator pair."""
+
 from __future__ import annotations
 
 from fractions import Fraction
 
 import pytest
 import torch
-from hypothesis import given, strategies as st
-
+from hypothesis import given
+from hypothesis import strategies as st
 from loopbound.constructions import gadgets
 from loopbound.constructions.blocks import (
     FeedForward,
@@ -81,7 +82,13 @@ def _looped(loops: int = 5, modulation=None) -> LoopedTransformer:
     block = ResidualBlock(MultiHeadAttention(4, 1, 2, "softmax"), FeedForward(4, 6))
     for parameter in block.parameters():
         torch.nn.init.normal_(parameter, std=0.3)
-    return LoopedTransformer(torch.nn.Linear(2, 4, dtype=torch.float64), block, torch.nn.Linear(4, 1, dtype=torch.float64), loops=loops, modulation=modulation)
+    return LoopedTransformer(
+        torch.nn.Linear(2, 4, dtype=torch.float64),
+        block,
+        torch.nn.Linear(4, 1, dtype=torch.float64),
+        loops=loops,
+        modulation=modulation,
+    )
 
 
 def test_looping_applies_the_same_block_and_trace_and_capture_agree() -> None:

@@ -6,6 +6,7 @@ values of an input are pairwise distinct, no value is shared by inputs that are 
 permutations of each other, the map is permutation-equivariant, and distinct values are at least
 the claimed separation apart.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,9 +16,10 @@ import mpmath
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from loopbound.constructions.contextual import (
+    DEFAULT_INVERSE_TEMPERATURE,
     BoltzmannContextualMapping,
     boltzmann_operator,
     boltzmann_spec,
@@ -27,10 +29,9 @@ from loopbound.constructions.contextual import (
     cells_to_fractions,
     cells_to_tensor,
     check_contextual_mapping,
-    DEFAULT_INVERSE_TEMPERATURE,
     collision_point,
-    order_violations,
     last_id_range,
+    order_violations,
     points_to_cells,
     selective_shift_spec,
     softmax_onset,
@@ -39,8 +40,9 @@ from loopbound.constructions.contextual import (
 )
 from loopbound.constructions.contextual_yun import SelectiveShiftContextualMapping
 from loopbound.constructions.spec import block_module
-from loopbound.testing.strategies import cube_points, grid_inputs
 from loopbound.theory.errors import InputError, PrecisionError
+
+from loopbound.testing.strategies import cube_points, grid_inputs
 
 HALF, QUARTER, EIGHTH = Fraction(1, 2), Fraction(1, 4), Fraction(1, 8)
 
@@ -95,8 +97,11 @@ def test_checker_in_exact_mode_compares_exact_values() -> None:
 
 @pytest.mark.parametrize(
     "flag, broken, label",
-    [("constant", "entries_distinct", "(i)"), ("shared", "disjoint_across_inputs", "(ii)"),
-     ("positional", "permutation_equivariant", "(iii)")],
+    [
+        ("constant", "entries_distinct", "(i)"),
+        ("shared", "disjoint_across_inputs", "(ii)"),
+        ("positional", "permutation_equivariant", "(iii)"),
+    ],
 )
 def test_checker_finds_each_kind_of_failure(flag: str, broken: str, label: str) -> None:
     report = check_contextual_mapping(_reference(4, 1, 3, **{flag: True}), delta=QUARTER, d=1, N=3)
@@ -113,7 +118,9 @@ def test_checker_holds_the_separation_and_the_band_to_the_claim() -> None:
 
 
 def test_checker_samples_when_there_are_too_many_inputs() -> None:
-    report = check_contextual_mapping(_reference(8, 2, 3), delta=EIGHTH, d=2, N=3, max_inputs=300, max_permuted=500, seed=3)
+    report = check_contextual_mapping(
+        _reference(8, 2, 3), delta=EIGHTH, d=2, N=3, max_inputs=300, max_permuted=500, seed=3
+    )
     assert not report.exhaustive and report.inputs_checked == 300 and report.inputs_total == math.comb(64, 3)
     assert report.permuted_inputs_checked == 500 and report.passed
 
@@ -153,8 +160,14 @@ def test_selective_shift_is_a_contextual_mapping_on_every_grid_input(delta: Frac
     built = build_selective_shift(delta, d=d, N=N)
     module, guarantee = built.model, built.guarantee
     report = check_contextual_mapping(
-        module, delta=delta, d=d, N=N, claimed_separation=guarantee.claimed_separation, band=guarantee.band,
-        max_inputs=200_000, max_permuted=20_000,
+        module,
+        delta=delta,
+        d=d,
+        N=N,
+        claimed_separation=guarantee.claimed_separation,
+        band=guarantee.band,
+        max_inputs=200_000,
+        max_permuted=20_000,
     )
     assert report.passed and report.exhaustive, report.failures
     assert report.measured_separation >= delta and report.inside_band
@@ -162,17 +175,35 @@ def test_selective_shift_is_a_contextual_mapping_on_every_grid_input(delta: Frac
         assert report.duplicate_inputs_checked > 0 and report.duplicates_outside_band
 
 
-EXACT_CASES = [(HALF, 1, 2), (QUARTER, 1, 2), (QUARTER, 1, 3), (QUARTER, 1, 4), (EIGHTH, 1, 2), (EIGHTH, 1, 3),
-               (HALF, 2, 2), (HALF, 2, 3), (QUARTER, 2, 2), (HALF, 3, 2)]
+EXACT_CASES = [
+    (HALF, 1, 2),
+    (QUARTER, 1, 2),
+    (QUARTER, 1, 3),
+    (QUARTER, 1, 4),
+    (EIGHTH, 1, 2),
+    (EIGHTH, 1, 3),
+    (HALF, 2, 2),
+    (HALF, 2, 3),
+    (QUARTER, 2, 2),
+    (HALF, 3, 2),
+]
 
 
 @pytest.mark.parametrize("delta, d, N", EXACT_CASES, ids=lambda v: str(v))
-def test_selective_shift_holds_in_exact_rational_arithmetic_and_floats_agree_bit_for_bit(delta: Fraction, d: int, N: int) -> None:
+def test_selective_shift_holds_in_exact_rational_arithmetic_and_floats_agree_bit_for_bit(
+    delta: Fraction, d: int, N: int
+) -> None:
     spec = selective_shift_spec(delta, d=d, N=N)
     guarantee = spec.guarantee
     report = check_contextual_mapping(
-        spec.exact_ids, delta=delta, d=d, N=N, exact=True,
-        claimed_separation=guarantee.claimed_separation, band=guarantee.band, max_permuted=300,
+        spec.exact_ids,
+        delta=delta,
+        d=d,
+        N=N,
+        exact=True,
+        claimed_separation=guarantee.claimed_separation,
+        band=guarantee.band,
+        max_permuted=300,
     )
     assert report.passed and report.exhaustive, report.failures
     assert isinstance(report.measured_separation, Fraction) and report.measured_separation % delta == 0
@@ -187,15 +218,22 @@ def test_selective_shift_holds_in_exact_rational_arithmetic_and_floats_agree_bit
 def test_selective_shift_on_a_non_dyadic_grid_is_exact_only() -> None:
     spec = selective_shift_spec(Fraction(1, 3), d=1, N=2)
     report = check_contextual_mapping(
-        spec.exact_ids, delta=Fraction(1, 3), d=1, N=2, exact=True,
-        claimed_separation=spec.guarantee.claimed_separation, band=spec.guarantee.band,
+        spec.exact_ids,
+        delta=Fraction(1, 3),
+        d=1,
+        N=2,
+        exact=True,
+        claimed_separation=spec.guarantee.claimed_separation,
+        band=spec.guarantee.band,
     )
     assert report.passed, report.failures
     with pytest.raises(PrecisionError, match="not a power of two"):
         build_selective_shift(Fraction(1, 3), d=1, N=2)
 
 
-@pytest.mark.parametrize("delta, d, N", [(QUARTER, 1, 3), (EIGHTH, 1, 3), (HALF, 2, 3), (QUARTER, 2, 2), (EIGHTH, 1, 4)], ids=str)
+@pytest.mark.parametrize(
+    "delta, d, N", [(QUARTER, 1, 3), (EIGHTH, 1, 3), (HALF, 2, 3), (QUARTER, 2, 2), (EIGHTH, 1, 4)], ids=str
+)
 def test_the_last_shifted_id_attains_exactly_the_derived_range(delta: Fraction, d: int, N: int) -> None:
     """min and max of l̃_N over valid inputs are A_min and A_max of (E2); q_N = (K + 1)·l̃_N."""
     spec = selective_shift_spec(delta, d=d, N=N)
@@ -271,7 +309,13 @@ def test_selective_shift_module_is_permutation_equivariant_on_all_inputs(X: torc
 def test_selective_shift_states_its_guarantee_and_builds_distinct_layers() -> None:
     built = build_selective_shift(QUARTER, d=2, N=2)
     module, guarantee = built.model, built.guarantee
-    assert (guarantee.layers, guarantee.width, guarantee.heads, guarantee.head_dim, guarantee.ff_width) == (17, 3, 2, 1, 0)
+    assert (guarantee.layers, guarantee.width, guarantee.heads, guarantee.head_dim, guarantee.ff_width) == (
+        17,
+        3,
+        2,
+        1,
+        0,
+    )
     assert guarantee.claimed_separation == QUARTER and guarantee.precision_bits == 25
     assert len(module.layers) == 17 and len({id(layer) for layer in module.layers}) == 17
     X = cells_to_tensor(np.array([[5, 9]]), 4, 2)
@@ -295,7 +339,9 @@ def test_selective_shift_refuses_a_dtype_without_the_bits_it_needs() -> None:
 def _forced(delta: Fraction, d: int, N: int, dtype: torch.dtype) -> SelectiveShiftContextualMapping:
     """The module in ``dtype`` with the precision guard bypassed (what the refusal prevents)."""
     spec = selective_shift_spec(delta, d=d, N=N)
-    return SelectiveShiftContextualMapping(spec, [block_module(layer, dtype=dtype) for layer in spec.layers], dtype=dtype)
+    return SelectiveShiftContextualMapping(
+        spec, [block_module(layer, dtype=dtype) for layer in spec.layers], dtype=dtype
+    )
 
 
 def test_the_refused_dtypes_would_return_wrong_values() -> None:
@@ -307,8 +353,12 @@ def test_the_refused_dtypes_would_return_wrong_values() -> None:
     spec = selective_shift_spec(QUARTER, d=1, N=2)
     half_precision = _forced(QUARTER, 1, 2, torch.float16)
     report = check_contextual_mapping(
-        lambda X: half_precision(X).double(), delta=QUARTER, d=1, N=2,
-        claimed_separation=spec.guarantee.claimed_separation, band=spec.guarantee.band,
+        lambda X: half_precision(X).double(),
+        delta=QUARTER,
+        d=1,
+        N=2,
+        claimed_separation=spec.guarantee.claimed_separation,
+        band=spec.guarantee.band,
     )
     assert not report.passed  # in float16 even the band claim breaks
 
@@ -353,26 +403,48 @@ def test_softmax_mapping_in_float64_above_the_proven_temperature(delta: Fraction
     module, guarantee = built.model, built.guarantee
     assert guarantee.inverse_temperature == DEFAULT_INVERSE_TEMPERATURE > sufficient_inverse_temperature()
     report = check_contextual_mapping(
-        module, delta=delta, d=d, N=N, claimed_separation=guarantee.claimed_separation,
+        module,
+        delta=delta,
+        d=d,
+        N=N,
+        claimed_separation=guarantee.claimed_separation,
         tolerance=guarantee.tolerance(torch.float64),
     )
     assert report.passed and report.exhaustive, report.failures
 
 
-MP_SOFTMAX = [*FLOAT_SOFTMAX, (EIGHTH, 1, 2), (EIGHTH, 1, 3), (EIGHTH, 1, 4), (EIGHTH, 1, 6), (HALF, 3, 2), (QUARTER, 2, 2)]
+MP_SOFTMAX = [
+    *FLOAT_SOFTMAX,
+    (EIGHTH, 1, 2),
+    (EIGHTH, 1, 3),
+    (EIGHTH, 1, 4),
+    (EIGHTH, 1, 6),
+    (HALF, 3, 2),
+    (QUARTER, 2, 2),
+]
 
 
 @pytest.mark.parametrize("delta, d, N", MP_SOFTMAX, ids=str)
 def test_softmax_mapping_in_high_precision_meets_its_exponentially_small_claim(delta: Fraction, d: int, N: int) -> None:
     spec = boltzmann_spec(delta, d=d, N=N)
     report = check_contextual_mapping(
-        spec.ids_mp, delta=delta, d=d, N=N, exact=True, claimed_separation=spec.guarantee.claimed_separation, max_permuted=200,
+        spec.ids_mp,
+        delta=delta,
+        d=d,
+        N=N,
+        exact=True,
+        claimed_separation=spec.guarantee.claimed_separation,
+        max_permuted=200,
     )
     assert report.passed and report.exhaustive, report.failures
 
 
-@pytest.mark.parametrize("delta, d, N, lam", [(QUARTER, 1, 3, 2.0), (HALF, 2, 3, 1.0), (EIGHTH, 1, 3, 0.5), (EIGHTH, 1, 5, 1.5)], ids=str)
-def test_softmax_float64_values_are_within_the_stated_rounding_bound(delta: Fraction, d: int, N: int, lam: float) -> None:
+@pytest.mark.parametrize(
+    "delta, d, N, lam", [(QUARTER, 1, 3, 2.0), (HALF, 2, 3, 1.0), (EIGHTH, 1, 3, 0.5), (EIGHTH, 1, 5, 1.5)], ids=str
+)
+def test_softmax_float64_values_are_within_the_stated_rounding_bound(
+    delta: Fraction, d: int, N: int, lam: float
+) -> None:
     spec = boltzmann_spec(delta, d=d, N=N, inverse_temperature=lam)
     module = BoltzmannContextualMapping(spec, dtype=torch.float64)
     steps = delta.denominator
@@ -407,11 +479,19 @@ def test_softmax_property_fails_at_the_onset_and_holds_above_it(delta: Fraction,
     assert onset.lower <= lam_c <= onset.upper and abs(difference) < mpmath.mpf(10) ** -40
     spec_c = boltzmann_spec(delta, d=d, N=N, inverse_temperature=lam_c)
     at_collision = check_contextual_mapping(
-        lambda batch: spec_c.ids_mp(batch, dps=60), delta=delta, d=d, N=N, exact=True, tolerance=1e-40, max_permuted=0,
+        lambda batch: spec_c.ids_mp(batch, dps=60),
+        delta=delta,
+        d=d,
+        N=N,
+        exact=True,
+        tolerance=1e-40,
+        max_permuted=0,
     )
     assert at_collision.disjoint_across_inputs is False
     module_c = BoltzmannContextualMapping(spec_c, dtype=torch.float64)
-    in_floats = check_contextual_mapping(module_c, delta=delta, d=d, N=N, tolerance=spec_c.guarantee.tolerance(torch.float64))
+    in_floats = check_contextual_mapping(
+        module_c, delta=delta, d=d, N=N, tolerance=spec_c.guarantee.tolerance(torch.float64)
+    )
     assert in_floats.disjoint_across_inputs is False
     # holds: at the upper end and on a grid of temperatures above it
     steps = delta.denominator

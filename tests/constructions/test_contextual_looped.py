@@ -1,6 +1,7 @@
 """The looped contextual mapping (one hardmax block, N loops): on grids with distinct tokens,
 d·N ≤ 6, its ids are distinct per input, disjoint across inputs that are not permutations of each
 other, permutation-equivariant, separated by ≥ 1 — in floats and in exact rational arithmetic."""
+
 from __future__ import annotations
 
 import itertools
@@ -8,7 +9,6 @@ from fractions import Fraction
 
 import pytest
 import torch
-
 from loopbound.constructions.contextual_check import check_contextual_mapping
 from loopbound.constructions.contextual_looped import build_looped_contextual, looped_contextual_spec
 from loopbound.constructions.exact import exact_forward
@@ -59,7 +59,10 @@ def test_exact_rational_evaluation_gives_the_same_integers(d: int, N: int, m: in
     spec = looped_contextual_spec(d, N, Fraction(1, m))
     floats = build_looped_contextual(d, N, Fraction(1, m)).model(X)[..., 0]
     for x, row in zip(X.tolist(), floats.tolist()):
-        exact = [value[0] for value in exact_forward(spec, [[Fraction(v).limit_denominator(m) for v in token] for token in x])]
+        exact = [
+            value[0]
+            for value in exact_forward(spec, [[Fraction(v).limit_denominator(m) for v in token] for token in x])
+        ]
         assert all(value.denominator == 1 for value in exact)
         assert [float(value) for value in exact] == row
 
@@ -74,11 +77,23 @@ def test_a_dtype_too_narrow_for_the_ids_is_refused() -> None:
 def test_the_generic_checker_accepts_it_in_floats_and_exactly(d: int, N: int, m: int) -> None:
     built = build_looped_contextual(d, N, Fraction(1, m))
     model, guarantee = built.model, built.guarantee
-    floats = check_contextual_mapping(lambda X: model(X)[..., 0], delta=Fraction(1, m), d=d, N=N, claimed_separation=guarantee.claimed_separation, check_duplicates=False)
+    floats = check_contextual_mapping(
+        lambda X: model(X)[..., 0],
+        delta=Fraction(1, m),
+        d=d,
+        N=N,
+        claimed_separation=guarantee.claimed_separation,
+        check_duplicates=False,
+    )
     assert floats.passed, floats
     spec = looped_contextual_spec(d, N, Fraction(1, m))
     exact = check_contextual_mapping(
         lambda batch: [[token[0] for token in exact_forward(spec, sample)] for sample in batch],
-        delta=Fraction(1, m), d=d, N=N, exact=True, claimed_separation=1, check_duplicates=False,
+        delta=Fraction(1, m),
+        d=d,
+        N=N,
+        exact=True,
+        claimed_separation=1,
+        check_duplicates=False,
     )
     assert exact.passed, exact

@@ -1,11 +1,11 @@
 """The dtype guard of :class:`loopbound.constructions.blocks.LoopedTransformer`: a construction cast after it
 was built to a dtype without the bits it states refuses at forward time (it evaluated silently wrong
 before: 0 of 4000 points right), and an input of another dtype than the weights is one line."""
+
 from __future__ import annotations
 
 import pytest
 import torch
-
 from loopbound.constructions.blocks import FeedForward, LoopedTransformer, MultiHeadAttention, ResidualBlock
 from loopbound.constructions.universal import build_universal
 from loopbound.theory.errors import InputError, PrecisionError
@@ -46,8 +46,13 @@ def _small_model(precision_bits: int | None) -> LoopedTransformer:
     torch.manual_seed(0)
     block = ResidualBlock(MultiHeadAttention(4, 1, 2, "softmax"), FeedForward(4, 6))
     block = block.to(torch.float64)
-    return LoopedTransformer(torch.nn.Linear(2, 4, dtype=torch.float64), block, torch.nn.Linear(4, 1, dtype=torch.float64),
-                             loops=3, precision_bits=precision_bits)
+    return LoopedTransformer(
+        torch.nn.Linear(2, 4, dtype=torch.float64),
+        block,
+        torch.nn.Linear(4, 1, dtype=torch.float64),
+        loops=3,
+        precision_bits=precision_bits,
+    )
 
 
 @pytest.mark.parametrize("bits, refused", [(None, False), (24, False), (25, True)])

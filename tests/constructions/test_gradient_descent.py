@@ -3,18 +3,28 @@
 The reference is plain (preconditioned) gradient descent written out in numpy float64, independent
 of torch and of the construction: w ← w − ηA·Xᵀ(Xw − y)/n from w = 0, prediction x_qᵀw.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, strategies as st
-
+from hypothesis import given
+from hypothesis import strategies as st
 from loopbound.constructions.gradient_descent import build_gd_transformer, gd_state_dict, gd_tokens, looped_gd_predict
 from loopbound.theory.errors import InputError
 
 
-def plain_gd(X: np.ndarray, y: np.ndarray, queries: np.ndarray, *, loops: int, eta: float, A: np.ndarray | None = None, scales: bool = False):
+def plain_gd(
+    X: np.ndarray,
+    y: np.ndarray,
+    queries: np.ndarray,
+    *,
+    loops: int,
+    eta: float,
+    A: np.ndarray | None = None,
+    scales: bool = False,
+):
     """Predictions [loops + 1, B, m] of r = 0..loops steps of w ← w − ηA∇L(w), in numpy float64;
     with ``scales``, also ‖x_q‖·‖w_r‖ [loops + 1, B, m], the magnitude a prediction x_qᵀw_r is
     computed at (its rounding is relative to this, not to |x_qᵀw_r|, which cancellation can make
@@ -52,7 +62,9 @@ def _largest_rate(X: np.ndarray, A: np.ndarray | None) -> float:
     preconditioned=st.booleans(),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_r_loops_equal_r_steps_of_plain_gradient_descent(d: int, n: int, loops: int, step: float, preconditioned: bool, seed: int) -> None:
+def test_r_loops_equal_r_steps_of_plain_gradient_descent(
+    d: int, n: int, loops: int, step: float, preconditioned: bool, seed: int
+) -> None:
     """Every loop 0..r, relative 1e-10 at the prediction's own scale ‖x_q‖‖w_r‖: an inner product
     is rounded relative to that, and a prediction near 0 by cancellation has no relative digits to
     compare (measured over 400 random draws: ≤ 3.2e-13 at this scale; up to 4.9e-11 against |ŷ| itself)."""
@@ -69,8 +81,12 @@ def test_r_loops_equal_r_steps_of_plain_gradient_descent(d: int, n: int, loops: 
     assert np.all(difference <= 1e-10 * scale), float((difference / np.where(scale > 0, scale, 1)).max())
 
 
-@pytest.mark.parametrize(("d", "n", "eta", "loops"), [(1, 1, 0.3, 7), (3, 20, 1.7, 12), (5, 4, 0.01, 60), (8, 64, 0.5, 30)])
-def test_nonsymmetric_preconditioner_and_divergent_steps_are_still_exactly_gd(d: int, n: int, eta: float, loops: int) -> None:
+@pytest.mark.parametrize(
+    ("d", "n", "eta", "loops"), [(1, 1, 0.3, 7), (3, 20, 1.7, 12), (5, 4, 0.01, 60), (8, 64, 0.5, 30)]
+)
+def test_nonsymmetric_preconditioner_and_divergent_steps_are_still_exactly_gd(
+    d: int, n: int, eta: float, loops: int
+) -> None:
     """Exactness is algebra, not convergence: a non-symmetric A, and η past 2/λ_max where GD
     diverges, give the same iterates as plain GD."""
     X, y, queries = _problem(d * 100 + n, 4, n, d, 3)
@@ -86,7 +102,9 @@ def test_nonsymmetric_preconditioner_and_divergent_steps_are_still_exactly_gd(d:
 
 
 @given(d=st.integers(1, 5), extra=st.integers(1, 10), loops=st.integers(1, 25), seed=st.integers(0, 2**32 - 1))
-def test_every_loop_leaves_the_residuals_in_the_y_slots_and_the_x_slots_unchanged(d: int, extra: int, loops: int, seed: int) -> None:
+def test_every_loop_leaves_the_residuals_in_the_y_slots_and_the_x_slots_unchanged(
+    d: int, extra: int, loops: int, seed: int
+) -> None:
     """The docstring's invariant: after t loops, ỹ_j = y_j − w_tᵀx_j (examples), −w_tᵀx_q (queries)."""
     n = d + extra
     X, y, queries = _problem(seed, 2, n, d, 2)

@@ -1,14 +1,15 @@
 """Value mapping (issue 3): without timestep scaling the per-coordinate error never exceeds the
 largest consecutive jump (Lemma 4.1) and the bound is attained; with it, arbitrary labels are
 memorised exactly (Theorem 4.2); the precision each needs."""
+
 from __future__ import annotations
 
 from fractions import Fraction
 
 import pytest
 import torch
-from hypothesis import given, strategies as st
-
+from hypothesis import given
+from hypothesis import strategies as st
 from loopbound.constructions.exact import exact_forward
 from loopbound.constructions.memorization import build_memoriser, greedy_walk, memoriser_spec, required_step
 from loopbound.theory.errors import InputError, PrecisionError
@@ -17,7 +18,9 @@ LABEL = st.floats(min_value=-4, max_value=4, allow_nan=False, allow_infinity=Fal
 
 
 def labels_strategy(max_K: int, d_out: int = 2):
-    return st.integers(2, max_K).flatmap(lambda K: st.lists(st.lists(LABEL, min_size=d_out, max_size=d_out), min_size=K, max_size=K))
+    return st.integers(2, max_K).flatmap(
+        lambda K: st.lists(st.lists(LABEL, min_size=d_out, max_size=d_out), min_size=K, max_size=K)
+    )
 
 
 def ids(K: int) -> torch.Tensor:
@@ -86,7 +89,9 @@ def test_greedy_walk_reaches_every_valid_label_within_the_step(labels: dict[int,
     assert all(abs(positions[k] - value) <= step for k, value in labels.items())
 
 
-@pytest.mark.parametrize("labels, message", [([[1.0]], "at least 2"), ([[1.0], [float("nan")]], "finite"), ([[1.0, 2.0], [1.0]], "table")])
+@pytest.mark.parametrize(
+    "labels, message", [([[1.0]], "at least 2"), ([[1.0], [float("nan")]], "finite"), ([[1.0, 2.0], [1.0]], "table")]
+)
 def test_bad_labels_are_input_errors(labels, message: str) -> None:
     with pytest.raises(InputError, match=message):
         memoriser_spec(labels, timestep=True)

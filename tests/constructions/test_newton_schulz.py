@@ -3,15 +3,26 @@
 References are computed independently in numpy float64: the matrix iteration
 X_{t+1} = X_t(2I − AX_t) and the closed form I − AX_t = (I − AX_0)^{2^t}.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, strategies as st
-
-from loopbound.constructions.newton_schulz import build_newton_schulz, default_alpha, looped_newton_schulz, newton_schulz_state_dict
-from loopbound.theory.bounds.regression import NS_LOOPS_KAPPA_SPD, NS_LOOPS_KAPPA_TRANSPOSE, NS_LOOPS_TO_EPSILON, NS_RESIDUAL
+from hypothesis import given
+from hypothesis import strategies as st
+from loopbound.constructions.newton_schulz import (
+    build_newton_schulz,
+    default_alpha,
+    looped_newton_schulz,
+    newton_schulz_state_dict,
+)
+from loopbound.theory.bounds.regression import (
+    NS_LOOPS_KAPPA_SPD,
+    NS_LOOPS_KAPPA_TRANSPOSE,
+    NS_LOOPS_TO_EPSILON,
+    NS_RESIDUAL,
+)
 from loopbound.theory.errors import InputError
 
 
@@ -70,7 +81,9 @@ def test_residual_is_the_initial_residual_to_the_power_two_to_the_t(init: str, k
     assert checked >= 3
 
 
-@pytest.mark.parametrize(("init", "kappa"), [("identity", 10.0), ("identity", 1000.0), ("transpose", 10.0), ("transpose", 100.0)])
+@pytest.mark.parametrize(
+    ("init", "kappa"), [("identity", 10.0), ("identity", 1000.0), ("transpose", 10.0), ("transpose", 100.0)]
+)
 def test_residual_norm_meets_its_bound_and_loops_to_epsilon(init: str, kappa: float) -> None:
     """For symmetric I − AX_0 the bound ‖I − AX_t‖₂ ≤ ρ₀^{2^t} is an equality; checked where the
     bound is ≥ 1e-4 (the float64 residual has an absolute rounding error of order κ·u)."""
@@ -91,7 +104,9 @@ def test_residual_norm_meets_its_bound_and_loops_to_epsilon(init: str, kappa: fl
     assert checked >= 3
     epsilon = 1e-8
     predicted = int(NS_LOOPS_TO_EPSILON.evaluate(rho0=float(rho0.max()), epsilon=epsilon))
-    kappa_form = (NS_LOOPS_KAPPA_SPD if init == "identity" else NS_LOOPS_KAPPA_TRANSPOSE).evaluate(kappa=kappa, epsilon=epsilon)
+    kappa_form = (NS_LOOPS_KAPPA_SPD if init == "identity" else NS_LOOPS_KAPPA_TRANSPOSE).evaluate(
+        kappa=kappa, epsilon=epsilon
+    )
     measured = [int(np.argmax(residual[:, b] <= epsilon)) for b in range(6)]
     assert all(residual[m, b] <= epsilon for b, m in enumerate(measured))
     assert max(measured) <= predicted <= kappa_form
@@ -132,7 +147,10 @@ BAD = {
     "alpha zero": ({"A": np.eye(2)[None], "loops": 2, "alpha": 0.0}, "alpha must be"),
     "alpha NaN": ({"A": np.eye(2)[None], "loops": 2, "alpha": float("nan")}, "alpha must be"),
     "unknown init": ({"A": np.eye(2)[None], "loops": 2, "init": "zero"}, "init must be"),
-    "identity start needs SPD": ({"A": np.array([[[1.0, 2.0], [0.0, 1.0]]]), "loops": 2}, "symmetric positive definite"),
+    "identity start needs SPD": (
+        {"A": np.array([[[1.0, 2.0], [0.0, 1.0]]]), "loops": 2},
+        "symmetric positive definite",
+    ),
     "singular": ({"A": np.zeros((1, 2, 2)), "loops": 2, "init": "transpose"}, "not invertible"),
 }
 

@@ -1,14 +1,15 @@
 """The looped quantiser: grid indices ⌊x/δ⌋ exactly off the transition bands (issue 3: δ ∈ {1/2,
 1/4, 1/8, 1/16}, d ∈ {1, 2}), the same function as Yun's layer-by-layer stack, exact in rational
 arithmetic too, and the band measure it reports."""
+
 from __future__ import annotations
 
 from fractions import Fraction
 
 import pytest
 import torch
-from hypothesis import given, strategies as st
-
+from hypothesis import given
+from hypothesis import strategies as st
 from loopbound.constructions.exact import exact_forward
 from loopbound.constructions.quantization import (
     ROUNDING_MARGIN,
@@ -17,8 +18,9 @@ from loopbound.constructions.quantization import (
     build_looped_quantiser,
     looped_quantiser_spec,
 )
-from loopbound.testing import strategies as lbst
 from loopbound.theory.errors import InputError, PrecisionError
+
+from loopbound.testing import strategies as lbst
 
 DELTAS = [Fraction(1, 2), Fraction(1, 4), Fraction(1, 8), Fraction(1, 16)]
 SHARPNESS = 2**12  # bands of width 2⁻¹² are wide enough for hypothesis to land in them

@@ -3,14 +3,15 @@ built-in targets. At points inside grid cells away from bands and collisions the
 the cell's representative exactly (up to the reported label rounding) with timestep scaling, and
 within the Lemma 4.1 bound without; the loop count is the documented budget; one block object
 serves every loop; the precision each variant needs, and refusals."""
+
 from __future__ import annotations
 
 from fractions import Fraction
 
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from loopbound.constructions.blocks import ResidualBlock
 from loopbound.constructions.universal import (
     build_universal,
@@ -20,9 +21,10 @@ from loopbound.constructions.universal import (
     loops_for_grid,
     universal_spec,
 )
-from loopbound.testing import strategies as lbst
 from loopbound.theory.errors import InputError, PrecisionError
 from loopbound.theory.targets import CallableTarget, builtin_target
+
+from loopbound.testing import strategies as lbst
 
 TARGETS = ["holder", "contextual_max", "smooth", "attention"]
 DELTAS = [Fraction(1, 2), Fraction(1, 4), Fraction(1, 8)]
@@ -57,7 +59,9 @@ def test_timestep_scaling_is_exact_at_the_cell_representative(data: st.DataObjec
 @pytest.mark.parametrize("name", TARGETS)
 @settings(max_examples=3)
 @given(data=st.data())
-def test_without_scaling_the_error_is_within_the_lemma_4_1_bound(name: str, N: int, delta: Fraction, data: st.DataObject) -> None:
+def test_without_scaling_the_error_is_within_the_lemma_4_1_bound(
+    name: str, N: int, delta: Fraction, data: st.DataObject
+) -> None:
     """In float64 where it holds the construction's bits, in exact arithmetic where it does not."""
     target = builtin_target(name, d=1, N=N)
     needs = universal_spec(target, delta, timestep=False).guarantee.precision_bits
@@ -145,7 +149,10 @@ def test_value_error_bound_shrinks_with_delta_for_d1() -> None:
     """ε = O(δ) for d = 1, N ≤ 2 (module docstring): the Lemma 4.1 term of Theorem 3.6 vanishes."""
     for N in (1, 2):
         target = builtin_target("smooth", d=1, N=N)
-        bounds = [universal_spec(target, Fraction(1, m), timestep=False).guarantee.value_error_bound[0] for m in (4, 8, 16, 32)]
+        bounds = [
+            universal_spec(target, Fraction(1, m), timestep=False).guarantee.value_error_bound[0]
+            for m in (4, 8, 16, 32)
+        ]
         assert all(later < earlier for earlier, later in zip(bounds, bounds[1:]))
         assert bounds[-1] < bounds[0] / 4
 
@@ -180,7 +187,9 @@ def test_collisions_away_from_bands_stay_within_the_collision_output_bound(times
     approximator = build_universal(target, Fraction(1, 4), timestep=timestep, exact=not timestep).model
     torch.manual_seed(0)
     cells = torch.randint(0, 4, (6, 1, 1)).to(torch.float64)
-    X = ((cells + 0.2 + 0.6 * torch.rand(6, 2, 1, dtype=torch.float64)) / 4)  # both tokens in one cell
+    X = (cells + 0.2 + 0.6 * torch.rand(6, 2, 1, dtype=torch.float64)) / 4  # both tokens in one cell
     out = approximator(X)
-    assert float(out.abs().max()) <= approximator.guarantee.collision_output_bound + approximator.guarantee.label_rounding
+    assert (
+        float(out.abs().max()) <= approximator.guarantee.collision_output_bound + approximator.guarantee.label_rounding
+    )
     assert approximator.guarantee.collision_output_bound <= approximator.guarantee.output_bound

@@ -1,4 +1,5 @@
 """Run the ``loopbound`` command line in-process and capture what a user would see."""
+
 from __future__ import annotations
 
 import contextlib

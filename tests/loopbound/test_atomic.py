@@ -1,4 +1,5 @@
 """Atomic writes leave either the old or the complete new file, with ordinary permissions."""
+
 from __future__ import annotations
 
 import os

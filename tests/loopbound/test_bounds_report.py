@@ -1,18 +1,26 @@
 """Every bound as LaTeX with provenance (loopbound.bounds_report), for reports."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
+from loopbound.theory.bounds import approximation, budgets, regression
+
 from loopbound.bounds_report import all_bounds, bounds_document, escape
 from loopbound.stages.bounds import bounds_stage
-from loopbound.theory.bounds import approximation, budgets, regression
 
 
 def test_every_bound_is_listed_once_with_its_provenance_and_expression() -> None:
     bounds = all_bounds()
     assert len({id(b) for b in bounds}) == len(bounds)
-    for required in (approximation.THEOREM_3_6, approximation.THEOREM_4_2, approximation.LEMMA_4_1,
-                     approximation.CONSTRUCTION_TEMPLATE, budgets.CONSTRUCTION_LOOPS, regression.GD_PREDICTION_ERROR):
+    for required in (
+        approximation.THEOREM_3_6,
+        approximation.THEOREM_4_2,
+        approximation.LEMMA_4_1,
+        approximation.CONSTRUCTION_TEMPLATE,
+        budgets.CONSTRUCTION_LOOPS,
+        regression.GD_PREDICTION_ERROR,
+    ):
         assert any(b is required for b in bounds)
     document = bounds_document(bounds)
     for bound in bounds:

@@ -1,15 +1,16 @@
 """``loopbound build``: the construction's sizes and precision as the contract says, the other
 variant's precision beside it, and one-line errors for bad input."""
+
 from __future__ import annotations
 
 import json
 from fractions import Fraction
 
 import pytest
-
 from loopbound.constructions.universal import build_universal, loops_for_grid
-from tests.loopbound.cli_runner import assert_one_line_error, run_cli
 from loopbound.theory.targets import builtin_target
+
+from tests.loopbound.cli_runner import assert_one_line_error, run_cli
 
 
 @pytest.mark.parametrize("timestep", [True, False])
@@ -19,10 +20,18 @@ def test_json_report_matches_the_built_module(timestep: bool) -> None:
     assert result.code == 0, result.stderr
     record = json.loads(result.stdout)
     assert record["loops"] == loops_for_grid(4, 1, 2)
-    assert record["theory"] == {"embedding_width": 26, "ff_width": 74, "heads": 2, "head_size": 1, "loops": 3 + 2 + 2 * 4**3 - 1}
+    assert record["theory"] == {
+        "embedding_width": 26,
+        "ff_width": 74,
+        "heads": 2,
+        "head_size": 1,
+        "loops": 3 + 2 + 2 * 4**3 - 1,
+    }
     assert record["embedding_width"] <= 26 and record["ff_width"] <= 74
     if timestep:
-        model = build_universal(builtin_target("smooth", d=1, N=2), Fraction(1, 4), timestep=True).model.model  # the approximator's LoopedTransformer
+        model = build_universal(
+            builtin_target("smooth", d=1, N=2), Fraction(1, 4), timestep=True
+        ).model.model  # the approximator's LoopedTransformer
         assert record["parameter_count"] == model.parameter_count()
         assert record["evaluates_in"] == ["float64"]
         assert record["precision_bits_other_variant"] > 53

@@ -1,5 +1,6 @@
 """``loopbound modulus``: the JSON contract of DESIGN.md, plots, user targets, and one-line errors
 with exit status 2 for every bad input the foundation issue lists."""
+
 from __future__ import annotations
 
 import json
@@ -11,16 +12,30 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from loopbound.testing import assert_pair_meets_constraint
-from tests.loopbound.cli_runner import assert_one_line_error, run_cli
 from loopbound.theory.kinds import ModulusKind
 from loopbound.theory.modulus import pair_value
 from loopbound.theory.targets import builtin_target
 
+from loopbound.testing import assert_pair_meets_constraint
+from tests.loopbound.cli_runner import assert_one_line_error, run_cli
+
 
 def test_json_contract_and_witnesses_attain_the_lower_bounds() -> None:
-    result = run_cli("modulus", "holder:alpha=0.5", "--kind", "all", "--deltas", "0.05,0.2", "--d", "2", "--N", "3", "--p", "3", "--json")
+    result = run_cli(
+        "modulus",
+        "holder:alpha=0.5",
+        "--kind",
+        "all",
+        "--deltas",
+        "0.05,0.2",
+        "--d",
+        "2",
+        "--N",
+        "3",
+        "--p",
+        "3",
+        "--json",
+    )
     assert result.code == 0, result.stderr
     payload = json.loads(result.stdout)
     assert {"target", "d", "N", "p", "results"} <= payload.keys()

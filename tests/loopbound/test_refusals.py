@@ -2,6 +2,7 @@
 what is not a real tensor or calling sys.exit, seeds beyond 64 bits, empty sample files, records
 with non-numbers, unwritable output paths (checked before any work), and one intra-op thread by
 default. Every refusal is one line on stderr with exit status 2, and comes in well under a second."""
+
 from __future__ import annotations
 
 import io
@@ -51,14 +52,27 @@ def _fast_refusal(*args: str, fragments: tuple[str, ...] = ()) -> str:
     "args, fragments",
     [
         (["modulus", "holder", "--N", "100000"], ("needs", "GiB of memory", "the largest feasible here is N*d")),
-        (["verify", "holder", "--loops", "100000000000", "--N", "3", "--d", "3"],
-         ("needs", "value table", "the largest feasible here is r =")),
-        (["build", "holder", "--delta", "1/1000000", "--N", "3"], ("needs", "value table", "the smallest feasible delta here is 1/")),
-        (["verify", "holder", "--samples", "100000000000", "--loops", "20", "--N", "2"],
-         ("needs", "sequence-loops", "--samples up to")),
-        (["modulus", "holder", "--deltas", "0.01:0.1:100000000"], ("--deltas", "1e+08 values of delta", f"at most {MAX_DELTAS}")),
+        (
+            ["verify", "holder", "--loops", "100000000000", "--N", "3", "--d", "3"],
+            ("needs", "value table", "the largest feasible here is r ="),
+        ),
+        (
+            ["build", "holder", "--delta", "1/1000000", "--N", "3"],
+            ("needs", "value table", "the smallest feasible delta here is 1/"),
+        ),
+        (
+            ["verify", "holder", "--samples", "100000000000", "--loops", "20", "--N", "2"],
+            ("needs", "sequence-loops", "--samples up to"),
+        ),
+        (
+            ["modulus", "holder", "--deltas", "0.01:0.1:100000000"],
+            ("--deltas", "1e+08 values of delta", f"at most {MAX_DELTAS}"),
+        ),
         (["verify", "holder", "--loops", "10", "--N", "100000"], ("too few", "2^")),
-        (["verify", "holder", "--loops", "10000000", "--N", "2"], ("at least", "float64 has 53", "--timestep", "before building")),
+        (
+            ["verify", "holder", "--loops", "10000000", "--N", "2"],
+            ("at least", "float64 has 53", "--timestep", "before building"),
+        ),
     ],
 )
 def test_work_that_cannot_finish_is_refused_at_once(args: list[str], fragments: tuple[str, ...]) -> None:
@@ -108,8 +122,19 @@ def test_the_budget_is_half_this_machines_memory_and_a_day(monkeypatch) -> None:
     ],
 )
 def test_the_repositorys_own_verify_runs_are_not_refused(loops, N, timestep, samples) -> None:
-    check_verify(loops, d=1, N=N, d_out=1, timestep=timestep, samples=samples, scramblings=8, device="cpu",
-                 sup=True, moduli=3, budget=REFERENCE)
+    check_verify(
+        loops,
+        d=1,
+        N=N,
+        d_out=1,
+        timestep=timestep,
+        samples=samples,
+        scramblings=8,
+        device="cpu",
+        sup=True,
+        moduli=3,
+        budget=REFERENCE,
+    )
 
 
 @pytest.mark.parametrize("d, N, deltas", [(2, 3, 3), (2, 3, 6), (1, 2, 4), (4, 4, 12)])
@@ -221,7 +246,9 @@ def test_an_npz_too_large_for_memory_is_refused_from_its_headers(tmp_path: Path)
     with zipfile.ZipFile(path, "w") as archive:
         for name in ("X", "Y"):
             header = io.BytesIO()
-            np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**11, 2, 1)})
+            np.lib.format.write_array_header_1_0(
+                header, {"descr": "<f8", "fortran_order": False, "shape": (10**11, 2, 1)}
+            )
             archive.writestr(f"{name}.npy", header.getvalue())
     _fast_refusal("modulus", str(path), "--kind", "sequence", fragments=("as float64", "half its memory"))
 

@@ -1,5 +1,6 @@
 """The public testing helpers: strategies draw what they promise, assertions fail when the
 property fails (a helper that cannot fail would test nothing)."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -7,7 +8,11 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
+from loopbound.theory.kinds import ModulusKind
+from loopbound.theory.modulus import estimate_modulus
+from loopbound.theory.targets import builtin_target
 
 from loopbound.testing import (
     assert_certified,
@@ -18,9 +23,6 @@ from loopbound.testing import (
     assert_subadditive,
 )
 from loopbound.testing import strategies as lbst
-from loopbound.theory.kinds import ModulusKind
-from loopbound.theory.modulus import estimate_modulus
-from loopbound.theory.targets import builtin_target
 
 
 @given(data=st.data())

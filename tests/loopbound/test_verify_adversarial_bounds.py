@@ -2,6 +2,7 @@
 line or in a sweep file being validated), bad bounds are one line with exit status 2, a bound
 undefined at some r is refused naming r, a range is never sampled, and a bound that decreases in a
 modulus known only from below cannot be "held"."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,9 @@ import pytest
 
 from tests.loopbound.cli_runner import assert_one_line_error, run_cli
 
-pytest.importorskip("loopbound.constructions.universal", reason="needs constructions/universal.py (the lead's construction)")
+pytest.importorskip(
+    "loopbound.constructions.universal", reason="needs constructions/universal.py (the lead's construction)"
+)
 
 SMALL = ("--samples", "256", "--no-sup")
 HOSTILE = {
@@ -30,12 +33,15 @@ def test_a_bound_string_never_runs_code(name: str, tmp_path: Path, monkeypatch: 
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_sweep_file_bound_never_runs_code_while_it_is_validated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_sweep_file_bound_never_runs_code_while_it_is_validated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
     config = tmp_path / "hostile.toml"
-    config.write_text(textwrap.dedent('''
+    config.write_text(
+        textwrap.dedent("""
         cell = "approximation"
         targets = ["smooth"]
         d = 1
@@ -46,33 +52,40 @@ def test_a_sweep_file_bound_never_runs_code_while_it_is_validated(tmp_path: Path
         samples = 256
         sup = false
         bound = "open('pwned.txt','w')"
-    '''))
+    """)
+    )
     result = run_cli("sweep", str(config), "--out", str(tmp_path / "store"))
     assert_one_line_error(result, "bound", "unknown function 'open'")
     assert list(work.iterdir()) == [] and not (tmp_path / "store").exists()
 
 
-@pytest.mark.parametrize("bound, fragment", [
-    ("Symbol('w')", "unknown function 'Symbol'"),
-    ("Dummy('w')", "unknown function 'Dummy'"),
-    ("zoo", "unknown symbol 'zoo'"),
-    ("1/0", "divides by zero"),
-    ("log(0)", "undefined"),
-    ("I", "unknown symbol 'I'"),
-    ("1+I", "unknown symbol 'I'"),
-    ("10**400", "overflows float64"),
-    ("factorial(10**6)", "unknown function 'factorial'"),
-    ("9**9**9", "overflows float64"),
-])
+@pytest.mark.parametrize(
+    "bound, fragment",
+    [
+        ("Symbol('w')", "unknown function 'Symbol'"),
+        ("Dummy('w')", "unknown function 'Dummy'"),
+        ("zoo", "unknown symbol 'zoo'"),
+        ("1/0", "divides by zero"),
+        ("log(0)", "undefined"),
+        ("I", "unknown symbol 'I'"),
+        ("1+I", "unknown symbol 'I'"),
+        ("10**400", "overflows float64"),
+        ("factorial(10**6)", "unknown function 'factorial'"),
+        ("9**9**9", "overflows float64"),
+    ],
+)
 def test_bad_bounds_are_one_line_and_exit_2(bound: str, fragment: str) -> None:
     result = run_cli("verify", "smooth", "--N", "1", "--loops", "5", *SMALL, "--bound", bound)
     assert_one_line_error(result, "--bound", fragment)
 
 
-@pytest.mark.parametrize("bound, r, what", [
-    ("(r-11)**-1 + 1", 11, "infinite"),
-    ("sqrt(r - 8) + 1", 5, "NaN"),
-])
+@pytest.mark.parametrize(
+    "bound, r, what",
+    [
+        ("(r-11)**-1 + 1", 11, "infinite"),
+        ("sqrt(r - 8) + 1", 5, "NaN"),
+    ],
+)
 def test_a_bound_undefined_at_some_r_is_refused_naming_r(bound: str, r: int, what: str) -> None:
     result = run_cli("verify", "smooth", "--N", "1", "--loops", "5,11", *SMALL, "--bound", bound)
     assert_one_line_error(result, what, f"r = {r}")
@@ -81,8 +94,19 @@ def test_a_bound_undefined_at_some_r_is_refused_naming_r(bound: str, r: int, wha
 def test_an_interior_minimum_of_the_bound_is_not_sampled_past() -> None:
     """The issue's case: the sampled range 0.1066..16.5 called the row held; the bound reaches 0.05
     inside w's bracket, below the measured error."""
-    result = run_cli("verify", "smooth", "--N", "2", "--timestep", "--loops", "9", *SMALL, "--json",
-                     "--bound", "0.05 + 100*(w - 0.6840139322936072)^2")
+    result = run_cli(
+        "verify",
+        "smooth",
+        "--N",
+        "2",
+        "--timestep",
+        "--loops",
+        "9",
+        *SMALL,
+        "--json",
+        "--bound",
+        "0.05 + 100*(w - 0.6840139322936072)^2",
+    )
     assert result.code == 1, result.stderr
     payload = json.loads(result.stdout)
     row = payload["rows"][0]
@@ -108,8 +132,9 @@ def test_a_bound_decreasing_in_an_estimated_modulus_is_not_held(tmp_path: Path) 
     from below cannot hold on the estimate; the row and the verdict say why."""
     source = tmp_path / "tent.py"
     source.write_text(TENT)
-    result = run_cli("verify", f"{source}:tent", "--N", "1", "--loops", "5,11", *SMALL, "--json",
-                     "--bound", "0.02*delta^2/w")
+    result = run_cli(
+        "verify", f"{source}:tent", "--N", "1", "--loops", "5,11", *SMALL, "--json", "--bound", "0.02*delta^2/w"
+    )
     assert result.code == 1, result.stderr
     payload = json.loads(result.stdout)
     assert payload["moduli_sources"] == {"w": "estimate"}

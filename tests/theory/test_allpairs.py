@@ -1,14 +1,15 @@
 """The all-pairs estimate equals the exact all-pairs value (brute force with scipy), with the
 cancellation-prone cases included, and its witnesses attain it."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
-from scipy.spatial.distance import pdist
-
+from hypothesis import given
+from hypothesis import strategies as st
 from loopbound.theory.errors import InputError
 from loopbound.theory.modulus_allpairs import all_pairs_modulus
+from scipy.spatial.distance import pdist
 
 
 def brute_force(x: np.ndarray, y: np.ndarray, deltas, p: float) -> list[float]:

@@ -1,6 +1,7 @@
 """loopbound.theory.bounds.approximation: the theorems' expressions and budgets, the derived bound for the
 universal construction (each step of its derivation checked against the construction itself),
 and sup|f| of the built-ins."""
+
 from __future__ import annotations
 
 import math
@@ -10,8 +11,8 @@ import numpy as np
 import pytest
 import sympy
 import torch
-from hypothesis import given, strategies as st
-
+from hypothesis import given
+from hypothesis import strategies as st
 from loopbound.theory.bounds.approximation import (
     CONSTRUCTION_TEMPLATE,
     DELTA_OF_R,
@@ -48,8 +49,15 @@ def test_theory_loop_budget_fits_in_r_at_delta_of_r(d: int, N: int, excess: floa
 
 
 def test_delta_of_r_expression_and_refusal() -> None:
-    value = float(DELTA_OF_R.subs({sympy.Symbol("r", positive=True): 1002, sympy.Symbol("d", positive=True): 1,
-                                   sympy.Symbol("N", positive=True): 2}))
+    value = float(
+        DELTA_OF_R.subs(
+            {
+                sympy.Symbol("r", positive=True): 1002,
+                sympy.Symbol("d", positive=True): 1,
+                sympy.Symbol("N", positive=True): 2,
+            }
+        )
+    )
     assert value == pytest.approx(500 ** (-1 / 4))
     assert theorem_delta(1002, 1, 2) == pytest.approx(value)
     with pytest.raises(InputError, match="r > N"):
@@ -60,7 +68,10 @@ def test_theorem_3_6_term_by_term() -> None:
     values = dict(r=130.0, d=1, N=2, p=2.0, w=0.3, w_tok=0.1, w_cont=0.05, C_coll=0.7, C_band=1.3, M=2.0**30)
     delta = ((130 - 2) / 2) ** (-1 / 4)
     expected = (
-        math.sqrt(2) * (0.1 + 0.05) + 0.3 + 0.7 * 2 ** (2 / 2) * delta ** (1 / 2) + 1.3 * (2 / (2**30 * delta)) ** (1 / 2)
+        math.sqrt(2) * (0.1 + 0.05)
+        + 0.3
+        + 0.7 * 2 ** (2 / 2) * delta ** (1 / 2)
+        + 1.3 * (2 / (2**30 * delta)) ** (1 / 2)
     )
     assert THEOREM_3_6.evaluate(**values) == pytest.approx(expected, rel=1e-12)
     timestep = {k: v for k, v in values.items() if k not in ("w_tok", "w_cont")}
@@ -80,7 +91,9 @@ def test_budgets_and_modulus_arguments() -> None:
     assert VALUE_LOOPS.evaluate(delta=0.5, d=1, N=2) == 2 * 8 - 1
     assert THEORY_LOOPS.evaluate(delta=0.5, d=1, N=2) == 1 + 2 + 15
     arguments = modulus_arguments(0.1, d=2, N=3)
-    assert arguments == pytest.approx({"w": 0.1 * math.sqrt(6), "w_tok": 0.1 * math.sqrt(2), "w_cont": 0.1 * math.sqrt(6)})
+    assert arguments == pytest.approx(
+        {"w": 0.1 * math.sqrt(6), "w_tok": 0.1 * math.sqrt(2), "w_cont": 0.1 * math.sqrt(6)}
+    )
 
 
 def test_lemma_4_1_jump() -> None:
@@ -124,7 +137,9 @@ def test_construction_bound_matches_its_derivation_and_is_below_minkowski(p: flo
 
 def test_construction_terms_read_the_guarantee() -> None:
     terms = construction_terms(Guarantee())
-    assert terms == pytest.approx({"N": 2, "d_out": 3, "epsilon": 0.2 + 1e-6, "B": 2.0, "B_C": 2.0, "mu_B": 1e-3, "mu_C": 0.25})
+    assert terms == pytest.approx(
+        {"N": 2, "d_out": 3, "epsilon": 0.2 + 1e-6, "B": 2.0, "B_C": 2.0, "mu_B": 1e-3, "mu_C": 0.25}
+    )
 
     @dataclass(frozen=True)
     class WithCollisionBound(Guarantee):
@@ -173,12 +188,18 @@ def test_target_sup_of_a_callable_is_an_estimate() -> None:
 
 
 # --------------------------------------------------------------------------- against the construction
-universal = pytest.importorskip("loopbound.constructions.universal", reason="needs constructions/universal.py (the lead's construction)")
+universal = pytest.importorskip(
+    "loopbound.constructions.universal", reason="needs constructions/universal.py (the lead's construction)"
+)
 
 
-@pytest.mark.parametrize("name, N, m", [("holder", 1, 5), ("contextual_max", 2, 3), ("smooth", 2, 3), ("attention", 1, 4)])
+@pytest.mark.parametrize(
+    "name, N, m", [("holder", 1, 5), ("contextual_max", 2, 3), ("smooth", 2, 3), ("attention", 1, 4)]
+)
 @pytest.mark.parametrize("timestep", [False, True])
-def test_each_step_of_the_derivation_holds_pointwise_on_the_construction(name: str, N: int, m: int, timestep: bool) -> None:
+def test_each_step_of_the_derivation_holds_pointwise_on_the_construction(
+    name: str, N: int, m: int, timestep: bool
+) -> None:
     """Step 1: off the failure set e(X) ≤ E_G = w + (N d_out)^{1/2} ε (w the sequence modulus at
     δ√(Nd), exact or an analytic upper bound where known; for attention an estimate, so the check
     uses the sup of sampled cell-diameter differences plus its margin instead).
@@ -207,7 +228,10 @@ def test_each_step_of_the_derivation_holds_pointwise_on_the_construction(name: s
     good = ~collision
     assert bool((errors[good] <= E_G * (1 + 1e-9)).all()), float(errors[good].max())
     assert bool((errors <= max(E_G, E_F) * (1 + 1e-9)).all())
-    assert float(collision.double().mean()) <= g.collision_measure + 4 * math.sqrt(g.collision_measure / X.shape[0]) + 1e-12
+    assert (
+        float(collision.double().mean())
+        <= g.collision_measure + 4 * math.sqrt(g.collision_measure / X.shape[0]) + 1e-12
+    )
 
 
 def test_timestep_bound_is_never_above_the_unscaled_one() -> None:
@@ -223,8 +247,9 @@ def test_timestep_bound_is_never_above_the_unscaled_one() -> None:
 def test_a_bound_over_bracketed_moduli_is_the_range_of_its_values() -> None:
     """Nondecreasing in w (shown by sympy): the range is the bound at the brackets' ends; the true
     bound, at any w inside the bracket, lies in it. An inverted bracket is refused."""
-    from loopbound.verify import parse_bound
     from loopbound.theory.bounds.bracket import bound_range, nondecreasing_in
+
+    from loopbound.verify import parse_bound
 
     claim = parse_bound("0.5*w + w_tok^2 + delta")
     fixed = {"r": 10, "d": 1, "N": 2, "p": 2.0, "delta": 0.25, "w_cont": 0.0}
@@ -240,8 +265,9 @@ def test_a_bound_over_bracketed_moduli_is_the_range_of_its_values() -> None:
 
 
 def test_a_bound_not_monotone_in_the_moduli_is_enclosed_including_its_interior_extremum() -> None:
-    from loopbound.verify import parse_bound
     from loopbound.theory.bounds.bracket import bound_range, nondecreasing_in
+
+    from loopbound.verify import parse_bound
 
     claim = parse_bound("(w - 0.5)^2")  # minimum 0 at w = 0.5, inside the bracket
     fixed = {"r": 10, "d": 1, "N": 2, "p": 2.0, "delta": 0.25, "w_tok": 0.0, "w_cont": 0.0}
@@ -252,8 +278,9 @@ def test_a_bound_not_monotone_in_the_moduli_is_enclosed_including_its_interior_e
 
 
 def test_an_upper_end_without_an_analytic_upper_bound_is_the_estimate_and_says_so() -> None:
-    from loopbound.verify import parse_bound
     from loopbound.theory.bounds.bracket import bound_range
+
+    from loopbound.verify import parse_bound
 
     claim = parse_bound("2*w")
     fixed = {"r": 10, "d": 1, "N": 2, "p": 2.0, "delta": 0.25, "w_tok": 0.0, "w_cont": 0.0}

@@ -2,6 +2,7 @@
 certified direction gives the ends, otherwise an outward-rounded enclosure; what neither certifies
 is said, and a bound that is not nondecreasing in a modulus known only from below cannot hold.
 The property test checks soundness: every value of B in the box lies in the reported range."""
+
 from __future__ import annotations
 
 import math
@@ -10,8 +11,8 @@ import mpmath
 import numpy as np
 import pytest
 import sympy
-from hypothesis import given, settings, strategies as st
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from loopbound.theory.bounds.approximation import SYMBOLS
 from loopbound.theory.bounds.bracket import BoundRange, bound_range, direction_in, enclose, nondecreasing_in
 from loopbound.theory.bounds.core import Bound, Provenance
@@ -63,8 +64,12 @@ def test_jumps_are_never_called_monotone_by_their_derivative() -> None:
     falling = _range("-floor(10*w)", {"w": (0.2, 0.6)})
     assert falling.method == "interval arithmetic" and falling.low <= -6 and falling.high >= -2
     w = SYMBOLS["w"]
-    steps = Bound("steps", sympy.Piecewise((1, w < 0.5), (0, True)), tuple(SYMBOLS[n] for n in USER_SYMBOLS),
-                  Provenance("test", "Piecewise"))
+    steps = Bound(
+        "steps",
+        sympy.Piecewise((1, w < 0.5), (0, True)),
+        tuple(SYMBOLS[n] for n in USER_SYMBOLS),
+        Provenance("test", "Piecewise"),
+    )
     span = bound_range(steps, _fixed({"w": 0}), {"w": (0.2, 0.6)})
     assert not span.certified and span.method == "not certified" and "could not be enclosed" in span.reason
 
@@ -151,7 +156,9 @@ def _reference(bound: Bound, fixed: dict, grid_w: np.ndarray, grid_t: np.ndarray
 @settings(max_examples=60, database=None)
 @given(
     shape=st.sampled_from(SHAPES),
-    a=st.floats(0.1, 10), b=st.floats(0.0, 2), c=st.floats(0.0, 1.5),
+    a=st.floats(0.1, 10),
+    b=st.floats(0.0, 2),
+    c=st.floats(0.0, 1.5),
     w=st.tuples(st.floats(0, 1), st.floats(0, 1)).map(sorted),
     w_tok=st.tuples(st.floats(0, 1), st.floats(0, 1)).map(sorted),
 )
@@ -173,7 +180,10 @@ def test_every_value_in_the_box_lies_in_a_certified_range(shape, a, b, c, w, w_t
 def test_a_one_sided_derivative_enclosure_proves_direction_in_an_estimated_modulus() -> None:
     """sympy's assumptions cannot sign this derivative; its enclosure over [lower, ∞) is [≥ 0, +∞],
     which is enough. A modulus the bound does not use leaves the range exact and not an estimate."""
-    span = _range("((((w + w_tok)*w_cont + w)^2 + w_tok)^3 + w)^0.5", {"w": (0.2, 0.6), "w_tok": (0.1, 0.3), "w_cont": (0.05, None)})
+    span = _range(
+        "((((w + w_tok)*w_cont + w)^2 + w_tok)^3 + w)^0.5",
+        {"w": (0.2, 0.6), "w_tok": (0.1, 0.3), "w_cont": (0.05, None)},
+    )
     assert span.certified and span.method == "monotone" and span.high_is_estimate
     unused = _range("2*w", {"w": (0.2, 0.6), "w_cont": (0.05, None)})
     assert unused.certified and not unused.high_is_estimate and (unused.low, unused.high) == pytest.approx((0.4, 1.2))

@@ -1,11 +1,11 @@
 """Layer and loop budgets as sympy bounds (loopbound.theory.bounds.budgets): each of the construction's
 counts equals the size of the block it builds, and its loop count the builder's own; the
 construction stays within the theorem's budgets."""
+
 from __future__ import annotations
 
 import pytest
 import torch
-
 from loopbound.constructions import universal
 from loopbound.theory.bounds.approximation import THEORY_LOOPS
 from loopbound.theory.bounds.budgets import (
@@ -28,11 +28,24 @@ def _two_outputs(X: torch.Tensor) -> torch.Tensor:
 
 @pytest.mark.parametrize(
     "d, N, m, timestep, two_outputs",
-    [(1, 1, 3, True, False), (2, 1, 2, True, False), (3, 2, 2, True, False), (1, 2, 3, True, True),
-     (1, 1, 4, False, False), (2, 1, 2, False, False), (1, 2, 2, False, True)],
+    [
+        (1, 1, 3, True, False),
+        (2, 1, 2, True, False),
+        (3, 2, 2, True, False),
+        (1, 2, 3, True, True),
+        (1, 1, 4, False, False),
+        (2, 1, 2, False, False),
+        (1, 2, 2, False, True),
+    ],
 )
-def test_the_construction_sizes_are_the_sizes_of_the_built_block(d: int, N: int, m: int, timestep: bool, two_outputs: bool) -> None:
-    target = CallableTarget(d=d, N=N, function=_two_outputs, label="x,x^2") if two_outputs else builtin_target("holder", d=d, N=N)
+def test_the_construction_sizes_are_the_sizes_of_the_built_block(
+    d: int, N: int, m: int, timestep: bool, two_outputs: bool
+) -> None:
+    target = (
+        CallableTarget(d=d, N=N, function=_two_outputs, label="x,x^2")
+        if two_outputs
+        else builtin_target("holder", d=d, N=N)
+    )
     built = universal.build_universal(target, 1.0 / m, timestep=timestep)
     guarantee, block = built.guarantee, built.model.spec.block
     d_out = target.d_out

@@ -1,6 +1,7 @@
 """The modulus estimator: certified, monotone, ordered, reproducible, and tight on the built-ins
 whose exact moduli are known (foundation issue: ≥ 97% of the exact value, never above it, for
 d·N ≤ 16 and δ ∈ [0.01, 0.3], within the default budget)."""
+
 from __future__ import annotations
 
 import math
@@ -8,6 +9,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from loopbound.theory.errors import InputError, TargetError
+from loopbound.theory.kinds import ModulusKind
+from loopbound.theory.modulus import SearchBudget, estimate_moduli, estimate_modulus
+from loopbound.theory.targets import CallableTarget, builtin_target
 
 from loopbound.testing import (
     assert_certified,
@@ -15,10 +20,6 @@ from loopbound.testing import (
     assert_lower_bounds_sound,
     assert_modulus_ordering,
 )
-from loopbound.theory.errors import InputError, TargetError
-from loopbound.theory.kinds import ModulusKind
-from loopbound.theory.modulus import SearchBudget, estimate_moduli, estimate_modulus
-from loopbound.theory.targets import CallableTarget, builtin_target
 
 EXACT_TARGETS = ("linear", "holder", "contextual_max", "prefix_mean")
 DELTAS = (0.01, 0.03, 0.1, 0.3)
@@ -33,8 +34,12 @@ def _check_tight(name: str, d: int, N: int, p: float) -> None:
             assert_certified(e, target)
             if e.exact is None:
                 continue
-            assert e.lower <= e.exact * (1 + 1e-9) + 1e-15, f"{name} {kind.value} δ={e.delta}: {e.lower} > exact {e.exact}"
-            assert e.lower >= 0.97 * e.exact, f"{name} d={d} N={N} p={p} {kind.value} δ={e.delta}: {e.lower} < 0.97 × {e.exact}"
+            assert e.lower <= e.exact * (1 + 1e-9) + 1e-15, (
+                f"{name} {kind.value} δ={e.delta}: {e.lower} > exact {e.exact}"
+            )
+            assert e.lower >= 0.97 * e.exact, (
+                f"{name} d={d} N={N} p={p} {kind.value} δ={e.delta}: {e.lower} < 0.97 × {e.exact}"
+            )
 
 
 @pytest.mark.parametrize("p", [1.0, 2.0, 3.0])
@@ -76,14 +81,18 @@ def test_a_smaller_deltas_witness_counts_for_larger_ones() -> None:
     """With no ascent and a single screened pair per δ, the monotone envelope carries the better
     witness of a smaller δ upward: the curve is monotone and every witness stays within its δ."""
     target = builtin_target("attention", d=2, N=2, seed=5)
-    estimates = estimate_modulus(target, "sequence", (0.1, 0.1001, 0.1002, 0.1003), budget=SearchBudget(screen=2, restarts=1, steps=0))
+    estimates = estimate_modulus(
+        target, "sequence", (0.1, 0.1001, 0.1002, 0.1003), budget=SearchBudget(screen=2, restarts=1, steps=0)
+    )
     assert_curve_monotone(estimates)
     for e in estimates:
         assert_certified(e, target)
 
 
 def test_target_without_gradient_is_searched_by_screening_and_says_so() -> None:
-    target = CallableTarget(d=1, N=2, function=lambda X: torch.from_numpy(np.sin(3 * X.detach().numpy())), label="numpy")
+    target = CallableTarget(
+        d=1, N=2, function=lambda X: torch.from_numpy(np.sin(3 * X.detach().numpy())), label="numpy"
+    )
     estimates = estimate_modulus(target, "sequence", (0.1,))
     assert "no gradient" in estimates[0].method
     assert_certified(estimates[0], target)

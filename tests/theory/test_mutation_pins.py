@@ -9,6 +9,7 @@
     resampler, the interval containing its own estimate on data with an influential last point, and
     coverage across 200 seeds on noisy power-law data.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,14 +19,13 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
-from scipy import stats
-
 from loopbound.constructions import universal
 from loopbound.constructions.exact import exact_forward
 from loopbound.constructions.spec import Affine, LoopedSpec
 from loopbound.theory.error_measure import measure_error
 from loopbound.theory.rate_fit import fit_rate
 from loopbound.theory.targets import builtin_target
+from scipy import stats
 
 
 # --------------------------------------------------------------------------- (a) the t quantile
@@ -36,8 +36,18 @@ def test_the_interval_is_the_student_t_interval_of_the_replicates(level: float) 
     (Ī', s' the replicates' mean and standard deviation), its low end clipped at 0. The interval is
     checked as ratios to the value, so the common scale cancels."""
     p = 2.0
-    estimate = measure_error(lambda X: X, lambda X: torch.zeros_like(X), N=2, d=1, p=p, samples=512, scramblings=6,
-                             level=level, seed=3, sup_search=False).lp
+    estimate = measure_error(
+        lambda X: X,
+        lambda X: torch.zeros_like(X),
+        N=2,
+        d=1,
+        p=p,
+        samples=512,
+        scramblings=6,
+        level=level,
+        seed=3,
+        sup_search=False,
+    ).lp
     values = np.asarray(estimate.replicates, dtype=np.float64)
     R = values.size
     mean = values.mean()
@@ -91,7 +101,9 @@ def _rounded_forward(spec: LoopedSpec, X: list[list[Fraction]], bits: int) -> li
                 winners = [values[i] for i, s in enumerate(scores) if s == top]
                 output = _round(sum(winners, Fraction(0)) / len(winners), bits)
                 for name, coefficient in head.out.items():
-                    updated[n][name] = _round(updated[n].get(name, Fraction(0)) + _round(_round(coefficient, bits) * output, bits), bits)
+                    updated[n][name] = _round(
+                        updated[n].get(name, Fraction(0)) + _round(_round(coefficient, bits) * output, bits), bits
+                    )
         state = []
         for z in updated:
             delta = {name: _round(v, bits) for name, v in block.ff_bias.items()}
@@ -99,7 +111,9 @@ def _rounded_forward(spec: LoopedSpec, X: list[list[Fraction]], bits: int) -> li
                 activation = _apply(unit.pre, z, bits)
                 if activation > 0:
                     for name, coefficient in unit.out.items():
-                        delta[name] = _round(delta.get(name, Fraction(0)) + _round(_round(coefficient, bits) * activation, bits), bits)
+                        delta[name] = _round(
+                            delta.get(name, Fraction(0)) + _round(_round(coefficient, bits) * activation, bits), bits
+                        )
             new = dict(z)
             for name, change in delta.items():
                 factor = gate.get(name, Fraction(1)) if gate is not None else Fraction(1)
@@ -125,7 +139,9 @@ def test_the_unscaled_constructions_stated_bits_are_tight() -> None:
     stated = guarantee.precision_bits
     assert stated > 53  # float64 must refuse it: the emulation is the only float check there is
     rng = random.Random(0)
-    cells = [[[Fraction(2 * j + 1, 16)]] for j in range(8)] + [[[Fraction(rng.randrange(1 << 20), 1 << 20)]] for _ in range(24)]
+    cells = [[[Fraction(2 * j + 1, 16)]] for j in range(8)] + [
+        [[Fraction(rng.randrange(1 << 20), 1 << 20)]] for _ in range(24)
+    ]
     exact = [exact_forward(spec, X) for X in cells]
 
     def agrees(bits: int) -> bool:

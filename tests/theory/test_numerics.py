@@ -1,11 +1,11 @@
 """loopbound.theory.numerics: the thread policy restores the caller's setting; loopbound.theory.bootstrap: the
 percentile interval on draws whose quantiles are known exactly."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-
 from loopbound.theory.bootstrap import percentile_interval
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import intra_op_threads

@@ -8,6 +8,7 @@ Known answers used:
   every entry tends to the top of its cell, never attained);
 - identity against 0: ‖X‖_{L^2} = (N d/3)^{1/2}.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,7 +16,6 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from loopbound.theory.errors import InputError
 from loopbound.theory.rates import (
     Status,
@@ -106,7 +106,9 @@ def test_bad_settings_are_input_errors(kwargs: dict, message: str) -> None:
 
 def test_pointwise_error_checks_shapes_and_finiteness() -> None:
     X = torch.rand(4, 2, 1, dtype=torch.float64)
-    assert torch.allclose(pointwise_error(lambda Z: Z + 1, identity, X, 3.0), torch.full((4,), 2.0, dtype=torch.float64))
+    assert torch.allclose(
+        pointwise_error(lambda Z: Z + 1, identity, X, 3.0), torch.full((4,), 2.0, dtype=torch.float64)
+    )
     with pytest.raises(InputError, match="differ in shape"):
         pointwise_error(lambda Z: Z[:, :1], identity, X, 2.0)
     with pytest.raises(RuntimeError, match="non-finite"):

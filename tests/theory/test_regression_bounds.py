@@ -1,6 +1,7 @@
 """loopbound.theory.bounds.regression and loopbound.theory.regression: the bounds, their derivations, the data, the
 least-squares reference, the statistics, and the Monte Carlo reference curves (numpy estimators;
 the transformer's own curves are tested in tests/loopbound/test_regression_experiment.py)."""
+
 from __future__ import annotations
 
 import math
@@ -9,8 +10,8 @@ import numpy as np
 import pytest
 import sympy
 import torch
-from hypothesis import given, strategies as st
-
+from hypothesis import given
+from hypothesis import strategies as st
 from loopbound.theory.bounds import regression as rb
 from loopbound.theory.errors import InputError
 from loopbound.theory.regression import (
@@ -49,24 +50,41 @@ def test_one_step_algebra_optimum_and_averaging() -> None:
     assert sympy.simplify(error.subs(eta, optimum[0]) - rb.ONE_STEP_OPTIMUM.expression) == 0
     assert sympy.simplify(error.subs(eta, 1) - rb.AVERAGING_ERROR.expression) == 0
     assert rb.LEAST_SQUARES_ERROR.evaluate(n=10, d=20) == 0.5 and rb.LEAST_SQUARES_ERROR.evaluate(n=40, d=20) == 0.0
-    np.testing.assert_allclose(rb.ONE_STEP_OPTIMUM.evaluate(n=np.array([10, 20, 40]), d=20), [21 / 31, 21 / 41, 21 / 61])
+    np.testing.assert_allclose(
+        rb.ONE_STEP_OPTIMUM.evaluate(n=np.array([10, 20, 40]), d=20), [21 / 31, 21 / 41, 21 / 61]
+    )
 
 
 @given(kappa=st.floats(1.001, 1e5), epsilon=st.floats(1e-14, 0.5))
 def test_kappa_forms_bound_the_exact_loop_counts(kappa: float, epsilon: float) -> None:
     """⌈ln(1/ε)/ln(1/ρ)⌉ ≤ ⌈κ ln(1/ε)⌉ for ρ = 1 − 1/κ and ≤ ⌈(κ/2) ln(1/ε)⌉ for ρ = (κ−1)/(κ+1);
     Newton–Schulz: ⌈log₂(ln(1/ε)/ln(1/ρ₀))⌉ ≤ the κ-forms for ρ₀ = 1 − 1/κ² and 1 − 1/κ."""
-    for rho_bound, loops_bound in ((rb.RHO_MAX_STEP, rb.GD_LOOPS_KAPPA_MAX_STEP), (rb.RHO_OPTIMAL_STEP, rb.GD_LOOPS_KAPPA_OPTIMAL_STEP)):
+    for rho_bound, loops_bound in (
+        (rb.RHO_MAX_STEP, rb.GD_LOOPS_KAPPA_MAX_STEP),
+        (rb.RHO_OPTIMAL_STEP, rb.GD_LOOPS_KAPPA_OPTIMAL_STEP),
+    ):
         rho = rho_bound.evaluate(kappa=kappa)
-        assert rb.GD_LOOPS_TO_EPSILON.evaluate(rho=rho, epsilon=epsilon) <= loops_bound.evaluate(kappa=kappa, epsilon=epsilon)
+        assert rb.GD_LOOPS_TO_EPSILON.evaluate(rho=rho, epsilon=epsilon) <= loops_bound.evaluate(
+            kappa=kappa, epsilon=epsilon
+        )
         loops = int(rb.GD_LOOPS_TO_EPSILON.evaluate(rho=rho, epsilon=epsilon))
         assert rho**loops <= epsilon * (1 + 1e-12)
     if epsilon < 1 / math.e:  # log₂ ln(1/ε) ≥ 0
-        assert rb.NS_LOOPS_TO_EPSILON.evaluate(rho0=1 - 1 / kappa**2, epsilon=epsilon) <= rb.NS_LOOPS_KAPPA_TRANSPOSE.evaluate(kappa=kappa, epsilon=epsilon)
-        assert rb.NS_LOOPS_TO_EPSILON.evaluate(rho0=1 - 1 / kappa, epsilon=epsilon) <= rb.NS_LOOPS_KAPPA_SPD.evaluate(kappa=kappa, epsilon=epsilon)
+        assert rb.NS_LOOPS_TO_EPSILON.evaluate(
+            rho0=1 - 1 / kappa**2, epsilon=epsilon
+        ) <= rb.NS_LOOPS_KAPPA_TRANSPOSE.evaluate(kappa=kappa, epsilon=epsilon)
+        assert rb.NS_LOOPS_TO_EPSILON.evaluate(rho0=1 - 1 / kappa, epsilon=epsilon) <= rb.NS_LOOPS_KAPPA_SPD.evaluate(
+            kappa=kappa, epsilon=epsilon
+        )
 
 
-@given(d=st.integers(1, 6), n=st.integers(1, 14), loops=st.integers(0, 60), step=st.floats(0.05, 1.0), seed=st.integers(0, 2**32 - 1))
+@given(
+    d=st.integers(1, 6),
+    n=st.integers(1, 14),
+    loops=st.integers(0, 60),
+    step=st.floats(0.05, 1.0),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_gradient_descent_error_is_bounded_per_instance(d: int, n: int, loops: int, step: float, seed: int) -> None:
     """Plain numpy GD from 0 against ‖x_q‖ρ^r‖w_LS‖ (rank-deficient H included: ρ over the nonzero
     spectrum, w_LS minimum-norm); checked where the bound is ≥ 1e-9·‖x_q‖‖w_LS‖.
@@ -84,12 +102,21 @@ def test_gradient_descent_error_is_bounded_per_instance(d: int, n: int, loops: i
     w_ls = solution.w.numpy()
     sigma = np.sqrt(X.shape[1] * solution.spectrum.eigenvalues.numpy())
     sigma_min = np.where(sigma > 0, sigma, np.inf).min(axis=1)
-    rounding = 64 * np.finfo(np.float64).eps * (sigma.max(axis=1) / sigma_min) * np.linalg.norm(xq, axis=1) * np.linalg.norm(y, axis=1) / sigma_min
+    rounding = (
+        64
+        * np.finfo(np.float64).eps
+        * (sigma.max(axis=1) / sigma_min)
+        * np.linalg.norm(xq, axis=1)
+        * np.linalg.norm(y, axis=1)
+        / sigma_min
+    )
     w = np.zeros((2, d))
     for r in range(loops + 1):
         error = np.abs(np.einsum("bd,bd->b", xq, w - w_ls))
         scale = np.linalg.norm(xq, axis=1) * np.linalg.norm(w_ls, axis=1)
-        bound = rb.GD_PREDICTION_ERROR.evaluate(x_norm=np.linalg.norm(xq, axis=1), rho=rho, r=r, w_norm=np.linalg.norm(w_ls, axis=1))
+        bound = rb.GD_PREDICTION_ERROR.evaluate(
+            x_norm=np.linalg.norm(xq, axis=1), rho=rho, r=r, w_norm=np.linalg.norm(w_ls, axis=1)
+        )
         meaningful = bound >= 1e-9 * scale
         assert np.all(error[meaningful] <= (bound + (r + 1) * rounding)[meaningful]), (r, error, bound)
         w = w - eta * np.einsum("bnd,bn->bd", X, np.einsum("bnd,bd->bn", X, w) - y) / n
@@ -134,7 +161,13 @@ def test_sampling_is_seeded_and_validated() -> None:
     assert torch.equal(a.X, b.X) and torch.equal(a.y, b.y) and torch.equal(a.x_query, b.x_query)
     assert not torch.equal(a.X, c.X)
     np.testing.assert_allclose(task.covariance_eigenvalues(), [1.0, 0.5, 0.25])
-    for bad, field in (({"d": 0}, "d"), ({"n": 1.5}, "n"), ({"kappa": 0.5}, "kappa"), ({"noise": -1.0}, "noise"), ({"queries": 0}, "queries")):
+    for bad, field in (
+        ({"d": 0}, "d"),
+        ({"n": 1.5}, "n"),
+        ({"kappa": 0.5}, "kappa"),
+        ({"noise": -1.0}, "noise"),
+        ({"queries": 0}, "queries"),
+    ):
         with pytest.raises(ValueError, match=f"RegressionTask.{field}"):
             RegressionTask(**{"d": 3, "n": 5, **bad})
 
@@ -176,7 +209,13 @@ FAMILY_LEVEL = 0.999
 
 @pytest.fixture(scope="module")
 def reference_points():
-    return reference_curves_mc(REFERENCE["d"], REFERENCE["ks"], prompts=REFERENCE["prompts"], queries=REFERENCE["queries"], seed=REFERENCE["seed"])
+    return reference_curves_mc(
+        REFERENCE["d"],
+        REFERENCE["ks"],
+        prompts=REFERENCE["prompts"],
+        queries=REFERENCE["queries"],
+        seed=REFERENCE["seed"],
+    )
 
 
 def test_monte_carlo_reference_curves_agree_with_their_closed_forms(reference_points) -> None:
@@ -204,7 +243,11 @@ def test_the_reference_test_resolves_each_curve_to_a_few_per_cent(reference_poin
         if point.closed_form == 0:
             continue
         family_half_width = point.estimate.half_width * z_critical / z_point
-        assert family_half_width <= 0.05 * point.closed_form, (point.curve, point.k, family_half_width / point.closed_form)
+        assert family_half_width <= 0.05 * point.closed_form, (
+            point.curve,
+            point.k,
+            family_half_width / point.closed_form,
+        )
     wrong = {"averaging": lambda k: d / k, "least_squares": lambda k: 1 - (k - 1) / d}
     tested = 0
     for point in reference_points:

@@ -8,6 +8,7 @@ few roundings more. Raising to the p-th power multiplies a relative error by p (
 count in units of 2^-53 (pairwise summation far less). Every path stays below ~1e-13; a real bug
 (an underflowed p-th power, a lost scale factor, a rounding to zero) is off by orders of magnitude.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,15 +19,15 @@ import pytest
 import torch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from scipy import stats
-
-from loopbound.testing import assert_pair_meets_constraint
 from loopbound.theory.error_measure import measure_error, pointwise_norm
 from loopbound.theory.errors import InputError
 from loopbound.theory.kinds import ModulusKind
 from loopbound.theory.modulus import SearchBudget, all_pairs_modulus, certify, estimate_moduli, estimate_modulus
 from loopbound.theory.norms import entrywise_p_norm, exact_squared_distance, scaled_norm
 from loopbound.theory.targets import Target, builtin_target
+from scipy import stats
+
+from loopbound.testing import assert_pair_meets_constraint
 
 P_VALUES = (1.0, 2.0, 3.0, 30.0, 150.0)
 RTOL = 1e-12
@@ -94,8 +95,18 @@ def test_lp_error_and_sup_scale_exactly_with_the_target(name: str, k: int, p: fl
 
 @pytest.mark.parametrize("level", [0.5, 0.9, 0.95, 0.99])
 def test_the_interval_is_the_t_interval_of_the_stored_replicates(level: float) -> None:
-    lp = measure_error(_zero_model, builtin_target("holder", d=1, N=2, scale=1e-250), N=2, d=1, p=30.0,
-                       samples=512, scramblings=5, level=level, seed=3, sup_search=False).lp
+    lp = measure_error(
+        _zero_model,
+        builtin_target("holder", d=1, N=2, scale=1e-250),
+        N=2,
+        d=1,
+        p=30.0,
+        samples=512,
+        scramblings=5,
+        level=level,
+        seed=3,
+        sup_search=False,
+    ).lp
     replicates = np.asarray(lp.replicates)
     half = stats.t.ppf((1 + level) / 2, len(replicates) - 1) * replicates.std(ddof=1) / math.sqrt(len(replicates))
     mean = replicates.mean()
@@ -117,7 +128,7 @@ def test_a_tiny_error_at_a_large_p_is_not_zero() -> None:
 def test_pointwise_norm_is_never_zero_or_inf_for_a_finite_nonzero_difference() -> None:
     X = torch.rand(16, 2, 1, dtype=torch.float64)
     for s in (1e-300, 1e300):
-        values = pointwise_norm(lambda Z: Z * s, _zero_model, X, 150.0)
+        values = pointwise_norm(lambda Z, s=s: Z * s, _zero_model, X, 150.0)
         assert bool((values > 0).all() and torch.isfinite(values).all())
 
 
@@ -153,9 +164,11 @@ def test_moduli_lower_bounds_scale_exactly_and_stay_ordered(name: str, k: int, p
 def test_contextual_max_at_extreme_scales_reaches_its_exact_modulus(scale: float) -> None:
     target = builtin_target("contextual_max", d=2, N=3, scale=scale)
     result = estimate_moduli(target, (0.1,), p=2.0, budget=BUDGET, seed=0)
-    for kind, (estimate,) in result.items():
+    for (estimate,) in result.values():
         assert 0 < estimate.lower < math.inf
-        assert _close(estimate.lower, estimate.exact) or 0.999 * estimate.exact <= estimate.lower <= estimate.exact * (1 + RTOL)
+        assert _close(estimate.lower, estimate.exact) or 0.999 * estimate.exact <= estimate.lower <= estimate.exact * (
+            1 + RTOL
+        )
     assert result[ModulusKind.SEQUENCE][0].lower >= max(result[k][0].lower for k in ModulusKind)
 
 

@@ -3,20 +3,22 @@
 The exact moduli are checked from both sides: here, no feasible pair ever exceeds them (they are
 upper bounds) and they obey the facts every modulus obeys; in test_modulus.py, the estimator
 reaches ≥ 97% of them (they are not too large)."""
+
 from __future__ import annotations
 
 import math
 
 import pytest
 import torch
-from hypothesis import given, strategies as st
-
-from loopbound.testing import assert_curve_monotone, assert_subadditive
-from loopbound.testing import strategies as lbst
+from hypothesis import given
+from hypothesis import strategies as st
 from loopbound.theory.errors import InputError, TargetError
 from loopbound.theory.kinds import ModulusKind
 from loopbound.theory.modulus import pair_value
 from loopbound.theory.targets import BUILTIN_TARGETS, CallableTarget, builtin_target
+
+from loopbound.testing import assert_curve_monotone, assert_subadditive
+from loopbound.testing import strategies as lbst
 
 WITH_FORMULAS = ("linear", "holder", "contextual_max", "prefix_mean", "smooth")
 SHAPES = [(1, 1), (1, 2), (2, 3), (3, 2), (1, 5)]
@@ -25,7 +27,11 @@ P_VALUES = [1.0, 1.5, 2.0, 3.0]
 
 def test_at_least_six_builtins_and_three_with_exact_moduli() -> None:
     assert len(BUILTIN_TARGETS) >= 6
-    exact = [name for name in BUILTIN_TARGETS if builtin_target(name, d=2, N=3).exact_modulus(ModulusKind.TOKEN, 0.1, 2.0) is not None]
+    exact = [
+        name
+        for name in BUILTIN_TARGETS
+        if builtin_target(name, d=2, N=3).exact_modulus(ModulusKind.TOKEN, 0.1, 2.0) is not None
+    ]
     assert len(exact) >= 3
 
 
@@ -44,7 +50,11 @@ def test_wrong_input_shape_is_an_input_error() -> None:
 
 @pytest.mark.parametrize(
     "params, message",
-    [({"alpha": "0"}, "0 < alpha <= 1"), ({"gamma": "1"}, "no parameter 'gamma'"), ({"alpha": "x"}, "must be a number")],
+    [
+        ({"alpha": "0"}, "0 < alpha <= 1"),
+        ({"gamma": "1"}, "no parameter 'gamma'"),
+        ({"alpha": "x"}, "must be a number"),
+    ],
 )
 def test_bad_parameters_are_input_errors(params: dict, message: str) -> None:
     with pytest.raises(InputError, match=message):

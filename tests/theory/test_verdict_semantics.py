@@ -1,5 +1,6 @@
 """What a verdict says it is: the level of a statistical "held", the two readings of Theorem 3.6,
 the names of the derived bounds, and the theorem's hypotheses."""
+
 from __future__ import annotations
 
 import itertools
@@ -8,7 +9,6 @@ import numpy as np
 import pytest
 import sympy
 import torch
-
 from loopbound.theory.bounds import approximation
 from loopbound.theory.bounds.approximation import (
     LEMMA_4_1,
@@ -71,14 +71,22 @@ def test_reading_notes_and_context_reach_the_summary() -> None:
     import dataclasses
 
     violated = judge([10, 20], [1, 1], [0.9, 0.9], [1.1, 1.1], [0.5, 0.5])
-    noted = dataclasses.replace(violated, reading_notes=((20, "violated under the stricter reading; held under the other"),),
-                                context="outside the theorem's hypotheses: outputs in [0, 1] fails", warnings=("w1",))
+    noted = dataclasses.replace(
+        violated,
+        reading_notes=((20, "violated under the stricter reading; held under the other"),),
+        context="outside the theorem's hypotheses: outputs in [0, 1] fails",
+        warnings=("w1",),
+    )
     summary = noted.summary()
-    assert summary.startswith("outside the theorem's hypotheses: outputs in [0, 1] fails: bound violated at r = 10 at the 95% level")
+    assert summary.startswith(
+        "outside the theorem's hypotheses: outputs in [0, 1] fails: bound violated at r = 10 at the 95% level"
+    )
     assert "at r = 20 violated under the stricter reading; held under the other" in summary
     assert summary.endswith("; warning: w1")
     payload = noted.to_json()
-    assert payload["reading_dependent"] == [{"r": 20, "note": "violated under the stricter reading; held under the other"}]
+    assert payload["reading_dependent"] == [
+        {"r": 20, "note": "violated under the stricter reading; held under the other"}
+    ]
     assert payload["context"].startswith("outside the theorem's hypotheses")
 
 

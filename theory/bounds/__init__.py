@@ -11,6 +11,7 @@
 - :mod:`loopbound.theory.bounds.bracket`: a bound's range over the moduli's brackets, certified (monotone
   ends or outward-rounded interval arithmetic) or said not to be.
 """
+
 from loopbound.theory.bounds.core import Bound, Provenance
 
 __all__ = ["Bound", "Provenance"]

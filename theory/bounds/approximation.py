@@ -23,17 +23,18 @@ w_cont = ω^cont_f(δ√(Nd)) (the caller evaluates the moduli at the arguments 
 :func:`modulus_arguments` gives), and explicit constants C_coll, C_band for the two O-terms, M the
 sharpness of the ReLU steps. Functions of r enter through :data:`DELTA_OF_R`.
 """
+
 from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import sympy
 import torch
-
 from loopbound.theory.bounds.core import Bound, Provenance
 from loopbound.theory.bounds.interface import ConstructionGuarantee
 from loopbound.theory.errors import InputError
@@ -84,9 +85,7 @@ w, w_tok, w_cont = sympy.symbols("w w_tok w_cont", nonnegative=True)
 C_coll, C_band, M = sympy.symbols("C_coll C_band M", positive=True)
 jump = sympy.Symbol("jump", nonnegative=True)
 
-SYMBOLS: dict[str, sympy.Symbol] = {
-    s.name: s for s in (r, d, N, p, delta, w, w_tok, w_cont, C_coll, C_band, M, jump)
-}
+SYMBOLS: dict[str, sympy.Symbol] = {s.name: s for s in (r, d, N, p, delta, w, w_tok, w_cont, C_coll, C_band, M, jump)}
 """Every symbol the bounds here use, by name (a user's ``--bound`` expression draws on these)."""
 
 DELTA_OF_R: sympy.Expr = ((r - N) / 2) ** (-1 / ((N + 1) * d + 1))
@@ -286,7 +285,8 @@ CONTEXTUAL_LOOPS = _budget("contextual loops", N + 0 * delta, "Theorem 3.6, cont
 VALUE_LOOPS = _budget("value loops", 2 * delta ** (-(N + 1) * d) - 1, "Theorem 3.6 / Lemma 4.1, value mapping phase")
 """2δ^{−(N+1)d} − 1 loops: the weight-tied value mapping over the contextual ids."""
 THEORY_LOOPS = _budget(
-    "loops of Theorem 3.6", QUANTISATION_LOOPS.expression + CONTEXTUAL_LOOPS.expression + VALUE_LOOPS.expression,
+    "loops of Theorem 3.6",
+    QUANTISATION_LOOPS.expression + CONTEXTUAL_LOOPS.expression + VALUE_LOOPS.expression,
     "Theorem 3.6, total loop budget",
 )
 """(δ^{−1} − 1) + N + (2δ^{−(N+1)d} − 1); at δ = δ(r) it is ≤ r: with x = δ^{−1} ≥ 1 and

@@ -32,6 +32,7 @@ These expressions are the single source of the construction's sizes: the builder
 (:func:`exact_integer`); :meth:`Bound.evaluate` gives float64, exact while the loop count stays
 below 2^53.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -59,60 +60,116 @@ __all__ = [
 m = sympy.Symbol("m", positive=True)
 d_out = sympy.Symbol("d_out", positive=True)
 
-_THEORY = Provenance(source=SOURCE, statement="Theorem 3.6, size of the looped block", arxiv=ARXIV, status="reconstructed")
-_HERE = Provenance(source="loopbound, loopbound.constructions.universal", statement="sizes of the fused universal block",
-                   status="derived here")
+_THEORY = Provenance(
+    source=SOURCE, statement="Theorem 3.6, size of the looped block", arxiv=ARXIV, status="reconstructed"
+)
+_HERE = Provenance(
+    source="loopbound, loopbound.constructions.universal",
+    statement="sizes of the fused universal block",
+    status="derived here",
+)
 
 
-def _size(name: str, expression: sympy.Expr, symbols: tuple[sympy.Symbol, ...], provenance: Provenance, derivation: str) -> Bound:
-    return Bound(name=name, expression=sympy.sympify(expression), symbols=symbols, provenance=provenance, derivation=derivation)
+def _size(
+    name: str, expression: sympy.Expr, symbols: tuple[sympy.Symbol, ...], provenance: Provenance, derivation: str
+) -> Bound:
+    return Bound(
+        name=name, expression=sympy.sympify(expression), symbols=symbols, provenance=provenance, derivation=derivation
+    )
 
 
 THEORY_EMBEDDING_WIDTH = _size("embedding width of Theorem 3.6", 17 * d + 9, (d,), _THEORY, "docs/theory.md §3")
 THEORY_FF_WIDTH = _size("feed-forward width of Theorem 3.6", 49 * d + 25, (d,), _THEORY, "docs/theory.md §3")
-THEORY_HEADS = _size("attention heads of Theorem 3.6 (size 1 each)", sympy.Integer(2) + 0 * d, (d,), _THEORY, "docs/theory.md §3")
+THEORY_HEADS = _size(
+    "attention heads of Theorem 3.6 (size 1 each)", sympy.Integer(2) + 0 * d, (d,), _THEORY, "docs/theory.md §3"
+)
 
 _q = m**d
-CONSTRUCTION_QUANTISATION_LOOPS = _size("quantisation loops of the universal construction", m - 1 + 0 * d * N, (m, d, N), _HERE,
-                                        "one threshold of the grid {1/m, …, (m − 1)/m} per loop")
-CONSTRUCTION_CONTEXTUAL_LOOPS = _size("contextual loops of the universal construction", N + 0 * m * d, (m, d, N), _HERE,
-                                      "one token id taken per loop of the hardmax head")
+CONSTRUCTION_QUANTISATION_LOOPS = _size(
+    "quantisation loops of the universal construction",
+    m - 1 + 0 * d * N,
+    (m, d, N),
+    _HERE,
+    "one threshold of the grid {1/m, …, (m − 1)/m} per loop",
+)
+CONSTRUCTION_CONTEXTUAL_LOOPS = _size(
+    "contextual loops of the universal construction",
+    N + 0 * m * d,
+    (m, d, N),
+    _HERE,
+    "one token id taken per loop of the hardmax head",
+)
 CONSTRUCTION_VALUE_LOOPS = _size(
     "value loops of the universal construction (the largest valid contextual id K)",
     (_q - 1) * _q**N + (_q - N) * (_q**N - 1) / (_q - 1) + (_q - N * _q**N + (N - 1) * _q ** (N + 1)) / (_q - 1) ** 2,
-    (m, d, N), _HERE,
+    (m, d, N),
+    _HERE,
     "K = (q − 1)q^N + Σ_{j=1}^{N}(q − j)q^{N−j} with q = m^d (own token in the top cell, the others in the "
     "next N − 1 cells), summed in closed form (module docstring).",
 )
 CONSTRUCTION_LOOPS = _size(
     "loops of the universal construction",
-    CONSTRUCTION_QUANTISATION_LOOPS.expression + CONSTRUCTION_CONTEXTUAL_LOOPS.expression + CONSTRUCTION_VALUE_LOOPS.expression,
-    (m, d, N), _HERE,
+    CONSTRUCTION_QUANTISATION_LOOPS.expression
+    + CONSTRUCTION_CONTEXTUAL_LOOPS.expression
+    + CONSTRUCTION_VALUE_LOOPS.expression,
+    (m, d, N),
+    _HERE,
     "(m − 1) + N + K, K = (q − 1)q^N + Σ_{j=1}^{N}(q − j)q^{N−j} with q = m^d, summed in closed form (module docstring).",
 )
 
 CONSTRUCTION_EMBEDDING_WIDTH = {
-    True: _size("embedding width, timestep scaling", 2 * d + d_out + 6, (d, d_out), _HERE,
-                "1, counter, x, g, taken, received, sequence, contextual flag, y"),
-    False: _size("embedding width, no timestep scaling", 2 * d + 3 * d_out + 7, (d, d_out), _HERE,
-                 "as with timestep scaling, plus the value flag and a bit and a register per output coordinate"),
+    True: _size(
+        "embedding width, timestep scaling",
+        2 * d + d_out + 6,
+        (d, d_out),
+        _HERE,
+        "1, counter, x, g, taken, received, sequence, contextual flag, y",
+    ),
+    False: _size(
+        "embedding width, no timestep scaling",
+        2 * d + 3 * d_out + 7,
+        (d, d_out),
+        _HERE,
+        "as with timestep scaling, plus the value flag and a bit and a register per output coordinate",
+    ),
 }
 """By variant (``timestep``): 2d + d_out + 6 with timestep scaling, 2d + 3d_out + 7 without."""
 
 CONSTRUCTION_FF_WIDTH = {
-    True: _size("feed-forward width, timestep scaling", 2 * d + 13 + 0 * d_out, (d, d_out), _HERE,
-                "counter 1, quantisation 2d, contextual flag 5, contextual step 5, value 2 (scaled by eta(s))"),
-    False: _size("feed-forward width, no timestep scaling", 2 * d + 8 * d_out + 16, (d, d_out), _HERE,
-                 "counter 1, quantisation 2d, contextual flag 5, contextual step 5, value flag 5, bit release 8 per output"),
+    True: _size(
+        "feed-forward width, timestep scaling",
+        2 * d + 13 + 0 * d_out,
+        (d, d_out),
+        _HERE,
+        "counter 1, quantisation 2d, contextual flag 5, contextual step 5, value 2 (scaled by eta(s))",
+    ),
+    False: _size(
+        "feed-forward width, no timestep scaling",
+        2 * d + 8 * d_out + 16,
+        (d, d_out),
+        _HERE,
+        "counter 1, quantisation 2d, contextual flag 5, contextual step 5, value flag 5, bit release 8 per output",
+    ),
 }
 """By variant (``timestep``): 2d + 13 with timestep scaling, 2d + 8d_out + 16 without."""
 
-CONSTRUCTION_HEADS = _size("attention heads of the construction (size 1)", sympy.Integer(1) + 0 * d, (d,), _HERE,
-                           "one hardmax head serves the contextual mapping; the other phases use none")
+CONSTRUCTION_HEADS = _size(
+    "attention heads of the construction (size 1)",
+    sympy.Integer(1) + 0 * d,
+    (d,),
+    _HERE,
+    "one hardmax head serves the contextual mapping; the other phases use none",
+)
 
 BUDGETS: tuple[Bound, ...] = (
-    THEORY_LOOPS, THEORY_EMBEDDING_WIDTH, THEORY_FF_WIDTH, THEORY_HEADS,
-    CONSTRUCTION_LOOPS, *CONSTRUCTION_EMBEDDING_WIDTH.values(), *CONSTRUCTION_FF_WIDTH.values(), CONSTRUCTION_HEADS,
+    THEORY_LOOPS,
+    THEORY_EMBEDDING_WIDTH,
+    THEORY_FF_WIDTH,
+    THEORY_HEADS,
+    CONSTRUCTION_LOOPS,
+    *CONSTRUCTION_EMBEDDING_WIDTH.values(),
+    *CONSTRUCTION_FF_WIDTH.values(),
+    CONSTRUCTION_HEADS,
 )
 """Every budget, the theorem's first, for reports (:func:`loopbound.bounds_report.bounds_latex`)."""
 

@@ -14,6 +14,7 @@ verdict must say so. :func:`theorem_hypotheses` checks each hypothesis and says 
   f(πX) = πf(X) on random inputs and permutations (a failure is a certificate; a pass is numerical);
 - **continuity** is assumed (no finite test decides it), and said so.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import torch
-
 from loopbound.theory.targets import (
     ContextualMax,
     LinearMixing,
@@ -149,11 +149,17 @@ def _equivariance(target: Target, *, samples: int = 32, seed: int = 0) -> Hypoth
 def theorem_hypotheses(target: Target, *, seed: int = 0) -> TheoremHypotheses:
     """Check the hypotheses of Theorem 3.6 for ``target`` (module docstring)."""
     d_out = int(target.d_out)
-    width = Hypothesis("output width", d_out == target.d, "exact",
-                       f"d_out = {d_out}" + (" = d" if d_out == target.d else f" ≠ d = {target.d}"))
+    width = Hypothesis(
+        "output width",
+        d_out == target.d,
+        "exact",
+        f"d_out = {d_out}" + (" = d" if d_out == target.d else f" ≠ d = {target.d}"),
+    )
     low, high, how = target_range(target, seed=seed)
     inside = low >= 0.0 and high <= 1.0
     range_how = how if inside else ("exact" if how == "exact" else "certified")
-    output_range = Hypothesis("outputs in [0, 1]", inside, range_how, f"outputs range over [{low:.6g}, {high:.6g}] ({how})")
+    output_range = Hypothesis(
+        "outputs in [0, 1]", inside, range_how, f"outputs range over [{low:.6g}, {high:.6g}] ({how})"
+    )
     continuity = Hypothesis("continuity", True, "assumed", "not testable on finitely many points")
     return TheoremHypotheses((width, output_range, _equivariance(target, seed=seed), continuity))

@@ -15,10 +15,10 @@ w_0 = 0 with step η (loopbound.constructions.gradient_descent). Every constant 
 - :data:`NS_RESIDUAL`, :data:`NS_LOOPS_TO_EPSILON`, :data:`NS_LOOPS_KAPPA_TRANSPOSE`,
   :data:`NS_LOOPS_KAPPA_SPD`: Newton–Schulz inversion (Giannou et al. 2024).
 """
+
 from __future__ import annotations
 
 import sympy
-
 from loopbound.theory.bounds.core import Bound, Provenance
 
 __all__ = [
@@ -77,7 +77,9 @@ RHO_MAX_STEP = Bound(
     name="contraction factor, eta = 1/lambda_max",
     expression=1 - 1 / kappa,
     symbols=(kappa,),
-    provenance=Provenance(source="standard gradient-descent analysis", statement="ρ for η = 1/λ_max", status="derived here"),
+    provenance=Provenance(
+        source="standard gradient-descent analysis", statement="ρ for η = 1/λ_max", status="derived here"
+    ),
     derivation="|1 − λ_i/λ_max| ∈ [0, 1 − λ_min/λ_max] with κ = λ_max/λ_min (nonzero eigenvalues).",
 )
 
@@ -85,7 +87,11 @@ RHO_OPTIMAL_STEP = Bound(
     name="contraction factor, eta = 2/(lambda_max + lambda_min)",
     expression=(kappa - 1) / (kappa + 1),
     symbols=(kappa,),
-    provenance=Provenance(source="standard gradient-descent analysis", statement="ρ for η = 2/(λ_max + λ_min), the minimiser of max_i |1 − ηλ_i|", status="derived here"),
+    provenance=Provenance(
+        source="standard gradient-descent analysis",
+        statement="ρ for η = 2/(λ_max + λ_min), the minimiser of max_i |1 − ηλ_i|",
+        status="derived here",
+    ),
     derivation="1 − ηλ_min = (λ_max − λ_min)/(λ_max + λ_min) = −(1 − ηλ_max); both ends equal (κ−1)/(κ+1) in modulus, interior eigenvalues less.",
 )
 
@@ -93,7 +99,9 @@ GD_LOOPS_TO_EPSILON = Bound(
     name="loops for the normalised GD bound to reach epsilon",
     expression=sympy.ceiling(sympy.log(1 / epsilon) / sympy.log(1 / rho)),
     symbols=(rho, epsilon),
-    provenance=Provenance(source=_VON_OSWALD, statement="loops after which ρ^r ≤ ε", arxiv="2212.07677", status="derived here"),
+    provenance=Provenance(
+        source=_VON_OSWALD, statement="loops after which ρ^r ≤ ε", arxiv="2212.07677", status="derived here"
+    ),
     derivation=(
         "ρ^r ≤ ε ⇔ r ≥ ln(1/ε)/ln(1/ρ) for 0 < ρ < 1, 0 < ε < 1; after this many loops "
         "|ŷ_r − ŷ_LS| ≤ ε‖x_q‖‖w_LS‖, and ρ^r is non-increasing so it stays below."
@@ -126,17 +134,20 @@ GD_LOOPS_KAPPA_OPTIMAL_STEP = Bound(
     derivation="ln(1/ρ) = ln((1 + 1/κ)/(1 − 1/κ)) = 2 artanh(1/κ) ≥ 2/κ, so ln(1/ε)/ln(1/ρ) ≤ (κ/2) ln(1/ε).",
 )
 
-_ISOTROPIC = (
-    "x_i, x_q ~ N(0, I_d), w ~ N(0, I_d), y = Xw (no noise), k = n examples; error/d means "
-    "E[(ŷ − x_qᵀw)²]/d. "
-)
+_ISOTROPIC = "x_i, x_q ~ N(0, I_d), w ~ N(0, I_d), y = Xw (no noise), k = n examples; error/d means E[(ŷ − x_qᵀw)²]/d. "
 
 ONE_STEP_ERROR = Bound(
     name="one-step GD error/d at step eta (isotropic)",
     expression=1 - 2 * eta + eta**2 * (n + d + 1) / n,
     symbols=(eta, n, d),
-    provenance=Provenance(source=_AHN, statement="single-layer linear attention = one preconditioned GD step", arxiv="2306.00297", status="derived here"),
-    derivation=_ISOTROPIC + (
+    provenance=Provenance(
+        source=_AHN,
+        statement="single-layer linear attention = one preconditioned GD step",
+        arxiv="2306.00297",
+        status="derived here",
+    ),
+    derivation=_ISOTROPIC
+    + (
         "One step from 0: ŵ = ηXᵀy/n = ηHw, so ŷ − x_qᵀw = x_qᵀ(ηH − I)w and, integrating x_q and w, "
         "E = E tr((I − ηH)²) = d − 2η E tr H + η² E tr H². E tr H = d; W = XᵀX is Wishart(n, I_d) "
         "with E tr W² = n d (n + d + 1), so E tr H² = d(n + d + 1)/n."
@@ -147,7 +158,12 @@ ONE_STEP_OPTIMAL_ETA = Bound(
     name="optimal one-step GD step size (isotropic)",
     expression=n / (n + d + 1),
     symbols=(n, d),
-    provenance=Provenance(source=_AHN, statement="the optimal single-layer preconditioner for isotropic data", arxiv="2306.00297", status="derived here"),
+    provenance=Provenance(
+        source=_AHN,
+        statement="the optimal single-layer preconditioner for isotropic data",
+        arxiv="2306.00297",
+        status="derived here",
+    ),
     derivation="minimise 1 − 2η + η²(n + d + 1)/n over η: the derivative vanishes at η* = n/(n + d + 1).",
 )
 
@@ -168,7 +184,12 @@ AVERAGING_ERROR = Bound(
     name="averaging estimator error/d (isotropic)",
     expression=(d + 1) / n,
     symbols=(n, d),
-    provenance=Provenance(source=_GARG, statement="reference curve: averaging ŵ = (1/k)Σ y_i x_i", arxiv="2208.01066", status="derived here"),
+    provenance=Provenance(
+        source=_GARG,
+        statement="reference curve: averaging ŵ = (1/k)Σ y_i x_i",
+        arxiv="2208.01066",
+        status="derived here",
+    ),
     derivation="ONE_STEP_ERROR at η = 1 (ŵ = Xᵀy/n): 1 − 2 + (n + d + 1)/n = (d + 1)/n.",
 )
 
@@ -176,7 +197,12 @@ LEAST_SQUARES_ERROR = Bound(
     name="minimum-norm least-squares error/d (isotropic, noiseless)",
     expression=sympy.Piecewise((1 - n / d, n < d), (0, True)),
     symbols=(n, d),
-    provenance=Provenance(source=_GARG, statement="reference curve: least squares, 1 − k/d for k < d and 0 after", arxiv="2208.01066", status="derived here"),
+    provenance=Provenance(
+        source=_GARG,
+        statement="reference curve: least squares, 1 − k/d for k < d and 0 after",
+        arxiv="2208.01066",
+        status="derived here",
+    ),
     derivation=(
         "ŵ = X⁺y = Pw with P the projection onto the row space of X (rank min(n, d) a.s.); "
         "E‖(I − P)w‖² = d − min(n, d) for w ~ N(0, I_d), so error/d = max(0, 1 − n/d)."
@@ -187,7 +213,12 @@ NS_RESIDUAL = Bound(
     name="Newton-Schulz residual ||I - A X_t||_2",
     expression=rho0 ** (2**t),
     symbols=(rho0, t),
-    provenance=Provenance(source=_GIANNOU, statement="Newton's iteration for the inverse, one step per loop", arxiv="2403.03183", status="derived here"),
+    provenance=Provenance(
+        source=_GIANNOU,
+        statement="Newton's iteration for the inverse, one step per loop",
+        arxiv="2403.03183",
+        status="derived here",
+    ),
     derivation="I − AX_{t+1} = (I − AX_t)², so I − AX_t = (I − AX_0)^{2^t} and ‖·‖₂ ≤ ‖I − AX_0‖₂^{2^t} = ρ₀^{2^t} (submultiplicativity; equality when I − AX_0 is symmetric).",
 )
 
@@ -195,7 +226,9 @@ NS_LOOPS_TO_EPSILON = Bound(
     name="Newton-Schulz loops for the residual bound to reach epsilon",
     expression=sympy.ceiling(sympy.log(sympy.log(1 / epsilon) / sympy.log(1 / rho0), 2)),
     symbols=(rho0, epsilon),
-    provenance=Provenance(source=_GIANNOU, statement="loops after which ρ₀^{2^t} ≤ ε", arxiv="2403.03183", status="derived here"),
+    provenance=Provenance(
+        source=_GIANNOU, statement="loops after which ρ₀^{2^t} ≤ ε", arxiv="2403.03183", status="derived here"
+    ),
     derivation="ρ₀^{2^t} ≤ ε ⇔ 2^t ≥ ln(1/ε)/ln(1/ρ₀) ⇔ t ≥ log₂(ln(1/ε)/ln(1/ρ₀)) (0 < ρ₀ < 1, 0 < ε < ρ₀).",
 )
 
@@ -203,7 +236,9 @@ NS_LOOPS_KAPPA_TRANSPOSE = Bound(
     name="Newton-Schulz loops, X_0 = A^T/sigma_max^2: 2 log2(kappa) + log2 ln(1/epsilon)",
     expression=sympy.ceiling(2 * sympy.log(kappa, 2) + sympy.log(sympy.log(1 / epsilon), 2)),
     symbols=(kappa, epsilon),
-    provenance=Provenance(source=_GIANNOU, statement="about 2 log₂κ + log₂ ln(1/ε) loops", arxiv="2403.03183", status="derived here"),
+    provenance=Provenance(
+        source=_GIANNOU, statement="about 2 log₂κ + log₂ ln(1/ε) loops", arxiv="2403.03183", status="derived here"
+    ),
     derivation=(
         "X_0 = Aᵀ/σ_max²: I − AX_0 = I − AAᵀ/σ_max² has ρ₀ = 1 − 1/κ² (κ = σ_max/σ_min); "
         "ln(1/ρ₀) ≥ 1/κ², so NS_LOOPS_TO_EPSILON ≤ ⌈log₂(κ² ln(1/ε))⌉. With α = 2/(σ_max² + σ_min²) "
@@ -215,7 +250,12 @@ NS_LOOPS_KAPPA_SPD = Bound(
     name="Newton-Schulz loops, A SPD, X_0 = I/lambda_max: log2(kappa) + log2 ln(1/epsilon)",
     expression=sympy.ceiling(sympy.log(kappa, 2) + sympy.log(sympy.log(1 / epsilon), 2)),
     symbols=(kappa, epsilon),
-    provenance=Provenance(source=_GIANNOU, statement="Newton's iteration for the inverse, symmetric positive definite A", arxiv="2403.03183", status="derived here"),
+    provenance=Provenance(
+        source=_GIANNOU,
+        statement="Newton's iteration for the inverse, symmetric positive definite A",
+        arxiv="2403.03183",
+        status="derived here",
+    ),
     derivation="X_0 = I/λ_max: ρ₀ = 1 − 1/κ, ln(1/ρ₀) ≥ 1/κ, so NS_LOOPS_TO_EPSILON ≤ ⌈log₂(κ ln(1/ε))⌉.",
 )
 
