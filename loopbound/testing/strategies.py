@@ -119,9 +119,4 @@ def builtin_targets(draw: Any, *, d: int, N: int, names: tuple[str, ...] | None 
     return builtin_target(name, d=d, N=N, **params)
 
 
-def as_batch(*points: torch.Tensor) -> torch.Tensor:
-    """Stack [N, d] points into a [B, N, d] batch."""
-    return torch.stack(points)
-
-
-__all__ = ["cube_points", "grid_inputs", "pairs_within", "deltas", "builtin_targets", "as_batch"]
+__all__ = ["cube_points", "grid_inputs", "pairs_within", "deltas", "builtin_targets"]

@@ -1,4 +1,4 @@
-"""loopbound.theory.rates: the QMC interval covers known integrals at its stated level, the sup search finds
+"""loopbound.theory.error_measure and rate_fit: the QMC interval covers known integrals at its stated level, the sup search finds
 known sups from below, rate fits recover known exponents inside their bootstrap intervals, and
 verdicts on hand-made cases.
 
@@ -16,19 +16,9 @@ import math
 import numpy as np
 import pytest
 import torch
+from loopbound.theory.error_measure import lp_error, measure_error, pointwise_error, pointwise_norm, sup_error
 from loopbound.theory.errors import InputError
-from loopbound.theory.rates import (
-    Status,
-    compare_rates,
-    fit_rate,
-    judge,
-    loglog_slope,
-    lp_error,
-    measure_error,
-    pointwise_error,
-    pointwise_norm,
-    sup_error,
-)
+from loopbound.theory.rate_fit import Status, compare_rates, fit_rate, judge, loglog_slope
 
 
 def quantiser(m: int):
