@@ -46,6 +46,7 @@ from loopbound.constructions.contextual_steps import (
     separation_holds,
     sort_values,
 )
+from loopbound.theory import deltas
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import significand_bits
 
@@ -59,14 +60,9 @@ IdsFn = Callable[[Any], Any]
 
 
 def grid_steps(delta: float | Fraction) -> int:
-    """1/δ as an integer ≥ 2; an :class:`InputError` for any other δ."""
-    try:
-        value = Fraction(delta).limit_denominator(10**6)
-    except (TypeError, ValueError):
-        raise InputError(f"delta must be a number 1/k with k an integer >= 2, got {delta!r}") from None
-    if value <= 0 or value.numerator != 1 or value.denominator < 2:
-        raise InputError(f"delta must be 1/k with k an integer >= 2, got {delta}")
-    return value.denominator
+    """1/δ as an integer ≥ 2 (:func:`loopbound.theory.deltas.grid_steps`); an :class:`InputError`
+    for any other δ."""
+    return deltas.grid_steps(delta)
 
 
 def check_shape(delta: float | Fraction, d: int, N: int) -> tuple[int, int]:

@@ -38,6 +38,7 @@ from loopbound.constructions import gadgets, phases
 from loopbound.constructions.blocks import LoopedTransformer
 from loopbound.constructions.built import Built
 from loopbound.constructions.spec import Affine, BlockSpec, LoopedSpec, Unit, block_module, to_module, var
+from loopbound.theory.deltas import grid_steps
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import bits_for_integer
 from torch import nn
@@ -47,14 +48,8 @@ ROUNDING_MARGIN = 2.0**-40
 
 
 def grid_size(delta: float | Fraction) -> int:
-    """m = 1/δ, which must be an integer ≥ 2."""
-    try:
-        inverse = 1 / Fraction(delta).limit_denominator(10**9)
-    except (TypeError, ValueError, ZeroDivisionError):
-        raise InputError(f"delta must be 1/m for an integer m >= 2, got {delta!r}") from None
-    if inverse.denominator != 1 or inverse < 2:
-        raise InputError(f"delta must be 1/m for an integer m >= 2, got {delta!r}")
-    return int(inverse)
+    """m = 1/δ, which must be an integer ≥ 2 (:func:`loopbound.theory.deltas.grid_steps`)."""
+    return grid_steps(delta)
 
 
 def x_name(i: int) -> str:

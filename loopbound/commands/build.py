@@ -22,20 +22,17 @@ from loopbound.constructions.sizes import theory_sizes
 from loopbound.constructions.universal import UniversalGuarantee, universal_spec
 from loopbound.size_checks import check_build
 from loopbound.target_loading import load_target
+from loopbound.theory.deltas import grid_steps
+from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import intra_op_threads, significand_bits
 
 
 def grid_delta(text: str) -> Fraction:
     """δ as ``0.125`` or ``1/8``: it must be 1/m for an integer m ≥ 2."""
     try:
-        value = Fraction(text.strip()).limit_denominator(10**9)
-    except (ValueError, ZeroDivisionError):
-        raise argparse.ArgumentTypeError(
-            f"must be 1/m for an integer m >= 2 (e.g. 0.25 or 1/4), got {text!r}"
-        ) from None
-    if value <= 0 or value.numerator != 1 or value.denominator < 2:
-        raise argparse.ArgumentTypeError(f"must be 1/m for an integer m >= 2 (e.g. 0.25 or 1/4), got {text!r}")
-    return value
+        return Fraction(1, grid_steps(text))
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("delta ")) from None
 
 
 def add_parser(subcommands: Any) -> None:

@@ -19,6 +19,7 @@ import torch
 
 from loopbound.theory.kinds import ModulusKind
 from loopbound.theory.modulus import ModulusEstimate, pair_value
+from loopbound.theory.norms import exact_squared_distance
 from loopbound.theory.targets import Target
 
 Curve = Sequence[ModulusEstimate | float]
@@ -44,7 +45,7 @@ def assert_pair_meets_constraint(
     assert X.shape == Y.shape and X.ndim == 2, f"a pair must be two [N, d] arrays, got {X.shape} and {Y.shape}"
     for name, Z in (("X", X), ("Y", Y)):
         assert np.all((Z >= 0) & (Z <= 1)), f"{name} leaves the cube [0,1]: range [{Z.min()}, {Z.max()}]"
-    squared = sum((Fraction(float(y)) - Fraction(float(x))) ** 2 for x, y in zip(X.ravel(), Y.ravel()))
+    squared = exact_squared_distance(X, Y)
     assert squared <= Fraction(float(delta)) ** 2, (
         f"‖X − Y‖_2 = {float(np.linalg.norm((X - Y).ravel()))!r} exceeds δ = {delta!r} (checked in exact arithmetic)"
     )

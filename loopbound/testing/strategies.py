@@ -18,7 +18,10 @@ from typing import Any
 import torch
 from hypothesis import strategies as st
 
+from loopbound.theory.deltas import grid_steps
+from loopbound.theory.errors import InputError
 from loopbound.theory.kinds import ModulusKind
+from loopbound.theory.norms import exact_squared_distance
 from loopbound.theory.targets import BUILTIN_TARGETS, Target, builtin_target
 
 _UNIT = st.floats(min_value=0.0, max_value=1.0, allow_nan=False, allow_infinity=False)
@@ -51,10 +54,10 @@ def grid_inputs(
     N ≤ (1/δ)^d. Bad arguments raise ValueError when the strategy is built.
     """
     _check_shape(d, N)
-    steps = Fraction(1) / Fraction(delta).limit_denominator(10**6)
-    if steps.denominator != 1:
-        raise ValueError(f"1/delta must be an integer, got delta={delta}")
-    per_axis = int(steps)
+    try:
+        per_axis = grid_steps(delta)
+    except InputError as error:
+        raise ValueError(str(error)) from None
     cells = per_axis**d
     if distinct_tokens and N > cells:
         raise ValueError(f"{N} distinct tokens do not fit in {cells} grid cells")
@@ -87,10 +90,7 @@ def pairs_within(
     Y = (X + step).clamp(0.0, 1.0)
     Y = torch.where(mask.bool(), Y, X)
     bound = Fraction(float(delta)) ** 2
-    while (
-        sum((Fraction(float(y)) - Fraction(float(x))) ** 2 for x, y in zip(X.flatten().tolist(), Y.flatten().tolist()))
-        > bound
-    ):
+    while exact_squared_distance(X.numpy(), Y.numpy()) > bound:
         distance = float(torch.linalg.vector_norm(Y - X))  # rounding: shrink onto the ball, checked exactly
         Y = torch.where(mask.bool(), X + (Y - X) * (min(delta / distance, 1.0) * (1 - 1e-12)), X)
     return X, Y, position

@@ -126,7 +126,7 @@ def test_checker_samples_when_there_are_too_many_inputs() -> None:
 
 
 def test_checker_rejects_bad_arguments_with_one_line_errors() -> None:
-    with pytest.raises(InputError, match="delta must be 1/k"):
+    with pytest.raises(InputError, match="delta must be 1/m"):
         check_contextual_mapping(_reference(4, 1, 2), delta=0.3, d=1, N=2)
     with pytest.raises(InputError, match="do not fit"):
         check_contextual_mapping(_reference(2, 1, 3), delta=HALF, d=1, N=3)
