@@ -1,15 +1,18 @@
 """Argument types of the command line: each turns a string into a value or raises
 ``argparse.ArgumentTypeError`` with a one-line reason (reported with exit status 2)."""
+
 from __future__ import annotations
 
 import argparse
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from loopbound.theory.deltas import parse_deltas
 from loopbound.theory.errors import InputError
+from loopbound.theory.verdict_level import LEVEL_REQUIREMENT, valid_verdict_level
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 T = TypeVar("T")
@@ -83,8 +86,9 @@ def real_where(requirement: str, holds: Callable[[float], bool]) -> Callable[[st
 
 exponent_p = real_where("1 <= p < inf", lambda value: 1.0 <= value < math.inf)
 """The output norm's exponent: 1 ≤ p < ∞."""
-unit_level = real_where("0 < level < 1", lambda value: 0.0 < value < 1.0)
-"""A confidence level: 0 < level < 1."""
+unit_level = real_where(LEVEL_REQUIREMENT, valid_verdict_level)
+"""A verdict's confidence level: 1/2 ≤ level < 1 (:mod:`loopbound.theory.verdict_level`; a sweep
+file's ``level`` is checked by the same rule)."""
 
 
 MAX_DELTAS = 10**5

@@ -17,7 +17,7 @@ from loopbound.theory.bounds.core import Bound
 from loopbound.theory.bounds.hypotheses import TheoremHypotheses
 from loopbound.theory.error_measure import ErrorMeasurement
 from loopbound.theory.moduli_bracket import ModulusValue
-from loopbound.theory.rate_fit import Verdict
+from loopbound.theory.verdict import Verdict
 
 __all__ = ["VerifyRow", "VerifyResult", "GUARANTEE_FIELDS", "guarantee_summary"]
 

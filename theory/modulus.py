@@ -13,23 +13,24 @@ results and the public entry points:
 
 A witness found at a smaller δ also counts for every larger δ, so each returned curve is monotone.
 """
+
 from __future__ import annotations
 
 import math
 import time
-from fractions import Fraction
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import torch
-
 from loopbound.theory.deltas import check_deltas
-from loopbound.theory.kinds import ModulusKind
 from loopbound.theory.errors import InputError
-from loopbound.theory.norms import check_p, exact_squared_distance, scaled_norm
+from loopbound.theory.kinds import ModulusKind
 from loopbound.theory.modulus_allpairs import AllPairsResult, all_pairs_modulus
 from loopbound.theory.modulus_search import SearchBudget, pair_value, search_pairs
+from loopbound.theory.norms import check_p, exact_squared_distance, scaled_norm
 from loopbound.theory.targets import Target
 
 __all__ = [
@@ -96,6 +97,38 @@ class ModulusEstimate:
         }
 
 
+SHRINK_MARGINS: tuple[float, ...] = tuple(min(1.0, 2.0 ** (k - 50)) for k in range(51))
+"""Relative margins m tried, smallest first, when a pair is pulled into the δ-ball: Y' = X + (Y − X)·s
+with s = (δ/‖Y − X‖)(1 − m). The first is 2^-50 (a few ulps: a pair a hair outside the ball loses
+only that, so the lower bound moves by ~1e-15, not by a fixed 1e-12); the last is 1 (Y' = X,
+distance 0), so a pair inside the ball always exists. Each margin doubles the last, so the pair
+kept has distance ≥ δ(1 − 2m*) where m* is the smallest margin that survives float64 rounding of
+X + (Y − X)·s (about √(Nd)·ulp(1)/δ)."""
+
+
+def _inside_ball(X: np.ndarray, Y: np.ndarray, mask: np.ndarray, delta: float) -> np.ndarray:
+    """Y moved toward X along Y − X until ‖X − Y‖_2² ≤ δ² in exact rational arithmetic.
+
+    Each try scales the original displacement (never the last try's point) by a factor computed
+    from the exact distance, with the margins of :data:`SHRINK_MARGINS`: rounding X + (Y − X)·s back
+    to float64 can undo a tiny shrink (entries near 1/2 have ulp 1.1e-16, so at δ = 1e-9 a relative
+    shrink below about 1e-7 may round back to Y), a larger margin cannot. Entries outside ``mask``
+    stay equal to X's, bit for bit."""
+    bound = Fraction(float(delta)) ** 2
+    squared = exact_squared_distance(X, Y)
+    if squared <= bound:
+        return Y
+    distance = math.sqrt(float(squared)) if float(squared) > 0 else scaled_norm(Y - X)
+    if not (math.isfinite(distance) and distance > 0):
+        return X.copy()
+    for margin in SHRINK_MARGINS:
+        shrink = max(0.0, min(delta / distance, 1.0) * (1.0 - margin))
+        candidate = np.where(mask, np.clip(X + (Y - X) * shrink, 0.0, 1.0), X)
+        if exact_squared_distance(X, candidate) <= bound:
+            return candidate
+    return X.copy()  # unreachable: the last margin is 1, i.e. the candidate is X itself
+
+
 def certify(
     target: Target, X: np.ndarray, Y: np.ndarray, kind: ModulusKind, position: int | None, delta: float, p: float
 ) -> tuple[float, Witness]:
@@ -115,19 +148,9 @@ def certify(
     N, d = X.shape
     mask = kind.perturbation_mask(N, d, position).numpy()
     Y = np.where(mask, Y, X)
-    bound = Fraction(float(delta)) ** 2
-    for _ in range(200):
-        if exact_squared_distance(X, Y) <= bound:
-            break
-        distance = scaled_norm(Y - X)
-        shrink = min(delta / distance, 1.0) * (1.0 - 1e-12) if distance > 0 else 0.0
-        Y = np.where(mask, np.clip(X + (Y - X) * shrink, 0.0, 1.0), X)
-    else:  # pragma: no cover - shrinking by (1 − 1e-12) reaches δ in a step or two
-        raise RuntimeError("could not pull a witness pair inside the δ-ball")
+    Y = _inside_ball(X, Y, mask, delta)
     position_tensor = torch.tensor([position]) if kind.per_token else None
-    value = pair_value(
-        target, torch.from_numpy(X)[None], torch.from_numpy(Y)[None], kind, position_tensor, p
-    )
+    value = pair_value(target, torch.from_numpy(X)[None], torch.from_numpy(Y)[None], kind, position_tensor, p)
     lower = float(value[0])
     if not (math.isfinite(lower) and lower >= 0.0):
         raise InputError(
@@ -188,8 +211,6 @@ def estimate_modulus(
     return tuple(estimates)
 
 
-
-
 def estimate_moduli(
     target: Target,
     deltas: Sequence[float],
@@ -225,7 +246,9 @@ def estimate_moduli(
                 # keeps ω^tok, ω^cont ≤ ω in the output when both are rounded evaluations
                 value = max(value, results[kind][k].lower)
                 if value > best.lower:
-                    best = replace(estimate, lower=value, witness=shared, method=f"{kind.value} witness, as a sequence pair")
+                    best = replace(
+                        estimate, lower=value, witness=shared, method=f"{kind.value} witness, as a sequence pair"
+                    )
             if improved and improved[-1].lower > best.lower:  # keep the curve monotone
                 best = replace(best, lower=improved[-1].lower, witness=improved[-1].witness, method=improved[-1].method)
             improved.append(best)

@@ -2,6 +2,7 @@
 count held against Theorem 3.6 for the construction (d = 1, N ∈ {1, 2}, three permutation-equivariant
 built-ins, with and without timestep scaling), a false bound reported violated with exit status 1,
 the JSON contract, figures from stored records, and one-line errors with exit status 2."""
+
 from __future__ import annotations
 
 import json
@@ -9,14 +10,16 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from loopbound.theory.error_measure import lp_error
+from loopbound.theory.errors import InputError
+from loopbound.theory.targets import builtin_target
 
 from loopbound.verify import load_family, parse_bound, parse_loops, verify
 from tests.loopbound.cli_runner import assert_one_line_error, run_cli
-from loopbound.theory.errors import InputError
-from loopbound.theory.error_measure import lp_error
-from loopbound.theory.targets import builtin_target
 
-universal = pytest.importorskip("loopbound.constructions.universal", reason="needs constructions/universal.py (the lead's construction)")
+universal = pytest.importorskip(
+    "loopbound.constructions.universal", reason="needs constructions/universal.py (the lead's construction)"
+)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -24,18 +27,32 @@ def test_parse_loops() -> None:
     assert parse_loops("19, 5,11,5") == (5, 11, 19)
     assert parse_loops("10:1000:3") == (10, 100, 1000)
     assert parse_loops("7:7:1") == (7,)
-    for bad, message in [("", "comma-separated"), ("5,,6", "comma-separated"), ("x", "not an integer"),
-                         ("0", ">= 1"), ("10:5:3", "LOW <= HIGH"), ("1:2:x", "LOW:HIGH:COUNT")]:
+    for bad, message in [
+        ("", "comma-separated"),
+        ("5,,6", "comma-separated"),
+        ("x", "not an integer"),
+        ("0", ">= 1"),
+        ("10:5:3", "LOW <= HIGH"),
+        ("1:2:x", "LOW:HIGH:COUNT"),
+    ]:
         with pytest.raises(InputError, match=message):
             parse_loops(bad)
 
 
 def test_parse_bound() -> None:
     bound = parse_bound("(N*d)^(1/p)*(w_tok + w_cont) + w + r^-0.1")
-    assert bound.evaluate(r=1.0, d=1, N=4, p=2.0, delta=0.5, w=0.1, w_tok=0.2, w_cont=0.3) == pytest.approx(2 * 0.5 + 0.1 + 1)
+    assert bound.evaluate(r=1.0, d=1, N=4, p=2.0, delta=0.5, w=0.1, w_tok=0.2, w_cont=0.3) == pytest.approx(
+        2 * 0.5 + 0.1 + 1
+    )
     assert bound.provenance.source == "the user"
-    for bad, message in [("r*z", "unknown symbol"), ("foo(r)", "unknown function"), ("r < 3", "not an expression"),
-                         ("r +* 2", "does not parse"), ("__import__('os')", "not a mathematical"), ("  ", "empty")]:
+    for bad, message in [
+        ("r*z", "unknown symbol"),
+        ("foo(r)", "unknown function"),
+        ("r < 3", "not an expression"),
+        ("r +* 2", "does not parse"),
+        ("__import__('os')", "not a mathematical"),
+        ("  ", "empty"),
+    ]:
         with pytest.raises(InputError, match=message):
             parse_bound(bad)
 
@@ -59,8 +76,14 @@ def verified() -> dict:
             loops = [universal.loops_for_grid(m, 1, N) for m in grids]
             for timestep in (False, True):
                 results[spec, N, timestep] = verify(
-                    _target(spec, N), loops=loops, timestep=timestep, samples=1024, scramblings=8, seed=0,
-                    family=family, sup_search=False,
+                    _target(spec, N),
+                    loops=loops,
+                    timestep=timestep,
+                    samples=1024,
+                    scramblings=8,
+                    seed=0,
+                    family=family,
+                    sup_search=False,
                 )
     return results
 
@@ -89,10 +112,21 @@ def test_the_reconstructed_theorem_at_delta_of_r_holds_at_every_r(spec: str, N: 
     (smooth) judged at their certified lower ends."""
     loops = [universal.loops_for_grid(m, 1, N) for m in GRIDS[N]]
     loops = [r for r in loops if r > N]
-    result = verify(_target(spec, N), loops=loops, timestep=timestep, bound="theorem", samples=512, scramblings=8,
-                    seed=0, family=load_family(), sup_search=False)
+    result = verify(
+        _target(spec, N),
+        loops=loops,
+        timestep=timestep,
+        bound="theorem",
+        samples=512,
+        scramblings=8,
+        seed=0,
+        family=load_family(),
+        sup_search=False,
+    )
     assert result.bound_kind == "theorem" and result.bound_status == ("derived here" if timestep else "reconstructed")
-    assert result.verdict is not None and result.verdict.held, result.verdict.summary() if result.verdict else "no verdict"
+    assert result.verdict is not None and result.verdict.held, (
+        result.verdict.summary() if result.verdict else "no verdict"
+    )
     for row in result.measured:
         assert row.measurement.lp.upper <= row.bound
 
@@ -111,18 +145,36 @@ def test_timestep_scaling_is_never_worse_than_the_unscaled_construction(verified
         m = a.grid
         cell_target = lambda X, m=m: target(universal.cell_representative(X, 1.0 / m))  # noqa: E731
         mapping = [
-            lp_error(universal.build_universal(target, 1.0 / m, timestep=t), cell_target, N=N, d=1, samples=512, seed=0)
+            lp_error(
+                universal.build_universal(target, 1.0 / m, timestep=t).model, cell_target, N=N, d=1, samples=512, seed=0
+            )
             for t in (True, False)
         ]
         assert mapping[0].value <= mapping[1].value + 1e-9
 
 
 def test_a_false_bound_is_reported_violated_with_exit_status_1() -> None:
-    result = run_cli("verify", "holder", "--N", "1", "--loops", "5,11,19", "--bound", "r^-5", "--samples", "256", "--no-sup")
+    result = run_cli(
+        "verify", "holder", "--N", "1", "--loops", "5,11,19", "--bound", "r^-5", "--samples", "256", "--no-sup"
+    )
     assert result.code == 1, result.stderr
     assert "violated at r = 5, 11, 19" in result.stdout
-    payload = json.loads(run_cli("verify", "holder", "--N", "1", "--loops", "5,11,19", "--bound", "r^-5",
-                                 "--samples", "256", "--no-sup", "--json").stdout)
+    payload = json.loads(
+        run_cli(
+            "verify",
+            "holder",
+            "--N",
+            "1",
+            "--loops",
+            "5,11,19",
+            "--bound",
+            "r^-5",
+            "--samples",
+            "256",
+            "--no-sup",
+            "--json",
+        ).stdout
+    )
     assert payload["verdict"]["status"] == "violated" and payload["verdict"]["violated"] == [5, 11, 19]
     assert payload["bound"]["kind"] == "user" and payload["bound"]["status"] == "claimed"
     assert payload["verdict"]["claimed_exponent"] == pytest.approx(-5.0)
@@ -134,22 +186,61 @@ def test_a_false_bound_is_reported_violated_with_exit_status_1() -> None:
 def test_a_false_rate_is_reported_slower_than_claimed_when_the_fit_has_an_interval() -> None:
     """Twelve loop budgets (timestep scaling keeps the construction in float64 up to r = 400): six
     on the asymptotic range, enough for a bootstrap interval, which lies far above the claimed −5."""
-    payload = json.loads(run_cli("verify", "holder", "--N", "1", "--timestep", "--loops", "5:400:12", "--bound", "r^-5",
-                                 "--samples", "256", "--no-sup", "--json").stdout)
+    payload = json.loads(
+        run_cli(
+            "verify",
+            "holder",
+            "--N",
+            "1",
+            "--timestep",
+            "--loops",
+            "5:400:12",
+            "--bound",
+            "r^-5",
+            "--samples",
+            "256",
+            "--no-sup",
+            "--json",
+        ).stdout
+    )
     rate = payload["verdict"]["rate"]
     assert rate["points"] >= 5 and rate["lower"] is not None and rate["upper"] < -0.2
     assert payload["verdict"]["rate_comparison"] == "falls slower than claimed"
 
 
 def test_json_contract_and_table(tmp_path: Path) -> None:
-    result = run_cli("verify", "contextual_max", "--N", "1", "--timestep", "--loops", "5,11,19,29", "--samples", "512", "--json")
+    result = run_cli(
+        "verify", "contextual_max", "--N", "1", "--timestep", "--loops", "5,11,19,29", "--samples", "512", "--json"
+    )
     assert result.code == 0, result.stderr
     payload = json.loads(result.stdout)
-    assert {"target", "d", "N", "p", "timestep", "bound", "moduli_sources", "sup_target", "settings", "rows", "verdict"} <= payload.keys()
+    assert {
+        "target",
+        "d",
+        "N",
+        "p",
+        "timestep",
+        "bound",
+        "moduli_sources",
+        "sup_target",
+        "settings",
+        "rows",
+        "verdict",
+    } <= payload.keys()
     assert payload["timestep"] is True and payload["bound"]["status"] == "derived here"
     assert payload["moduli_sources"] == {"w": "exact"} and payload["sup_target"]["source"] == "exact"
     for row in payload["rows"]:
-        assert {"r", "grid", "loops", "error", "lower", "upper", "sup_error_lower_bound", "bound", "ratio"} <= row.keys()
+        assert {
+            "r",
+            "grid",
+            "loops",
+            "error",
+            "lower",
+            "upper",
+            "sup_error_lower_bound",
+            "bound",
+            "ratio",
+        } <= row.keys()
         assert row["lower"] <= row["error"] <= row["upper"] <= row["bound"]
         assert row["ratio"] == pytest.approx(row["error"] / row["bound"])
         assert row["sup_error_lower_bound"] >= row["error"] * 0.99  # the sup is at least the L² average here
@@ -157,7 +248,9 @@ def test_json_contract_and_table(tmp_path: Path) -> None:
 
     record = tmp_path / "record.json"
     record.write_text(result.stdout)
-    table = run_cli("verify", "contextual_max", "--N", "1", "--loops", "5,11", "--samples", "256", "--plot", str(tmp_path / "v.png"))
+    table = run_cli(
+        "verify", "contextual_max", "--N", "1", "--loops", "5,11", "--samples", "256", "--plot", str(tmp_path / "v.png")
+    )
     assert table.code == 0 and "held" in table.stdout and "verdict: bound holds at every r" in table.stdout
     assert (tmp_path / "v.png").stat().st_size > 10_000
 
@@ -168,20 +261,50 @@ def test_json_contract_and_table(tmp_path: Path) -> None:
 
 
 def test_moduli_sources_and_the_theorem_bound() -> None:
-    result = run_cli("verify", "attention", "--N", "1", "--loops", "5,11", "--bound", "w + w_tok", "--samples", "256", "--no-sup", "--json")
+    result = run_cli(
+        "verify",
+        "attention",
+        "--N",
+        "1",
+        "--loops",
+        "5,11",
+        "--bound",
+        "w + w_tok",
+        "--samples",
+        "256",
+        "--no-sup",
+        "--json",
+    )
     assert result.code in (0, 1), result.stderr
     payload = json.loads(result.stdout)
     assert payload["moduli_sources"] == {"w": "estimate", "w_tok": "estimate"}
-    theorem = run_cli("verify", "holder", "--N", "1", "--timestep", "--loops", "11,19", "--bound", "theorem", "--samples", "256", "--no-sup", "--json")
+    theorem = run_cli(
+        "verify",
+        "holder",
+        "--N",
+        "1",
+        "--timestep",
+        "--loops",
+        "11,19",
+        "--bound",
+        "theorem",
+        "--samples",
+        "256",
+        "--no-sup",
+        "--json",
+    )
     assert theorem.code == 0, theorem.stdout + theorem.stderr
     payload = json.loads(theorem.stdout)
-    assert "Theorem 4.2's exact value mapping" in payload["bound"]["name"] and payload["bound"]["status"] == "derived here"
+    assert (
+        "Theorem 4.2's exact value mapping" in payload["bound"]["name"] and payload["bound"]["status"] == "derived here"
+    )
     assert all(row["values"]["delta_r"] == pytest.approx(((row["r"] - 1) / 2) ** (-1 / 3)) for row in payload["rows"])
 
 
 def test_a_users_construction_from_a_file(tmp_path: Path) -> None:
     source = tmp_path / "lookup.py"
-    source.write_text(textwrap.dedent('''
+    source.write_text(
+        textwrap.dedent("""
         from dataclasses import dataclass
         import torch
 
@@ -215,8 +338,21 @@ def test_a_users_construction_from_a_file(tmp_path: Path) -> None:
 
         def build(target, delta, *, timestep=False, dtype=torch.float64, device=None):
             return Lookup(target, round(1 / delta))
-    '''))
-    result = run_cli("verify", "holder", "--N", "2", "--loops", "2,4,8,16", "--construction", str(source), "--samples", "512", "--no-sup")
+    """)
+    )
+    result = run_cli(
+        "verify",
+        "holder",
+        "--N",
+        "2",
+        "--loops",
+        "2,4,8,16",
+        "--construction",
+        str(source),
+        "--samples",
+        "512",
+        "--no-sup",
+    )
     assert result.code == 0, result.stderr
     assert "construction " + str(source) in result.stdout and "rate: error ~ r^" in result.stdout
 
@@ -261,10 +397,12 @@ def test_figures_bad_input_is_one_line(tmp_path: Path, make_input, fragment: str
 
 
 def test_run_stage_at_tiny_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from loopbound import approximation_stage as stage
+    from loopbound.stages import approximation as stage
 
     monkeypatch.setattr(stage, "STAGE_TARGETS", ("contextual_max",))
-    monkeypatch.setattr(stage, "STAGE_GRIDS", {(1, False): (2, 3, 7), (1, True): (2, 3, 4), (2, False): (2,), (2, True): (2, 3)})
+    monkeypatch.setattr(
+        stage, "STAGE_GRIDS", {(1, False): (2, 3, 7), (1, True): (2, 3, 4), (2, False): (2,), (2, True): (2, 3)}
+    )
     monkeypatch.setattr(stage, "STAGE_SAMPLES", 256)
     lines = stage.approximation_stage(tmp_path, 0)
     text = "\n".join(lines)
@@ -272,12 +410,14 @@ def test_run_stage_at_tiny_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert "the bound holds in every case" in text
     records = json.loads((tmp_path / "approximation.json").read_text())["records"]
     assert len(records) == 4 and {r["timestep"] for r in records} == {False, True}
-    assert (tmp_path / "approximation.pdf").stat().st_size > 5_000 and (tmp_path / "approximation.png").stat().st_size > 10_000
+    assert (tmp_path / "approximation.pdf").stat().st_size > 5_000 and (
+        tmp_path / "approximation.png"
+    ).stat().st_size > 10_000
 
 
 @pytest.mark.slow
 def test_run_stage_at_its_default_size(tmp_path: Path) -> None:
-    from loopbound.approximation_stage import approximation_stage
+    from loopbound.stages.approximation import approximation_stage
 
     text = "\n".join(approximation_stage(tmp_path, 0))
     assert "the bound holds in every case and at every r measured" in text
@@ -285,7 +425,21 @@ def test_run_stage_at_its_default_size(tmp_path: Path) -> None:
 
 def test_compiled_block_gives_the_same_measurement() -> None:
     """--compile is an opt-in speed-up: the same numbers as eager evaluation (bit-identical blocks)."""
-    common = ("verify", "holder", "--N", "1", "--timestep", "--loops", "5,19", "--samples", "512", "--scramblings", "2", "--no-sup", "--json")
+    common = (
+        "verify",
+        "holder",
+        "--N",
+        "1",
+        "--timestep",
+        "--loops",
+        "5,19",
+        "--samples",
+        "512",
+        "--scramblings",
+        "2",
+        "--no-sup",
+        "--json",
+    )
     eager = json.loads(run_cli(*common).stdout)
     compiled = json.loads(run_cli(*common, "--compile").stdout)
     assert [row["error"] for row in eager["rows"]] == [row["error"] for row in compiled["rows"]]
@@ -298,7 +452,8 @@ def test_an_approximation_sweep_records_verify_per_r_and_figures_draws_its_store
     from loopbound.sweep import Store
 
     config = tmp_path / "approximation.toml"
-    config.write_text(textwrap.dedent('''
+    config.write_text(
+        textwrap.dedent("""
         cell = "approximation"
         targets = ["contextual_max"]
         d = 1
@@ -309,7 +464,8 @@ def test_an_approximation_sweep_records_verify_per_r_and_figures_draws_its_store
         loops = [5, 11, 19, 55]
         samples = 256
         sup = false
-    '''))
+    """)
+    )
     store = tmp_path / "store"
     result = run_cli("sweep", str(config), "--out", str(store), "--workers", "2")
     assert result.code == 0, result.stdout + result.stderr
@@ -317,8 +473,16 @@ def test_an_approximation_sweep_records_verify_per_r_and_figures_draws_its_store
     assert len(records) == 8
     by_cell = {(r.config["params"]["timestep"], r.config["params"]["loops"]): r.result for r in records}
     assert by_cell[False, 55]["refused"] == [55] and by_cell[True, 55]["refused"] == []
-    direct = verify(_target("contextual_max", 1), loops=[11], timestep=True, samples=256, scramblings=8, seed=0,
-                    family=load_family(), sup_search=False).to_json()
+    direct = verify(
+        _target("contextual_max", 1),
+        loops=[11],
+        timestep=True,
+        samples=256,
+        scramblings=8,
+        seed=0,
+        family=load_family(),
+        sup_search=False,
+    ).to_json()
     stored = by_cell[True, 11]
     assert "seconds" not in stored and "seconds" not in stored["rows"][0]["measurement"]["lp"]
     assert stored["rows"][0]["error"] == direct["rows"][0]["error"] and stored["bound"] == direct["bound"]
@@ -336,13 +500,29 @@ def test_a_false_claim_is_not_held_when_the_moduli_are_only_bracketed() -> None:
     The claim 0.17·w holds at the upper bound but not at the lower one: evaluating the claim at
     the upper bound alone printed "held" (exit 0) for a claim the certified witness refutes
     at its own value. The verdict must not say held; the table shows the bound's range."""
-    args = ("verify", "smooth", "--d", "1", "--N", "2", "--timestep", "--loops", "9,67", "--bound", "0.17*w",
-            "--samples", "512", "--no-sup")
+    args = (
+        "verify",
+        "smooth",
+        "--d",
+        "1",
+        "--N",
+        "2",
+        "--timestep",
+        "--loops",
+        "9,67",
+        "--bound",
+        "0.17*w",
+        "--samples",
+        "512",
+        "--no-sup",
+    )
     payload = json.loads(run_cli(*args, "--json").stdout)
     for row in payload["rows"]:
         (w,) = row["moduli"]
         assert w["source"] == "bracketed" and w["lower"] < w["upper"] and row["bound_method"] == "monotone"
-        assert row["bound"] == pytest.approx(0.17 * w["lower"]) and row["bound_upper"] == pytest.approx(0.17 * w["upper"])
+        assert row["bound"] == pytest.approx(0.17 * w["lower"]) and row["bound_upper"] == pytest.approx(
+            0.17 * w["upper"]
+        )
         assert row["bound"] < row["lower"] and row["upper"] <= row["bound_upper"]  # the case in question
     assert payload["verdict"]["status"] == "inconclusive" and not payload["verdict"]["held"]
     result = run_cli(*args)
@@ -353,12 +533,30 @@ def test_a_bound_decreasing_in_w_is_ranged_by_its_certified_direction() -> None:
     """A claim decreasing in w (nonsense, but a user may type it) is evaluated over the bracket,
     not at one end: its derivative is certified ≤ 0, so its range runs from the bracket's upper end
     to its lower one, and the row says how it was found."""
-    payload = json.loads(run_cli("verify", "smooth", "--d", "1", "--N", "1", "--loops", "9", "--bound", "1/(1+w)",
-                                 "--samples", "256", "--no-sup", "--json").stdout)
+    payload = json.loads(
+        run_cli(
+            "verify",
+            "smooth",
+            "--d",
+            "1",
+            "--N",
+            "1",
+            "--loops",
+            "9",
+            "--bound",
+            "1/(1+w)",
+            "--samples",
+            "256",
+            "--no-sup",
+            "--json",
+        ).stdout
+    )
     (row,) = payload["rows"]
     (w,) = row["moduli"]
     assert row["bound_method"] == "monotone" and row["bound_reason"] is None
-    assert row["bound"] == pytest.approx(1 / (1 + w["upper"])) and row["bound_upper"] == pytest.approx(1 / (1 + w["lower"]))
+    assert row["bound"] == pytest.approx(1 / (1 + w["upper"])) and row["bound_upper"] == pytest.approx(
+        1 / (1 + w["lower"])
+    )
 
 
 def test_the_construction_bound_header_is_the_template_and_each_grid_prints_its_constants() -> None:
@@ -367,15 +565,30 @@ def test_the_construction_bound_header_is_the_template_and_each_grid_prints_its_
     assert "epsilon" in result.stdout.splitlines()[2] and "mu_B" in result.stdout.splitlines()[2]
     for grid in (2, 3, 4):
         assert f"constants at grid {grid}: epsilon = " in result.stdout
-    payload = json.loads(run_cli("verify", "holder", "--N", "1", "--loops", "5,11,19", "--samples", "256", "--no-sup", "--json").stdout)
+    payload = json.loads(
+        run_cli("verify", "holder", "--N", "1", "--loops", "5,11,19", "--samples", "256", "--no-sup", "--json").stdout
+    )
     epsilons = [row["values"]["epsilon"] for row in payload["rows"]]
     assert len(set(epsilons)) == 3  # each row evaluated with its own construction's constants
 
 
 def test_verify_writes_its_bound_and_table_as_latex(tmp_path: Path) -> None:
     out = tmp_path / "verify.tex"
-    result = run_cli("verify", "smooth", "--N", "1", "--loops", "5,11", "--bound", "0.5*w + r^-1", "--samples", "256",
-                     "--no-sup", "--latex", str(out))
+    result = run_cli(
+        "verify",
+        "smooth",
+        "--N",
+        "1",
+        "--loops",
+        "5,11",
+        "--bound",
+        "0.5*w + r^-1",
+        "--samples",
+        "256",
+        "--no-sup",
+        "--latex",
+        str(out),
+    )
     assert result.code in (0, 1) and f"LaTeX: {out}" in result.stdout
     text = out.read_text()
     assert text.startswith("\\documentclass") and text.rstrip().endswith("\\end{document}")

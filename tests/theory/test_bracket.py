@@ -18,7 +18,7 @@ from loopbound.theory.bounds.bracket import BoundRange, bound_range, direction_i
 from loopbound.theory.bounds.core import Bound, Provenance
 from loopbound.theory.bounds.parse import USER_SYMBOLS, parse_bound
 from loopbound.theory.errors import InputError
-from loopbound.theory.rate_fit import Status, classify, judge
+from loopbound.theory.verdict import Status, classify, judge
 
 FIXED = {"r": 10, "d": 1, "N": 2, "p": 2.0, "delta": 0.25}
 

@@ -16,26 +16,45 @@ Everything else (attributes, subscripts, comprehensions, lambda, keyword argumen
 comparisons, ``and``/``or``, ``Symbol(...)``, ``open(...)``) is refused with one line, before
 anything is built. ``Piecewise`` is refused too: write a bound with pieces through min/max.
 
-The sympy expression is then built node by node from the tree. Every constant subexpression is
-evaluated alongside in float64 as it is built, so a constant outside float64's range (``10**400``,
-``9**9**9``, ``exp(1000)``), undefined (``1/0``, ``log(0)``, ``sqrt(-1)``) or not real is refused
-before sympy could compute it exactly; the finished expression must be finite and real (no zoo,
-oo, nan or I). Input length, tree depth and node count are limited, so parsing always ends quickly.
+The sympy expression is then built node by node from the tree. Numbers are exact: an int literal
+is a sympy Integer, a float literal the exact rational its float64 value is (``0.1`` is
+3602879701896397/2^55), so constant arithmetic is rational and ``1e19 + 9 - 1e19`` is 9 (sympy
+Floats of 60 bits made it 16). Every constant subexpression also carries a float64 value, checked
+as it is built: a constant outside float64's range (``10**400``, ``9**9**9``, ``exp(1000)``, a
+power's float64 value is checked *before* sympy computes it exactly), a nonzero one that rounds to
+0 (``1e-400``, ``2^-1075``), an undefined one (``1/0``, ``log(0)``, ``sqrt(-1)``, ``log(w, 0)``,
+``log(w, 1)``) or a non-real one is refused; the finished expression must be finite and real (no
+zoo, oo, nan or I) with no constant exponent above :data:`MAX_EXPONENT` in magnitude. Input
+length, tree depth and node count are limited, so parsing always ends quickly.
+
+Each operation that can be undefined — a division, a negative or non-integer power, a logarithm —
+is also recorded *as written* (:attr:`loopbound.theory.bounds.core.Bound.domain`) before sympy's
+simplification could cancel it: ``w_cont/w_cont`` is the expression 1 but undefined where
+ω^cont = 0, and a bound is refused at values where a recorded subexpression is undefined.
 """
+
 from __future__ import annotations
 
 import ast
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import sympy
-
 from loopbound.theory.bounds.approximation import SYMBOLS
 from loopbound.theory.bounds.core import Bound, Provenance
 from loopbound.theory.errors import InputError
 
-__all__ = ["USER_SYMBOLS", "FUNCTIONS", "CONSTANTS", "MAX_LENGTH", "MAX_DEPTH", "MAX_NODES", "parse_expression", "parse_bound"]
+__all__ = [
+    "USER_SYMBOLS",
+    "FUNCTIONS",
+    "CONSTANTS",
+    "MAX_LENGTH",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "parse_expression",
+    "parse_bound",
+]
 
 USER_SYMBOLS: tuple[str, ...] = ("r", "d", "N", "p", "delta", "w", "w_tok", "w_cont")
 """Symbols a user's bound may use: loop count, dimensions, p, the grid scale and the three moduli."""
@@ -86,9 +105,12 @@ FUNCTIONS: dict[str, _Function] = {
     "exp": _Function(sympy.exp, math.exp, 1, 1),
     "log": _Function(lambda x, base=None: sympy.log(x) if base is None else sympy.log(x, base), _log, 1, 2),
     "sqrt": _Function(sympy.sqrt, _sqrt, 1, 1),
-    "min": _MIN, "Min": _MIN,
-    "max": _MAX, "Max": _MAX,
-    "abs": _ABS, "Abs": _ABS,
+    "min": _MIN,
+    "Min": _MIN,
+    "max": _MAX,
+    "Max": _MAX,
+    "abs": _ABS,
+    "Abs": _ABS,
     "floor": _Function(sympy.floor, lambda x: float(math.floor(x)), 1, 1),
     "ceiling": _Function(sympy.ceiling, lambda x: float(math.ceil(x)), 1, 1),
 }
@@ -112,12 +134,28 @@ class _Built:
 def _describe(node: ast.AST) -> str:
     """What a refused node is, in words a user recognises."""
     names = {
-        ast.Attribute: "attribute access ('.')", ast.Subscript: "a subscript ('[...]')", ast.Lambda: "lambda",
-        ast.Compare: "a comparison", ast.BoolOp: "'and'/'or'", ast.IfExp: "'if ... else'", ast.List: "a list",
-        ast.Tuple: "a tuple", ast.Dict: "a dict", ast.Set: "a set", ast.ListComp: "a comprehension",
-        ast.SetComp: "a comprehension", ast.DictComp: "a comprehension", ast.GeneratorExp: "a comprehension",
-        ast.Starred: "a starred argument", ast.JoinedStr: "a string", ast.NamedExpr: "':='", ast.Await: "await",
-        ast.Yield: "yield", ast.YieldFrom: "yield", ast.Slice: "a slice", ast.FormattedValue: "a string",
+        ast.Attribute: "attribute access ('.')",
+        ast.Subscript: "a subscript ('[...]')",
+        ast.Lambda: "lambda",
+        ast.Compare: "a comparison",
+        ast.BoolOp: "'and'/'or'",
+        ast.IfExp: "'if ... else'",
+        ast.List: "a list",
+        ast.Tuple: "a tuple",
+        ast.Dict: "a dict",
+        ast.Set: "a set",
+        ast.ListComp: "a comprehension",
+        ast.SetComp: "a comprehension",
+        ast.DictComp: "a comprehension",
+        ast.GeneratorExp: "a comprehension",
+        ast.Starred: "a starred argument",
+        ast.JoinedStr: "a string",
+        ast.NamedExpr: "':='",
+        ast.Await: "await",
+        ast.Yield: "yield",
+        ast.YieldFrom: "yield",
+        ast.Slice: "a slice",
+        ast.FormattedValue: "a string",
     }
     return names.get(type(node), type(node).__name__)
 
@@ -129,16 +167,27 @@ def _float(value: float) -> float:
 
 
 class _Builder:
-    """Walks the checked tree bottom-up into sympy, evaluating constant subtrees in float64."""
+    """Walks the checked tree bottom-up into sympy: constant subtrees exactly (rationals stay
+    rationals) with a float64 value alongside for the range checks, and every operation that can
+    be undefined (a division, a negative or non-integer power, a logarithm) recorded in ``domain``
+    as written, before sympy's simplification could cancel it (``w/w`` → 1)."""
 
-    def __init__(self, symbols: dict[str, sympy.Symbol]) -> None:
+    def __init__(self, symbols: dict[str, sympy.Symbol], source: str) -> None:
         self.symbols = symbols
+        self.source = source
+        self.domain: list[sympy.Expr] = []
+        self.decimals: list[sympy.Rational] = []  # float literals' exact values, shown as decimals
+
+    def _require_defined(self, expression: sympy.Expr) -> None:
+        """Record an unevaluated subexpression that must be a finite real wherever the bound is used."""
+        if expression.free_symbols and expression not in self.domain:
+            self.domain.append(expression)
 
     def build(self, node: ast.AST) -> _Built:
         if isinstance(node, ast.Expression):
             return self.build(node.body)
         if isinstance(node, ast.Constant):
-            return self._constant(node.value)
+            return self._constant(node.value, ast.get_source_segment(self.source, node) or repr(node.value))
         if isinstance(node, ast.Name):
             return self._name(node.id)
         if isinstance(node, ast.UnaryOp):
@@ -160,7 +209,7 @@ class _Builder:
             raise _Refused("'and'/'or' are not an expression of a bound")
         raise _Refused(f"{_describe(node)} is not allowed in a bound")
 
-    def _constant(self, value: object) -> _Built:
+    def _constant(self, value: object, literal: str) -> _Built:
         if isinstance(value, bool) or value is None or value is Ellipsis:
             raise _Refused(f"the constant {value!r} is not a number")
         if isinstance(value, int):
@@ -172,8 +221,14 @@ class _Builder:
                 raise _Refused(f"the constant {value} overflows float64") from None
             return _Built(sympy.Integer(value), _float(numeric))
         if isinstance(value, float):
-            # 17 significant digits: the literal's float64 value prints back exactly (lambdify)
-            return _Built(sympy.Float(value, 17), _float(value))
+            # the literal's float64 value exactly: constant arithmetic on it is then exact (a sympy
+            # Float of 60 bits turned 1e19 + 9 - 1e19 into 16)
+            if value == 0.0 and _nonzero_literal(literal):
+                raise _Refused(f"the constant {literal} underflows float64 (it is not 0, but rounds to 0)")
+            exact = sympy.Rational(_float(value))
+            if not exact.is_Integer and exact not in self.decimals:
+                self.decimals.append(exact)
+            return _Built(exact, value)
         if isinstance(value, complex):
             raise _Refused("complex numbers are not allowed (a bound is real)")
         if isinstance(value, (str, bytes)):
@@ -193,23 +248,36 @@ class _Builder:
 
     def _binary(self, op: ast.operator, left: _Built, right: _Built) -> _Built:
         a, b = left.expression, right.expression
-        value = None
-        if left.value is not None and right.value is not None:
-            value = _numeric_binary(op, left.value, right.value)
-        if isinstance(op, ast.Add):
-            expression = a + b
-        elif isinstance(op, ast.Sub):
-            expression = a - b
-        elif isinstance(op, ast.Mult):
-            expression = a * b
-        elif isinstance(op, ast.Div):
-            if right.value == 0.0 and (right.expression.is_zero is not False):
-                raise _Refused("it divides by zero")
-            expression = a / b
-        else:  # ** or ^: a power
+        constant = left.value is not None and right.value is not None
+        if (
+            isinstance(op, ast.Div)
+            and right.value is not None
+            and (b.is_zero is True or (right.value == 0.0 and b.is_zero is not False))
+        ):
+            raise _Refused("it divides by zero")
+        if isinstance(op, (ast.Pow, ast.BitXor)):  # ** or ^: a power
             if left.value is None and right.value is not None and abs(right.value) > MAX_EXPONENT:
                 raise _Refused(f"a constant exponent above {MAX_EXPONENT:g} in magnitude is not allowed")
+            # the float64 value first: it refuses 9**9**9 before sympy would compute it exactly
+            value = _numeric_binary(op, left.value, right.value) if constant else None
             expression = sympy.Pow(a, b)
+            if not (b.is_Integer and b.is_nonnegative):
+                self._require_defined(sympy.Pow(a, b, evaluate=False))
+        else:
+            if isinstance(op, ast.Add):
+                expression = a + b
+            elif isinstance(op, ast.Sub):
+                expression = a - b
+            elif isinstance(op, ast.Mult):
+                expression = a * b
+            else:
+                expression = a / b
+                self._require_defined(sympy.Pow(b, -1, evaluate=False))
+            value = None
+            if constant and not expression.is_Rational:
+                value = _numeric_binary(op, left.value, right.value)
+        if constant and expression.is_Rational:  # exact: 1e19 + 9 - 1e19 is 9
+            value = _exact_value(expression)
         return _Built(expression, value)
 
     def _call(self, node: ast.Call) -> _Built:
@@ -227,8 +295,11 @@ class _Builder:
         function = FUNCTIONS[name]
         count = len(node.args)
         if count < function.least or (function.most is not None and count > function.most):
-            wanted = f"{function.least}" if function.most == function.least else (
-                f"{function.least} or more" if function.most is None else f"{function.least} to {function.most}")
+            wanted = (
+                f"{function.least}"
+                if function.most == function.least
+                else (f"{function.least} or more" if function.most is None else f"{function.least} to {function.most}")
+            )
             raise _Refused(f"{name} takes {wanted} argument(s), got {count}")
         arguments = [self.build(argument) for argument in node.args]
         value = None
@@ -239,7 +310,52 @@ class _Builder:
                 raise _Refused(f"{name}(...) of a constant overflows float64") from None
             except (ValueError, ZeroDivisionError) as error:
                 raise _Refused(f"{name}(...) of a constant is undefined: {error}") from None
-        return _Built(function.build(*(argument.expression for argument in arguments)), value)
+        expressions = [argument.expression for argument in arguments]
+        if name == "log":
+            self._log_domain(arguments)
+        elif name == "sqrt":
+            self._require_defined(sympy.Pow(expressions[0], sympy.S.Half, evaluate=False))
+        expression = function.build(*expressions)
+        if value is not None and expression.is_Rational:
+            value = _exact_value(expression)
+        return _Built(expression, value)
+
+    def _log_domain(self, arguments: list[_Built]) -> None:
+        """log(x) needs x > 0; log(x, b) = log(x)/log(b) needs b > 0 and b ≠ 1 too (sympy reads
+        log(w, 0) as log(w)/zoo = 0: a constant base is checked here, exactly)."""
+        self._require_defined(sympy.log(arguments[0].expression, evaluate=False))
+        if len(arguments) < 2:
+            return
+        base = arguments[1]
+        if base.value is not None:
+            if base.expression.is_positive is not True or (base.expression - 1).is_zero is not False:
+                raise _Refused(
+                    f"log to base {base.expression} is not a finite real number (a base must be > 0 and not 1)"
+                )
+            return
+        log_base = sympy.log(base.expression, evaluate=False)
+        self._require_defined(log_base)
+        self._require_defined(sympy.Pow(log_base, -1, evaluate=False))
+
+
+def _nonzero_literal(literal: str) -> bool:
+    """Whether a float literal's digits (before any exponent) are not all zero: ``1e-400`` is a
+    nonzero number that Python rounds to 0.0, ``0e5`` is 0."""
+    mantissa = literal.lower().replace("_", "").split("e")[0]
+    return any(digit in mantissa for digit in "123456789")
+
+
+def _exact_value(number: sympy.Rational) -> float:
+    """The float64 nearest an exact rational constant (Python's int division rounds correctly),
+    refusing one beyond float64's range and a nonzero one that rounds to 0 (below 2^-1074)."""
+    numerator, denominator = int(number.p), int(number.q)
+    try:
+        value = numerator / denominator
+    except OverflowError:
+        raise _Refused("a constant in it overflows float64") from None
+    if value == 0.0 and numerator != 0:
+        raise _Refused("a constant in it underflows float64 (nonzero, but it rounds to 0)")
+    return _float(value)
 
 
 def _numeric_binary(op: ast.operator, x: float, y: float) -> float:
@@ -284,20 +400,32 @@ def _check_size(tree: ast.AST) -> None:
 
 def _check_finite(expression: sympy.Expr) -> None:
     """Refuse a built expression that is not finite and real: zoo, oo, nan, I anywhere in it."""
-    bad = [atom for atom in expression.atoms(sympy.Number, sympy.NumberSymbol)
-           if atom.is_finite is False or atom is sympy.nan or atom.is_extended_real is False]
+    bad = [
+        atom
+        for atom in expression.atoms(sympy.Number, sympy.NumberSymbol)
+        if atom.is_finite is False or atom is sympy.nan or atom.is_extended_real is False
+    ]
     if expression.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan, sympy.I) or bad:
         raise _Refused("it is not a finite real number (it contains zoo, oo, nan or I)")
     for atom in expression.atoms(sympy.Rational):
-        for part in (atom.p, atom.q):
-            if abs(part) > 2 ** 1023:
-                raise _Refused(f"the constant {atom} is outside float64's range")
+        _exact_value(atom)  # within float64's range, and not a nonzero that rounds to 0
+    for power in expression.atoms(sympy.Pow):
+        if power.exp.is_Number and abs(power.exp) > MAX_EXPONENT:  # (w^1000)^1000 = w^1000000
+            raise _Refused(f"a constant exponent above {MAX_EXPONENT:g} in magnitude is not allowed")
 
 
 def parse_expression(text: str, *, symbols: Sequence[str] = USER_SYMBOLS, what: str = "--bound") -> sympy.Expr:
     """The sympy expression of ``text`` in ``symbols`` (module docstring for the grammar). Anything
     outside the grammar, undefined, not finite or not real is :class:`InputError` with one line
     naming ``what``."""
+    return _parse(text, symbols, what)[0]
+
+
+def _parse(
+    text: str, symbols: Sequence[str], what: str
+) -> tuple[sympy.Expr, tuple[sympy.Expr, ...], tuple[sympy.Rational, ...]]:
+    """The expression, its domain conditions (:class:`_Builder`: the subexpressions, as written,
+    that must be finite reals wherever the bound is evaluated) and its float literals' exact values."""
     if not isinstance(text, str):
         raise InputError(f"{what} must be a string, got {type(text).__name__}")
     shown = text if len(text) <= 80 else text[:77] + "..."
@@ -308,8 +436,9 @@ def parse_expression(text: str, *, symbols: Sequence[str] = USER_SYMBOLS, what: 
     unknown = [name for name in symbols if name not in SYMBOLS]
     if unknown:
         raise ValueError(f"no shared symbol(s) {', '.join(unknown)}")
-    try:  # ^ is power, as in mathematics (Python's ^ would bind looser than *)
-        tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
+    source = text.strip().replace("^", "**")  # ^ is power, as in mathematics (Python's ^ binds looser than *)
+    try:
+        tree = ast.parse(source, mode="eval")
     except SyntaxError as error:
         reason = (error.msg or "invalid syntax") + (f" at column {error.offset}" if error.offset else "")
         raise InputError(f"{what} {shown!r} does not parse: {reason}") from None
@@ -317,8 +446,8 @@ def parse_expression(text: str, *, symbols: Sequence[str] = USER_SYMBOLS, what: 
         raise InputError(f"{what} {shown!r} does not parse: too deeply nested or malformed") from None
     try:
         _check_size(tree)
-        built = _Builder({name: SYMBOLS[name] for name in symbols}).build(tree)
-        expression = built.expression
+        builder = _Builder({name: SYMBOLS[name] for name in symbols}, source)
+        expression = builder.build(tree).expression
         if not isinstance(expression, sympy.Expr):
             raise _Refused(f"it is a {type(expression).__name__}, not an expression")
         _check_finite(expression)
@@ -326,13 +455,20 @@ def parse_expression(text: str, *, symbols: Sequence[str] = USER_SYMBOLS, what: 
         raise InputError(f"{what} {shown!r} is not a mathematical expression: {refusal}") from None
     except RecursionError:
         raise InputError(f"{what} {shown!r} is not a mathematical expression: too deeply nested") from None
-    return expression
+    return expression, tuple(builder.domain), tuple(builder.decimals)
 
 
 def parse_bound(text: str, *, symbols: Sequence[str] = USER_SYMBOLS, what: str = "--bound") -> Bound:
     """A user's claimed bound B(r, d, N, p, δ, ω, ω^tok, ω^cont) from ``text`` (:func:`parse_expression`),
     evaluated in the order of ``symbols``; its provenance is "the user"."""
-    expression = parse_expression(text, symbols=symbols, what=what)
+    expression, domain, decimals = _parse(text, symbols, what)
     provenance = Provenance(source="the user", statement=f"claimed bound {text.strip()}", status="paper")
-    return Bound("claimed bound", expression, tuple(SYMBOLS[name] for name in symbols), provenance,
-                 "Given on the command line.")
+    return Bound(
+        "claimed bound",
+        expression,
+        tuple(SYMBOLS[name] for name in symbols),
+        provenance,
+        "Given on the command line.",
+        domain=domain,
+        decimals=decimals,
+    )
