@@ -1,4 +1,4 @@
-"""Throughput of the looped evaluation (issue 4), measured in one run:
+"""Throughput of the looped evaluation, measured in one run:
 
 - sequence-loops per second of the universal construction's LoopedTransformer (one block applied
   r times; hardmax attention, ReLU feed-forward, timestep gate) on CPU at batch B = 4096, float64:

@@ -26,12 +26,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, cast
 
 import torch
+from torch import nn
+
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import require_bits
-from torch import nn
 
 AttentionKind = Literal["hardmax", "softmax", "sigmoid", "linear"]
 ATTENTION_KINDS: tuple[str, ...] = ("hardmax", "softmax", "sigmoid", "linear")
@@ -74,11 +75,10 @@ class MultiHeadAttention(nn.Module):
         default = 1.0 / math.sqrt(head_dim) if kind in ("softmax", "sigmoid") else 1.0
         self.inverse_temperature = default if inverse_temperature is None else float(inverse_temperature)
         self.sigmoid_bias = float(sigmoid_bias)
-        factory = {"dtype": dtype, "device": device}
-        self.W_Q = nn.Parameter(torch.zeros(heads, head_dim, width, **factory))
-        self.W_K = nn.Parameter(torch.zeros(heads, head_dim, width, **factory))
-        self.W_V = nn.Parameter(torch.zeros(heads, head_dim, width, **factory))
-        self.W_O = nn.Parameter(torch.zeros(heads, width, head_dim, **factory))
+        self.W_Q = nn.Parameter(torch.zeros(heads, head_dim, width, dtype=dtype, device=device))
+        self.W_K = nn.Parameter(torch.zeros(heads, head_dim, width, dtype=dtype, device=device))
+        self.W_V = nn.Parameter(torch.zeros(heads, head_dim, width, dtype=dtype, device=device))
+        self.W_O = nn.Parameter(torch.zeros(heads, width, head_dim, dtype=dtype, device=device))
 
     def weights(self, Z: torch.Tensor, key_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Attention weights [B, heads, N (queries), N (keys)]."""
@@ -110,11 +110,10 @@ class FeedForward(nn.Module):
         super().__init__()
         if width < 1 or hidden < 1:
             raise InputError(f"feed-forward widths must be >= 1, got width={width}, hidden={hidden}")
-        factory = {"dtype": dtype, "device": device}
-        self.W_in = nn.Parameter(torch.zeros(hidden, width, **factory))
-        self.b_in = nn.Parameter(torch.zeros(hidden, **factory))
-        self.W_out = nn.Parameter(torch.zeros(width, hidden, **factory))
-        self.b_out = nn.Parameter(torch.zeros(width, **factory))
+        self.W_in = nn.Parameter(torch.zeros(hidden, width, dtype=dtype, device=device))
+        self.b_in = nn.Parameter(torch.zeros(hidden, dtype=dtype, device=device))
+        self.W_out = nn.Parameter(torch.zeros(width, hidden, dtype=dtype, device=device))
+        self.b_out = nn.Parameter(torch.zeros(width, dtype=dtype, device=device))
 
     def forward(self, Z: torch.Tensor) -> torch.Tensor:
         # Flattened tokens, one addmm per layer: `Z @ W.T` (and F.linear) on a 3-D float64 Z take a
@@ -187,6 +186,9 @@ class TableModulation(nn.Module):
     """Timestep scaling from a table (Xu & Sato Thm 4.2): loop t multiplies the feed-forward update
     by η(t) = ``table[t − 1]`` ∈ R^width; loops past the table's end use ``after`` (ones if None)."""
 
+    table: torch.Tensor  # [loops, width], a registered buffer
+    after: torch.Tensor  # [width], a registered buffer
+
     def __init__(self, table: torch.Tensor, after: torch.Tensor | None = None) -> None:
         super().__init__()
         if table.dim() != 2:
@@ -215,14 +217,15 @@ class SinusoidalTimestepModulation(nn.Module):
         self.embed = nn.Sequential(
             nn.Linear(frequencies, width, dtype=dtype), nn.SiLU(), nn.Linear(width, width, dtype=dtype)
         )
-        self.project = nn.Sequential(nn.SiLU(), nn.Linear(width, 4 * width, dtype=dtype))
-        nn.init.zeros_(self.project[1].weight)
-        nn.init.zeros_(self.project[1].bias)
+        gates = nn.Linear(width, 4 * width, dtype=dtype)
+        self.project = nn.Sequential(nn.SiLU(), gates)
+        nn.init.zeros_(gates.weight)
+        nn.init.zeros_(gates.bias)
 
     def sinusoid(self, t: int) -> torch.Tensor:
         half = self.frequencies // 2
-        dtype = self.embed[0].weight.dtype
-        device = self.embed[0].weight.device
+        weight = cast(nn.Linear, self.embed[0]).weight  # embed[0] is the Linear built in __init__
+        dtype, device = weight.dtype, weight.device
         freqs = torch.exp(-math.log(self.max_period) * torch.arange(half, dtype=dtype, device=device) / half)
         angles = t * freqs
         embedding = torch.cat([torch.cos(angles), torch.sin(angles)])
@@ -293,7 +296,7 @@ class LoopedTransformer(nn.Module):
         trace: bool = False,
         capture: Capture | None = None,
         key_mask: torch.Tensor | None = None,
-    ):
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         loops = self.loops if loops is None else int(loops)
         if loops < 0:
             raise InputError(f"loops must be >= 0, got {loops}")
@@ -301,7 +304,7 @@ class LoopedTransformer(nn.Module):
             raise InputError(f"input must be [B, N, {self.embed.in_features}], got {list(X.shape)}")
         self._check_dtype(X)
         Z = self.embed(X)
-        states = [Z] if trace else None
+        states: list[torch.Tensor] = [Z] if trace else []
         if capture is not None:
             capture(0, Z)
         for t in range(1, loops + 1):

@@ -19,24 +19,29 @@ is a pair of non-permutations, so (i) and (ii) together say that all their value
 distinct: one sort finds every collision and the separation. Equivariance is checked on permuted
 copies (all permutations when the budget allows, random ones otherwise).
 
-Cells and points: cell c ∈ {0, …, (1/δ)^d − 1} is the token x with x_i = k_i δ, where k_i is the
-i-th base-(1/δ) digit of c (least significant first), the convention of
-:func:`loopbound.testing.strategies.grid_inputs`; its Yun id uᵀx, u = (1, δ^{−1}, …, δ^{−(d−1)}),
-is δ·c.
+Cells and points (:mod:`loopbound.constructions.contextual_grid`): cell c ∈ {0, …, (1/δ)^d − 1} is
+the token x with x_i = k_i δ, where k_i is the i-th base-(1/δ) digit of c (least significant
+first); its Yun id uᵀx, u = (1, δ^{−1}, …, δ^{−(d−1)}), is δ·c.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import torch
+from loopbound.constructions.contextual_grid import (
+    canonical_inputs,
+    cells_to_fractions,
+    cells_to_tensor,
+    check_shape,
+    duplicate_inputs,
+)
 from loopbound.constructions.contextual_steps import (
+    SortedValues,
     collisions,
     duplicates_outside,
     equivariance_failure,
@@ -46,100 +51,10 @@ from loopbound.constructions.contextual_steps import (
     separation_holds,
     sort_values,
 )
-from loopbound.theory import deltas
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import significand_bits
 
-ExactBatch = list[list[list[Fraction]]]  # [B][N][d]
 IdsFn = Callable[[Any], Any]
-
-
-# ---------------------------------------------------------------------------------------------
-# the grid
-# ---------------------------------------------------------------------------------------------
-
-
-def grid_steps(delta: float | Fraction) -> int:
-    """1/δ as an integer ≥ 2 (:func:`loopbound.theory.deltas.grid_steps`); an :class:`InputError`
-    for any other δ."""
-    return deltas.grid_steps(delta)
-
-
-def check_shape(delta: float | Fraction, d: int, N: int) -> tuple[int, int]:
-    """Validate (δ, d, N) for inputs with distinct tokens; return (1/δ, number of cells)."""
-    steps = grid_steps(delta)
-    for name, value in (("d", d), ("N", N)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise InputError(f"{name} must be an integer >= 1, got {value!r}")
-    cells = steps**d
-    if N > cells:
-        raise InputError(f"{N} distinct tokens do not fit in the {cells} cells of the grid (delta=1/{steps}, d={d})")
-    return steps, cells
-
-
-def cell_digits(cells: np.ndarray, steps: int, d: int) -> np.ndarray:
-    """Base-(1/δ) digits k_i of each cell, least significant first: [..., d] integers."""
-    powers = steps ** np.arange(d, dtype=np.int64)
-    return (np.asarray(cells, dtype=np.int64)[..., None] // powers) % steps
-
-
-def cells_to_tensor(rows: np.ndarray, steps: int, d: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """Rows of cells [B, N] as grid points [B, N, d] (x_i = k_i/steps)."""
-    return torch.from_numpy(cell_digits(rows, steps, d)).to(dtype) / steps
-
-
-def cells_to_fractions(rows: Sequence[Sequence[int]], steps: int, d: int) -> ExactBatch:
-    """Rows of cells as exact grid points [B][N][d] of fractions."""
-    return [
-        [[Fraction(int(k), steps) for k in digits] for digits in cell_digits(np.asarray(row), steps, d)] for row in rows
-    ]
-
-
-def points_to_cells(X: torch.Tensor | Sequence[Sequence[Any]], steps: int) -> list[int]:
-    """The cells of the tokens of one grid input [N, d] (float or exact); InputError off the grid."""
-    cells = []
-    for token in X.tolist() if isinstance(X, torch.Tensor) else X:
-        cell = 0
-        for i, x in enumerate(token):
-            k = Fraction(x) * steps
-            if k.denominator != 1 or not 0 <= k < steps:
-                raise InputError(f"token {list(token)} is not a point of the grid with delta=1/{steps}")
-            cell += int(k) * steps**i
-        cells.append(cell)
-    return cells
-
-
-def canonical_inputs(cells: int, N: int, *, max_inputs: int, seed: int) -> tuple[np.ndarray, int, bool]:
-    """Inputs with N distinct tokens, cells increasing: all of them when there are at most
-    ``max_inputs``, else ``max_inputs`` distinct ones drawn uniformly (seeded).
-    Returns (rows [M, N], how many exist, whether all were taken)."""
-    total = math.comb(cells, N)
-    if total <= max_inputs:
-        return np.array(list(itertools.combinations(range(cells), N)), dtype=np.int64).reshape(total, N), total, True
-    rng = np.random.default_rng(seed)
-    found: set[tuple[int, ...]] = set()
-    while len(found) < max_inputs:
-        draw = np.sort(rng.integers(0, cells, size=(2 * max_inputs, N)), axis=1)
-        for row in draw[np.all(np.diff(draw, axis=1) > 0, axis=1)]:
-            found.add(tuple(int(c) for c in row))
-            if len(found) == max_inputs:
-                break
-    return np.array(sorted(found), dtype=np.int64), total, False
-
-
-def duplicate_inputs(cells: int, N: int, *, max_inputs: int, seed: int) -> tuple[np.ndarray, int, bool]:
-    """Inputs (cells non-decreasing) in which some cell holds two or more tokens: all of them when
-    there are at most ``max_inputs``, else a seeded sample. Returns (rows, how many exist, all?)."""
-    total = math.comb(cells + N - 1, N) - math.comb(cells, N)
-    if total == 0:
-        return np.zeros((0, N), dtype=np.int64), 0, True
-    if total <= max_inputs:
-        rows = [row for row in itertools.combinations_with_replacement(range(cells), N) if len(set(row)) < N]
-        return np.array(rows, dtype=np.int64), total, True
-    rng = np.random.default_rng(seed)
-    draw = rng.integers(0, cells, size=(max_inputs, N))
-    draw[:, 1] = draw[:, 0]  # force one repeated cell, then forget where it is
-    return np.unique(np.sort(draw, axis=1), axis=0), total, False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,6 +258,27 @@ def _equivariance(
     return failure is None, len(index), [] if failure is None else [failure]
 
 
+def _band_checks(
+    ordered: SortedValues,
+    rows: np.ndarray,
+    evaluate: Callable[[np.ndarray], Any],
+    band: tuple[Any, Any] | None,
+    duplicated: np.ndarray | None,
+    *,
+    exact: bool,
+) -> tuple[bool | None, bool | None, int, list[str]]:
+    """(every valid input's values inside the band, every value of the inputs ``duplicated`` (rows
+    with a duplicated token) outside it, how many of those were checked, the failures); None, None,
+    0 and no failures where there is no band (or no ``duplicated`` rows to check)."""
+    if band is None:
+        return None, None, 0, []
+    inside, failures = inside_band(ordered, rows, band, exact=exact)
+    if duplicated is None:
+        return inside, None, 0, failures
+    outside, found = duplicates_outside(duplicated, evaluate, band, exact=exact)
+    return inside, outside, len(duplicated), failures + found
+
+
 def check_contextual_mapping(
     ids_fn: IdsFn,
     *,
@@ -376,7 +312,6 @@ def check_contextual_mapping(
     token (enumerated or sampled the same way) must have every value outside the band. The steps
     are in :mod:`loopbound.constructions.contextual_steps`.
     """
-    delta_fraction = Fraction(1, grid_steps(delta))
     steps, cells = _check_arguments(
         delta, d, N, max_inputs=max_inputs, batch_size=batch_size, tolerance=tolerance, band=band
     )
@@ -395,19 +330,14 @@ def check_contextual_mapping(
     failures += found
     holds, found = separation_holds(measured, claimed_separation)
     failures += found
-    inside = outside = None
-    duplicates_checked = 0
-    if band is not None:
-        inside, found = inside_band(ordered, rows, band, exact=exact)
-        failures += found
-        if check_duplicates:
-            dup_rows, _, _ = duplicate_inputs(cells, N, max_inputs=max_inputs, seed=seed)
-            duplicates_checked = len(dup_rows)
-            outside, found = duplicates_outside(dup_rows, evaluate, band, exact=exact)
-            failures += found
+    duplicated = None
+    if band is not None and check_duplicates:
+        duplicated = duplicate_inputs(cells, N, max_inputs=max_inputs, seed=seed)[0]
+    inside, outside, duplicates_checked, found = _band_checks(ordered, rows, evaluate, band, duplicated, exact=exact)
+    failures += found
 
     return ContextualMappingReport(
-        delta=delta_fraction,
+        delta=Fraction(1, steps),
         d=d,
         N=N,
         exact=exact,

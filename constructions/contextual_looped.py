@@ -34,6 +34,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import torch
+
 from loopbound.constructions import gadgets, phases
 from loopbound.constructions.blocks import LoopedTransformer
 from loopbound.constructions.built import Built
@@ -64,7 +65,7 @@ def contextual_head(d: int, m: int) -> Head:
         query=var(phases.ONE),
         key=token_id(d, m) - var(TAKEN) * K0,
         value=token_id(d, m),
-        out={RECEIVED: 1},
+        out={RECEIVED: Fraction(1)},
         label="largest untaken id",
     )
 

@@ -71,14 +71,16 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import torch
+from torch import nn
+
 from loopbound.constructions.blocks import ResidualBlock
 from loopbound.constructions.built import Built
-from loopbound.constructions.contextual_check import ContextualGuarantee, check_shape
+from loopbound.constructions.contextual_check import ContextualGuarantee
+from loopbound.constructions.contextual_grid import check_shape
 from loopbound.constructions.exact import apply_block
 from loopbound.constructions.spec import Affine, BlockSpec, Head, block_module, var
 from loopbound.theory.errors import InputError, PrecisionError
 from loopbound.theory.numerics import bits_for_integer, require_bits
-from torch import nn
 
 SOURCE = "Yun et al. 2020 (arXiv 1912.10077), §4.2 and App. B.5, Lemma 6; docs/theory.md §5"
 
@@ -223,6 +225,8 @@ class SelectiveShiftContextualMapping(nn.Module):
     the embedding (1, x)). ``.spec`` holds the exact weights; inputs are cast to the module's dtype.
     """
 
+    id_weights: torch.Tensor  # [d + 1], u over (one, x0, …), a registered buffer
+
     def __init__(self, spec: SelectiveShiftSpec, layers: Sequence[ResidualBlock], *, dtype: torch.dtype) -> None:
         super().__init__()
         self.spec = spec
@@ -235,12 +239,12 @@ class SelectiveShiftContextualMapping(nn.Module):
     def guarantee(self) -> ContextualGuarantee:
         return self.spec.guarantee
 
-    def forward(self, X: torch.Tensor, *, trace: bool = False):
+    def forward(self, X: torch.Tensor, *, trace: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         if X.dim() != 3 or X.shape[1] != self.spec.N or X.shape[2] != self.spec.d:
             raise InputError(f"input must be [B, N, d] = [B, {self.spec.N}, {self.spec.d}], got {list(X.shape)}")
         X = X.to(self.id_weights)
         Z = torch.cat([torch.ones_like(X[..., :1]), X], dim=-1)
-        states = [Z] if trace else None
+        states: list[torch.Tensor] = [Z] if trace else []
         for layer in self.layers:
             Z = layer(Z)
             if trace:
@@ -270,7 +274,9 @@ def build_selective_shift(
             f"the selective-shift mapping with delta=1/{steps} has no exact binary-float evaluation "
             "(1/delta is not a power of two); use selective_shift_spec(...).exact_ids"
         )
-    require_bits(spec.guarantee.precision_bits, dtype, f"the selective-shift mapping (delta=1/{steps}, d={d}, N={N})")
+    bits = spec.guarantee.precision_bits
+    assert bits is not None  # selective_shift_spec always states its bits
+    require_bits(bits, dtype, f"the selective-shift mapping (delta=1/{steps}, d={d}, N={N})")
     module = SelectiveShiftContextualMapping(
         spec, [block_module(layer, dtype=dtype) for layer in spec.layers], dtype=dtype
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
+from typing import Literal, overload
 
 from loopbound.constructions.spec import Affine, BlockSpec, LoopedSpec, head_rows
 from loopbound.theory.errors import InputError
@@ -96,9 +97,31 @@ def readout(spec: LoopedSpec, state: State) -> list[list[Fraction]]:
     return [[_apply(form, z) for form in spec.readout] for z in state]
 
 
+@overload
+def exact_forward(
+    spec: LoopedSpec,
+    X: Sequence[Sequence[float | Fraction]],
+    loops: int | None = None,
+    *,
+    trace: Literal[False] = False,
+) -> list[list[Fraction]]: ...
+
+
+@overload
+def exact_forward(
+    spec: LoopedSpec, X: Sequence[Sequence[float | Fraction]], loops: int | None = None, *, trace: Literal[True]
+) -> tuple[list[list[Fraction]], list[State]]: ...
+
+
+@overload
+def exact_forward(
+    spec: LoopedSpec, X: Sequence[Sequence[float | Fraction]], loops: int | None = None, *, trace: bool
+) -> list[list[Fraction]] | tuple[list[list[Fraction]], list[State]]: ...
+
+
 def exact_forward(
     spec: LoopedSpec, X: Sequence[Sequence[float | Fraction]], loops: int | None = None, *, trace: bool = False
-):
+) -> list[list[Fraction]] | tuple[list[list[Fraction]], list[State]]:
     """L₂ ∘ block^loops ∘ L₁ on one input [N, d_in] in exact arithmetic.
 
     Returns the output [N, d_out] as fractions, and with ``trace=True`` also the list of states
@@ -106,7 +129,7 @@ def exact_forward(
     """
     loops = spec.loops if loops is None else loops
     state = embed(spec, to_fractions(X))
-    states = [state] if trace else None
+    states: list[State] = [state] if trace else []
     for t in range(1, loops + 1):
         state = block_step(spec, state, t)
         if trace:

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import torch
+
 from loopbound.constructions import gadgets, phases
 from loopbound.constructions.blocks import LoopedTransformer
 from loopbound.constructions.built import Built
@@ -238,7 +239,7 @@ def memoriser_spec(labels: Sequence[Sequence[float]], *, timestep: bool) -> Buil
         readout=readout,
         loops=K - 1,
         ff_gate=ff_gate,
-        ff_gate_after={y_name(j): 0 for j in range(d_out)} if timestep else None,
+        ff_gate_after={y_name(j): Fraction(0) for j in range(d_out)} if timestep else None,
     )
     guarantee = MemoriserGuarantee(
         K=K,

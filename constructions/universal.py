@@ -17,7 +17,7 @@ c = t − 1; flags are computed one loop ahead, :mod:`loopbound.constructions.ph
 2. contextual mapping, loops m … m + N − 1 (:mod:`loopbound.constructions.contextual_looped`): the hardmax head
    hands every token the largest untaken id, S ← K₀S + z_max, giving the contextual id
    k_n = z_n·K₀^N + S (K₀ = m^d), distinct per token and per input up to permutation;
-3. value mapping, loops t_v = m + N … t_v + K − 1 (:mod:`loopbound.constructions.memorization`), value step
+3. value mapping, loops t_v = m + N … t_v + K − 1 (:mod:`loopbound.constructions.universal_values`), value step
    s = t − t_v + 1 acting on the tokens with k_n ≥ s: with timestep scaling the loop's scale
    η(s) = ŷ'_s − ŷ'_{s−1} makes the output exactly ŷ_{k_n}; without it an integer register releases one
    bit per loop and the output moves ±ε_j, ending within ε_j = max |Δŷ_j|/Δk over consecutive valid
@@ -59,7 +59,6 @@ per-loop scales η (one d_out-vector per value loop) come on top, as in Theorem 
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -77,19 +76,7 @@ from loopbound.constructions.contextual_looped import (
     contextual_units,
 )
 from loopbound.constructions.exact import exact_forward
-from loopbound.constructions.memorization import (
-    bit_name,
-    bit_register,
-    bit_value_units,
-    carried_forward,
-    fraction_bits,
-    greedy_walk,
-    register_name,
-    required_step,
-    timestep_value_units,
-    to_fixed_point,
-    y_name,
-)
+from loopbound.constructions.memorization import carried_forward, y_name
 from loopbound.constructions.quantization import (
     DEFAULT_SHARPNESS,
     band_measure,
@@ -100,6 +87,7 @@ from loopbound.constructions.quantization import (
     x_name,
 )
 from loopbound.constructions.sizes import (
+    UniversalSizes,
     grid_for_loops,
     largest_valid_id,
     loops_for_grid,
@@ -107,13 +95,19 @@ from loopbound.constructions.sizes import (
     universal_sizes,
 )
 from loopbound.constructions.spec import Affine, BlockSpec, LoopedSpec, Unit, to_module, var
+from loopbound.constructions.universal_values import (
+    Labels,
+    ValuePhase,
+    fixed_point_labels,
+    timestep_value_phase,
+    walk_value_phase,
+)
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import bits_for_integer
 from loopbound.theory.targets import Target
 from torch import nn
 
 CONTEXT_FLAG = "ctx"
-VALUE_FLAG = "val"
 
 
 @dataclass(frozen=True)
@@ -186,30 +180,38 @@ def check_equivariance(target: Target, *, samples: int = 32, seed: int = 0) -> s
     return "checked numerically"
 
 
-def _cell_corner(z: int, m: int, d: int) -> list[float]:
-    return [((z // m**i) % m) / m for i in range(d)]
-
-
-def value_table(target: Target, m: int) -> dict[int, list[float]]:
-    """ŷ_k for every valid contextual id k: f at the lower corners of k's cells, at its own token."""
-    d, N = target.d, target.N
-    K0 = m**d
-    sequences, owners = [], []
-    for cells in itertools.combinations(range(K0 - 1, -1, -1), N):  # decreasing: the Horner order
-        S = sum(z * K0 ** (N - 1 - j) for j, z in enumerate(cells))
-        sequences.append([_cell_corner(z, m, d) for z in cells])
-        owners.append([(position, z * K0**N + S) for position, z in enumerate(cells)])
-    outputs = []
-    X = torch.tensor(sequences, dtype=torch.float64)
-    for start in range(0, len(X), 8192):
-        with torch.no_grad():
-            outputs.append(target(X[start : start + 8192]))
-    values = torch.cat(outputs)
-    table: dict[int, list[float]] = {}
-    for b, pairs in enumerate(owners):
-        for position, k in pairs:
-            table[k] = values[b, position].tolist()
-    return table
+def _block(
+    d: int, m: int, N: int, d_out: int, sharpness: int, t_context: int, t_value: int, value: ValuePhase
+) -> tuple[BlockSpec, dict[str, Affine]]:
+    """The fused block (counter, quantisation, contextual mapping, then the value phase's units) and
+    its embedding constants."""
+    coordinates = [
+        phases.ONE,
+        phases.COUNT,
+        *(x_name(i) for i in range(d)),
+        *(g_name(i) for i in range(d)),
+        TAKEN,
+        RECEIVED,
+        SEQUENCE,
+        CONTEXT_FLAG,
+        *(y_name(j) for j in range(d_out)),
+        *value.coordinates,
+    ]
+    embed: dict[str, Affine] = {
+        phases.ONE: Affine(constant=1),
+        **{x_name(i): var(f"in{i}") for i in range(d)},
+        CONTEXT_FLAG: Affine(constant=phases.initial_flag(t_context, t_value)),
+        **value.embed,
+    }
+    units: list[Unit] = [
+        *phases.counter_units(),
+        *quantisation_units(d, m, sharpness),
+        *phases.flag_units(CONTEXT_FLAG, t_context, t_value),
+        *contextual_units(d, m, N, var(CONTEXT_FLAG)),
+        *value.units,
+    ]
+    block = BlockSpec(tuple(coordinates), heads=(contextual_head(d, m),), units=tuple(units), attention="hardmax")
+    return block, embed
 
 
 def universal_spec(
@@ -221,99 +223,63 @@ def universal_spec(
         raise InputError(f"sharpness M must be an integer > 1/delta = {m}, got {sharpness!r}")
     d, N, d_out = target.d, target.N, target.d_out
     equivariance = check_equivariance(target)
-    K0 = m**d
     sizes = universal_sizes(m, d, N, d_out, timestep=timestep)
     K, loops = sizes.value_loops, sizes.loops
     t_context = sizes.quantisation_loops + 1  # first loop of each phase
     t_value = t_context + sizes.contextual_loops
 
-    raw = value_table(target, m)
-    magnitude = max(abs(v) for row in raw.values() for v in row) + 1.0
-    F = fraction_bits(magnitude * (K + 2) * 4)
-    labels = [{k: to_fixed_point(row[j], F) for k, row in raw.items()} for j in range(d_out)]
-
-    coordinates = [
-        phases.ONE,
-        phases.COUNT,
-        *(x_name(i) for i in range(d)),
-        *(g_name(i) for i in range(d)),
-        TAKEN,
-        RECEIVED,
-        SEQUENCE,
-        CONTEXT_FLAG,
-        *(y_name(j) for j in range(d_out)),
-    ]
-    embed: dict[str, Affine] = {
-        phases.ONE: Affine(constant=1),
-        **{x_name(i): var(f"in{i}") for i in range(d)},
-        CONTEXT_FLAG: Affine(constant=phases.initial_flag(t_context, t_value)),
-    }
-    units: list[Unit] = [
-        *phases.counter_units(),
-        *quantisation_units(d, m, sharpness),
-        *phases.flag_units(CONTEXT_FLAG, t_context, t_value),
-        *contextual_units(d, m, N, var(CONTEXT_FLAG)),
-    ]
+    labels = fixed_point_labels(target, m, K)
     # u = k − s with s = c + 2 − t_v the value step of this loop
     u = contextual_id(d, m, N) - var(phases.COUNT) - 2 + t_value
-    carried = [carried_forward(labels[j], 0, K) for j in range(d_out)]
-    ff_gate = ff_gate_after = None
-    value_bits = 0
+    carried = [carried_forward(labels.labels[j], 0, K) for j in range(d_out)]
     if timestep:
-        units += timestep_value_units(u, [y_name(j) for j in range(d_out)])
-        zero_y = {y_name(j): Fraction(0) for j in range(d_out)}
-        ff_gate = [dict(zero_y) for _ in range(t_value - 1)]
-        for s in range(1, K + 1):
-            ff_gate.append({y_name(j): carried[j][s] - carried[j][s - 1] for j in range(d_out)})
-        ff_gate_after = zero_y
-        errors = tuple(0.0 for _ in range(d_out))
-        output_bound = max(
-            float(abs(carried[j][0]) + sum(abs(carried[j][s] - carried[j][s - 1]) for s in range(1, K + 1)))
-            for j in range(d_out)
-        )
-        for j in range(d_out):
-            embed[y_name(j)] = Affine(constant=carried[j][0])
+        value = timestep_value_phase(u, carried, t_value, K)
     else:
-        coordinates.append(VALUE_FLAG)
-        embed[VALUE_FLAG] = Affine(constant=phases.initial_flag(t_value, t_value + K))
-        units += phases.flag_units(VALUE_FLAG, t_value, t_value + K)
-        bound = K + loops + 3
-        padding = t_value - 2  # bit i leaves the register in loop i; value step s uses it in loop t_v + s − 1
-        steps = []
-        for j in range(d_out):
-            coordinates += [bit_name(j), register_name(j)]
-            step = Fraction(math.ceil(required_step(labels[j]) * 2**F), 2**F)
-            signs = greedy_walk(labels[j], 0, K, carried[j][0], step)
-            register, first_bit, register_bits = bit_register([0] * padding + [(sign + 1) // 2 for sign in signs])
-            embed[y_name(j)] = Affine(constant=carried[j][0])
-            embed[bit_name(j)] = Affine(constant=first_bit)
-            embed[register_name(j)] = Affine(constant=register)
-            units += bit_value_units(u, j, step, var(VALUE_FLAG), bound, register_bits)
-            steps.append(step)
-        errors = tuple(float(step) for step in steps)
-        output_bound = max(float(abs(carried[j][0]) + K * steps[j]) for j in range(d_out))
-        value_bits = (
-            register_bits + 1
-        )  # bit_value_units: every partial sum is an integer < 2^(L+1) or an even one < 2^(L+2)
-
-    block = BlockSpec(tuple(coordinates), heads=(contextual_head(d, m),), units=tuple(units), attention="hardmax")
+        value = walk_value_phase(u, labels, carried, t_value, K, loops)
+    block, embed = _block(d, m, N, d_out, sharpness, t_context, t_value, value)
     readout = tuple(var(y_name(j)) for j in range(d_out))
     spec = LoopedSpec(
-        block, d_in=d, embed=embed, readout=readout, loops=loops, ff_gate=ff_gate, ff_gate_after=ff_gate_after
+        block,
+        d_in=d,
+        embed=embed,
+        readout=readout,
+        loops=loops,
+        ff_gate=value.ff_gate,
+        ff_gate_after=value.ff_gate_after,
     )
+    built = (block.width, len(block.units), len(block.heads), block.head_size)
+    if built != (sizes.embedding_width, sizes.ff_width, sizes.heads, sizes.head_size):
+        raise RuntimeError(f"the universal block has sizes {built}, its formulas say {sizes}")
+    return Built(spec, _guarantee(spec, sizes, m, sharpness, target, labels, carried, value, equivariance, timestep))
 
-    table_bits = bits_for_integer(int((output_bound + magnitude) * 2**F)) + 1
+
+def _guarantee(
+    spec: LoopedSpec,
+    sizes: UniversalSizes,
+    m: int,
+    sharpness: int,
+    target: Target,
+    labels: Labels,
+    carried: list[list[Fraction]],
+    value: ValuePhase,
+    equivariance: str,
+    timestep: bool,
+) -> UniversalGuarantee:
+    """The guarantee of the built spec: sizes, the bits its arithmetic needs, the failure set's
+    measure and the output bounds on it (module docstring)."""
+    d, N, d_out = target.d, target.N, target.d_out
+    K, loops = sizes.value_loops, sizes.loops
+    F = labels.fraction_bits
+    table_bits = bits_for_integer(int((value.output_bound + labels.magnitude) * 2**F)) + 1
     precision = max(
         quantiser_precision_bits(m, sharpness, loops),
         contextual_precision_bits(d, m, N),
         bits_for_integer(K + 2 * loops + 4),
         table_bits,
-        value_bits,
+        value.value_bits,
     )
-    built = (block.width, len(block.units), len(block.heads), block.head_size)
-    if built != (sizes.embedding_width, sizes.ff_width, sizes.heads, sizes.head_size):
-        raise RuntimeError(f"the universal block has sizes {built}, its formulas say {sizes}")
-    guarantee = UniversalGuarantee(
+    errors = value.errors
+    return UniversalGuarantee(
         delta=Fraction(1, m),
         grid_size=m,
         d=d,
@@ -332,15 +298,14 @@ def universal_spec(
         precision_bits=precision,
         sharpness=sharpness,
         band_measure=band_measure(m, sharpness, N * d),
-        collision_measure=1.0 - math.prod(1.0 - j / K0 for j in range(N)),
+        collision_measure=1.0 - math.prod(1.0 - j / m**d for j in range(N)),
         value_error_bound=errors,
         label_rounding=2.0 ** (-F - 1),
-        output_bound=output_bound,
+        output_bound=value.output_bound,
         collision_output_bound=max(float(max(abs(v) for v in carried[j])) + errors[j] for j in range(d_out)),
-        valid_ids=len(raw),
+        valid_ids=len(labels.raw),
         equivariance=equivariance,
     )
-    return Built(spec, guarantee)
 
 
 class UniversalApproximator(nn.Module):
@@ -431,5 +396,4 @@ __all__ = [
     "largest_valid_id",
     "cell_representative",
     "check_equivariance",
-    "value_table",
 ]

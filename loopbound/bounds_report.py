@@ -102,7 +102,7 @@ def escape(text: str) -> str:
 
 def all_bounds() -> tuple[Bound, ...]:
     """Every bound loopbound checks, the approximation theorems first."""
-    from loopbound.theory.bounds import approximation, regression
+    from loopbound.theory.bounds import approximation, construction, regression
     from loopbound.theory.bounds.budgets import BUDGETS
 
     theorems = (
@@ -111,7 +111,7 @@ def all_bounds() -> tuple[Bound, ...]:
         approximation.THEOREM_3_6_EXACT_VALUES,
         approximation.THEOREM_3_6_EXACT_VALUES_OTHER_READING,
         approximation.LEMMA_4_1,
-        approximation.CONSTRUCTION_TEMPLATE,
+        construction.CONSTRUCTION_TEMPLATE,
     )
     loops = (approximation.QUANTISATION_LOOPS, approximation.CONTEXTUAL_LOOPS, approximation.VALUE_LOOPS)
     in_context = tuple(value for value in vars(regression).values() if isinstance(value, Bound))

@@ -1,4 +1,4 @@
-"""Turn a TARGET argument into a :class:`loopbound.theory.targets.Target` (DESIGN.md, Conventions).
+"""Turn a TARGET argument into a :class:`loopbound.theory.targets.Target` (docs/architecture.md, Conventions).
 
 Three spellings:
 - a built-in name with parameters: ``holder``, ``holder:alpha=0.5,scale=2``;

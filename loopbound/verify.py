@@ -8,12 +8,12 @@ For a target f on [0,1]^{N×d} and each loop budget r:
 2. its error: ‖g − f‖_{L^p} over the uniform cube by randomised QMC, an estimate with a confidence
    interval, and a certified lower bound on the sup error (:mod:`loopbound.theory.error_measure`);
 3. the claim at r (:mod:`loopbound.theory.claims`) — by default Theorem 3.6 for the construction
-   itself (:data:`loopbound.theory.bounds.approximation.CONSTRUCTION_TEMPLATE`, derived in
-   :func:`~loopbound.theory.bounds.approximation.construction_bound`) with the constants of the
+   itself (:data:`loopbound.theory.bounds.construction.CONSTRUCTION_TEMPLATE`, derived in
+   :func:`~loopbound.theory.bounds.construction.construction_bound`) with the constants of the
    guarantee of the construction built for that r (each row's ``values``); or ``"theorem"``, the
    reconstructed Theorem 3.6 / 4.2 at δ(r) with the O-constants fixed by the construction; or a
    user's sympy expression in r, d, N, p, delta and the moduli w, w_tok, w_cont;
-4. the verdict (:func:`loopbound.theory.rate_fit.judge`): held / violated / inconclusive per r, the fitted
+4. the verdict (:func:`loopbound.theory.verdict.judge`): held / violated / inconclusive per r, the fitted
    rate against the bound's own slope.
 
 Where the values come from (said in every result):
@@ -28,7 +28,7 @@ Where the values come from (said in every result):
   the upper bounds alone would pass a false claim. Where no upper bound is known (a user's target)
   the upper end is the estimate too, and a "violated" verdict is against the estimate; the result
   says which was used;
-- S = sup|f| (entrywise) is exact for the built-ins (:func:`loopbound.theory.bounds.approximation.target_sup`),
+- S = sup|f| (entrywise) is exact for the built-ins (:func:`loopbound.theory.target_sup.target_sup`),
   else an estimate from samples.
 
 This module orchestrates (build per grid, measure, ask the claim, judge); the results and their
@@ -47,7 +47,6 @@ import torch
 from loopbound.construction_family import DEFAULT_CONSTRUCTION, ConstructionFamily, load_family, smallest_budget
 from loopbound.constructions.blocks import LoopedTransformer
 from loopbound.constructions.built import Built
-from loopbound.theory.bounds.approximation import target_sup
 from loopbound.theory.bounds.core import Bound
 from loopbound.theory.bounds.hypotheses import TheoremHypotheses
 from loopbound.theory.bounds.parse import USER_SYMBOLS, parse_bound  # re-exported: a bound is parsed without eval
@@ -56,8 +55,9 @@ from loopbound.theory.error_measure import ErrorMeasurement, measure_error
 from loopbound.theory.errors import InputError, PrecisionError
 from loopbound.theory.moduli_bracket import ModulusValue, modulus_values
 from loopbound.theory.norms import check_p
-from loopbound.theory.rate_fit import Status, Verdict, classify, judge
+from loopbound.theory.target_sup import target_sup
 from loopbound.theory.targets import Target
+from loopbound.theory.verdict import Status, Verdict, classify, judge
 from loopbound.verify_result import VerifyResult, VerifyRow, guarantee_summary
 from loopbound.verify_table import format_columns, format_table, rare_error_warning, rare_errors_summary
 

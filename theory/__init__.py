@@ -1,7 +1,7 @@
 """The mathematics loopbound checks: targets, moduli of continuity, bounds and rates.
 
 This package knows no construction (dependencies point loopbound → constructions → theory).
-Conventions (DESIGN.md): tensors are ``[batch, N, d]`` with tokens on dim 1; input distances are
+Conventions (docs/architecture.md): tensors are ``[batch, N, d]`` with tokens on dim 1; input distances are
 entrywise 2-norms, output differences entrywise p-norms.
 """
 

@@ -4,7 +4,7 @@ The statistics differ by caller — the median over prompts (:func:`loopbound.th
 resampling prompts) and the log-log slope over (r, error) points (:func:`loopbound.theory.rate_fit.fit_rate`,
 a pairs bootstrap) — and each draws its own resamples; the interval they report is the same
 construction: the ``(1 − level)/2`` and ``(1 + level)/2`` quantiles of the statistic's draws
-(Efron & Tibshirani 1993, ch. 13), stated with its level and seed by the caller (STYLE.md §10).
+(Efron & Tibshirani 1993, ch. 13), stated with its level and seed by the caller (CONTRIBUTING.md §10).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ said not to be) and the constants it was evaluated with. The kinds (docs/theory.
 theorems):
 
 - :class:`ConstructionClaim` (``"construction"``): Theorem 3.6 for the construction itself,
-  :data:`~loopbound.theory.bounds.approximation.CONSTRUCTION_TEMPLATE` with the constants
-  ε, B, B_C, μ_B, μ_C of the guarantee (:func:`~loopbound.theory.bounds.approximation.construction_terms`),
+  :data:`~loopbound.theory.bounds.construction.CONSTRUCTION_TEMPLATE` with the constants
+  ε, B, B_C, μ_B, μ_C of the guarantee (:func:`~loopbound.theory.bounds.construction.construction_terms`),
   S = sup|f| and w = ω_f(δ√(Nd)) at the construction's δ = 1/m;
 - :class:`TheoremClaim` (``"theorem"``): the reconstructed Theorem 3.6 (with Theorem 4.2's exact
   value mapping under timestep scaling) at δ(r), in its stricter reading, with the other reading's
@@ -29,13 +29,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from loopbound.theory.bounds.approximation import (
-    CONSTRUCTION_TEMPLATE,
-    construction_terms,
-    theorem_delta,
-    theorem_readings,
-)
+from loopbound.theory.bounds.approximation import theorem_delta, theorem_readings
 from loopbound.theory.bounds.bracket import BoundRange, bound_range
+from loopbound.theory.bounds.construction import CONSTRUCTION_TEMPLATE, construction_terms
 from loopbound.theory.bounds.core import Bound
 from loopbound.theory.bounds.hypotheses import TheoremHypotheses, theorem_hypotheses
 from loopbound.theory.errors import InputError

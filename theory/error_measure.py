@@ -1,7 +1,7 @@
 """Approximation error of a model against a target over the uniform cube: L^p by randomised
 quasi-Monte Carlo, sup by search.
 
-The mathematical objects (theory-notes §0), for g, f: [0,1]^{N×d} → R^{N×d_out} and the entrywise
+The mathematical objects (docs/theory.md §0), for g, f: [0,1]^{N×d} → R^{N×d_out} and the entrywise
 p-norm e(X) = ‖g(X) − f(X)‖_p over the N·d_out output entries:
 
 - ‖g − f‖_{L^p} = (∫_{[0,1]^{Nd}} e(X)^p dX)^{1/p}: :func:`measure_error` estimates I = ∫ e^p by
@@ -209,6 +209,53 @@ def _progress(total: int, enabled: bool | None, label: str):
     return tqdm(total=total, disable=not enabled, desc=label, unit="pt", leave=False, file=sys.stderr)
 
 
+def _per_chunk(chunk: int, scramblings: int) -> int:
+    """Points per scrambling in one pass, so that at most ``chunk`` inputs are in flight; a power of
+    two, so every chunk keeps Sobol's balance."""
+    if not isinstance(chunk, int) or chunk < 1:
+        raise InputError(f"chunk must be an integer >= 1, got {chunk!r}")
+    chunk = 1 << (chunk.bit_length() - 1)
+    per_chunk = max(1, chunk // scramblings)
+    return 1 << (per_chunk.bit_length() - 1)
+
+
+class _ScaledSums:
+    """Σ (e/scale)^p per scrambling, where scale is the largest pointwise error e seen so far (module
+    docstring: scale invariance); earlier sums are rescaled whenever scale grows."""
+
+    def __init__(self, scramblings: int, p: float, device: torch.device) -> None:
+        self.p = p
+        self.totals = torch.zeros(scramblings, dtype=torch.float64, device=device)
+        self.scale = 0.0
+
+    def add(self, errors: torch.Tensor, scramblings: int, size: int) -> None:
+        """Add one chunk: ``errors`` [scramblings · size] in float64, scrambling-major."""
+        largest = float(errors.max())
+        if largest > self.scale:
+            if self.scale > 0.0:  # (scale/largest)^p may underflow: those terms are then negligible
+                self.totals *= (self.scale / largest) ** self.p
+            self.scale = largest
+        if self.scale > 0.0:
+            self.totals += (errors / self.scale).pow(self.p).reshape(scramblings, size).sum(dim=1)
+
+
+class _TopInputs:
+    """The ``keep`` inputs with the largest pointwise error so far, largest first: the sup search's
+    starting points."""
+
+    def __init__(self, keep: int, N: int, d: int, dtype: torch.dtype) -> None:
+        self.keep = keep
+        self.values = torch.empty(0, dtype=dtype)
+        self.points = torch.empty(0, N, d, dtype=dtype)
+
+    def add(self, values: torch.Tensor, X: torch.Tensor) -> None:
+        top = torch.topk(values, min(self.keep, values.numel()))
+        self.values = torch.cat([self.values, top.values.detach().cpu().to(self.values.dtype)])
+        self.points = torch.cat([self.points, X[top.indices].detach().cpu()])
+        order = torch.topk(self.values, min(self.keep, self.values.numel())).indices
+        self.values, self.points = self.values[order], self.points[order]
+
+
 def measure_error(
     approximant: Model,
     target: Model,
@@ -235,22 +282,14 @@ def measure_error(
     p = check_p(p)
     level = _check_level(level)
     n = _points_per_scrambling(samples, scramblings)
-    if not isinstance(chunk, int) or chunk < 1:
-        raise InputError(f"chunk must be an integer >= 1, got {chunk!r}")
-    chunk = 1 << (chunk.bit_length() - 1)  # a power of two, so every chunk keeps Sobol's balance
+    per_chunk = _per_chunk(chunk, scramblings)
     device = torch.device("cpu") if device is None else torch.device(device)
-    dim = N * d
     started = time.perf_counter()
     children = np.random.SeedSequence(seed).spawn(scramblings)
-    keep = max(1, sup_candidates)
-    best_values = torch.empty(0, dtype=dtype)
-    best_points = torch.empty(0, N, d, dtype=dtype)
+    top = _TopInputs(max(1, sup_candidates), N, d, dtype)
     bar = _progress(n * scramblings, progress, "L^p error")
-    engines = [qmc.Sobol(d=dim, scramble=True, seed=np.random.default_rng(child)) for child in children]
-    totals = torch.zeros(scramblings, dtype=torch.float64, device=device)  # Σ (e/scale)^p per scrambling
-    scale = 0.0  # the largest pointwise error so far (module docstring: scale invariance)
-    per_chunk = max(1, chunk // scramblings)  # points per scrambling in one pass: ≤ chunk inputs in flight
-    per_chunk = 1 << (per_chunk.bit_length() - 1)  # a power of two keeps every chunk Sobol-balanced
+    engines = [qmc.Sobol(d=N * d, scramble=True, seed=np.random.default_rng(child)) for child in children]
+    sums = _ScaledSums(scramblings, p, device)
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*balance properties of Sobol.*")
@@ -260,27 +299,16 @@ def measure_error(
                 points = np.concatenate([engine.random(size) for engine in engines])
                 X = torch.from_numpy(points).to(dtype=dtype).reshape(scramblings * size, N, d).to(device)
                 values = pointwise_norm(approximant, target, X, p)
-                errors = values.to(torch.float64)
-                largest = float(errors.max())
-                if largest > scale:
-                    if scale > 0.0:  # (scale/largest)^p may underflow: those terms are then negligible
-                        totals *= (scale / largest) ** p
-                    scale = largest
-                if scale > 0.0:
-                    totals += (errors / scale).pow(p).reshape(scramblings, size).sum(dim=1)
+                sums.add(values.to(torch.float64), scramblings, size)
                 if sup_search:
-                    top = torch.topk(values, min(keep, values.numel()))
-                    best_values = torch.cat([best_values, top.values.detach().cpu().to(dtype)])
-                    best_points = torch.cat([best_points, X[top.indices].detach().cpu()])
-                    order = torch.topk(best_values, min(keep, best_values.numel())).indices
-                    best_values, best_points = best_values[order], best_points[order]
+                    top.add(values, X)
                 done += size
                 bar.update(size * scramblings)
     finally:
         bar.close()
-    replicates = [float(total) / n for total in totals.cpu()]
+    replicates = [float(total) / n for total in sums.totals.cpu()]
     lp = _lp_estimate(
-        replicates, scale, p=p, level=level, n=n, seed=seed, device=device, seconds=time.perf_counter() - started
+        replicates, sums.scale, p=p, level=level, n=n, seed=seed, device=device, seconds=time.perf_counter() - started
     )
     sup = None
     if sup_search:
@@ -290,12 +318,12 @@ def measure_error(
             N=N,
             d=d,
             p=p,
-            starts=best_points,
+            starts=top.points,
             seed=seed,
             steps=sup_steps,
             device=device,
             dtype=dtype,
-            sampled=float(best_values[0]),
+            sampled=float(top.values[0]),
         )
     return ErrorMeasurement(lp=lp, sup=sup)
 

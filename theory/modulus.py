@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from loopbound.theory.deltas import check_deltas
 from loopbound.theory.errors import InputError
 from loopbound.theory.kinds import ModulusKind
@@ -236,7 +237,7 @@ def estimate_moduli(
     }
     if ModulusKind.SEQUENCE in wanted:
         own = estimate_modulus(target, ModulusKind.SEQUENCE, deltas, p=p, budget=budget, seed=seed, progress=progress)
-        improved = []
+        improved: list[ModulusEstimate] = []
         for k, estimate in enumerate(own):
             best = estimate
             for kind in per_token:

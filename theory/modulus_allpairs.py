@@ -191,22 +191,10 @@ def _choose_slope(a: torch.Tensor, c2: torch.Tensor, staircase: _Staircase) -> f
     return best_slope
 
 
-def all_pairs_modulus(
-    inputs: np.ndarray | torch.Tensor,
-    outputs: np.ndarray | torch.Tensor,
-    deltas: Sequence[float],
-    *,
-    p: float = 2.0,
-    tile_rows: int = 1024,
-    tile_cols: int = 2048,
-    progress: bool = False,
-) -> AllPairsResult:
-    """ω̂(δ) over all pairs of n samples, for every δ in one pass (see the module docstring).
-
-    inputs: [n, ...] sample inputs (flattened to D_in); outputs: [n, ...] the target's values
-    (flattened to D_out). Input distances are 2-norms, output distances p-norms. Memory stays at
-    one ``tile_rows × tile_cols`` fp32 tile plus O(n·(D_in + D_out)).
-    """
+def _check_samples(
+    inputs: np.ndarray | torch.Tensor, outputs: np.ndarray | torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The samples as float64 matrices x [n, D_in], y [n, D_out], with n ≥ 2 on both sides."""
     x = _as_matrix(inputs, "inputs")
     y = _as_matrix(outputs, "outputs")
     if x.shape[0] != y.shape[0]:
@@ -214,36 +202,50 @@ def all_pairs_modulus(
     n = x.shape[0]
     if n < 2:
         raise InputError(f"the all-pairs estimate needs at least 2 samples, got {n}")
-    p = check_p(p)
-    grid = check_deltas(deltas)
-    started = time.perf_counter()
+    return x, y
 
-    # exact values come from differences of the data as given; centring and rescaling only feed
-    # the fp32 GEMM filter
-    x_exact, y_exact = x, y
-    x, (x_first, x_second) = _rescaled(x)
-    y, y_scale = _rescaled(y)
-    kappa = ball_2_to_p(y.shape[1], p)
-    deltas = torch.tensor(grid, dtype=torch.float64)
-    diameter2 = 4.0 * x.shape[1]  # |entries| < 1: no squared distance exceeds 4·D_in
-    filter_thresholds = torch.clamp((deltas / x_first / x_second) ** 2 * (1 + 4 * 2.0**-53), max=diameter2)
-    # the scaled distance has relative error below (D_in/2 + 4) units of float64 rounding
-    slack = 1.0 + (x.shape[1] + 8) * 2.0**-53
-    staircase = _Staircase(deltas, slack, filter_thresholds, y_scale)
 
-    # seed: every pair of the first block, exactly; it also picks the filter's slope
-    n_seed = min(n, SEED_POINTS)
+@dataclass(frozen=True)
+class _Filter:
+    """The fp32 GEMM filter of the module docstring: a pair (i, j) can improve the curve only if
+    P_i · Q_j > (t(slope) − margin) · scale, where P and Q are the augmented features scaled by
+    powers of two (``scale`` is the product of those factors)."""
+
+    P: torch.Tensor
+    Q: torch.Tensor
+    slope: float
+    margin: float
+    scale: float
+
+    def threshold(self, staircase: _Staircase) -> float:
+        """The current filter threshold in the scaled tile's units."""
+        return (staircase.offset(self.slope) - self.margin) * self.scale
+
+
+def _seed(
+    x_exact: torch.Tensor,
+    y_exact: torch.Tensor,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    kappa: float,
+    p: float,
+    staircase: _Staircase,
+) -> float:
+    """Every pair of the first block, exactly, into the staircase; returns the filter's slope."""
+    n_seed = min(x.shape[0], SEED_POINTS)
     seed_i, seed_j = _seed_pairs(n_seed)
     seed_distance, seed_value = _exact(x_exact, y_exact, seed_i, seed_j, p)
     staircase.update(seed_i, seed_j, seed_distance, seed_value)
     seed_a = (x[seed_i] - x[seed_j]).pow(2).sum(dim=1)  # the filter's rescaled units
     seed_c2 = kappa**2 * (y[seed_i] - y[seed_j]).pow(2).sum(dim=1)
-    slope = _choose_slope(seed_a, seed_c2, staircase)
-    del seed_i, seed_j, seed_a, seed_distance, seed_value, seed_c2
+    return _choose_slope(seed_a, seed_c2, staircase)
 
+
+def _features(x: torch.Tensor, y: torch.Tensor, kappa: float, slope: float) -> _Filter:
+    """The augmented features P, Q in fp32 with the rigorous fp32 error margin (module docstring)."""
     root = math.sqrt(slope)
     r = kappa**2 * y.pow(2).sum(dim=1) - slope * x.pow(2).sum(dim=1)
-    ones = torch.ones(n, 1, dtype=torch.float64)
+    ones = torch.ones(x.shape[0], 1, dtype=torch.float64)
     P64 = torch.cat([kappa * y, root * x, r[:, None], ones], dim=1)
     Q64 = torch.cat([-2.0 * kappa * y, 2.0 * root * x, ones, r[:, None]], dim=1)
     features = P64.shape[1]
@@ -260,14 +262,29 @@ def all_pairs_modulus(
     scale = math.ldexp(1.0, -(exponent_P + exponent_Q))
     P = (P64 * math.ldexp(1.0, -exponent_P)).to(torch.float32)
     Q = (Q64 * math.ldexp(1.0, -exponent_Q)).to(torch.float32)
-    del P64, Q64
+    return _Filter(P=P, Q=Q, slope=slope, margin=margin, scale=scale)
 
+
+def _scan_tiles(
+    x_exact: torch.Tensor,
+    y_exact: torch.Tensor,
+    p: float,
+    gemm: _Filter,
+    staircase: _Staircase,
+    tile_rows: int,
+    tile_cols: int,
+    progress: bool,
+) -> int:
+    """Every pair i < j, one fp32 GEMM tile at a time; the pairs that pass the filter are recomputed
+    exactly into the staircase. Returns how many pairs passed."""
+    n = x_exact.shape[0]
+    P, Q = gemm.P, gemm.Q
     buffer = torch.empty(tile_rows, tile_cols, dtype=torch.float32)
     lower_triangle = torch.ones(tile_rows, tile_cols, dtype=torch.bool).tril()
     candidates = 0
     for r0 in tqdm(range(0, n, tile_rows), desc="all-pairs modulus", disable=not progress, leave=False):
         r1 = min(n, r0 + tile_rows)
-        threshold = (staircase.offset(slope) - margin) * scale
+        threshold = gemm.threshold(staircase)
         for c0 in range(r0, n, tile_cols):
             c1 = min(n, c0 + tile_cols)
             tile = buffer[: r1 - r0, : c1 - c0]
@@ -282,8 +299,12 @@ def all_pairs_modulus(
             candidates += len(i)
             distance, value = _exact(x_exact, y_exact, i, j, p)
             staircase.update(i, j, distance, value)
-            threshold = (staircase.offset(slope) - margin) * scale
+            threshold = gemm.threshold(staircase)
+    return candidates
 
+
+def _curve_points(x_exact: torch.Tensor, grid: Sequence[float], staircase: _Staircase) -> tuple[AllPairsPoint, ...]:
+    """The monotone curve read off the staircase, each pair's distance re-checked exactly."""
     values, holders = staircase.cumulative()
     points = []
     for k, delta in enumerate(grid):
@@ -299,8 +320,48 @@ def all_pairs_modulus(
             raise RuntimeError(f"all-pairs modulus: pair ({i}, {j}) lies farther than delta={delta!r} apart")
         distance = float(entrywise_p_norm(x_exact[i] - x_exact[j], 2.0, start_dim=0))
         points.append(AllPairsPoint(delta=delta, value=value, pair=(i, j), distance=distance))
+    return tuple(points)
+
+
+def all_pairs_modulus(
+    inputs: np.ndarray | torch.Tensor,
+    outputs: np.ndarray | torch.Tensor,
+    deltas: Sequence[float],
+    *,
+    p: float = 2.0,
+    tile_rows: int = 1024,
+    tile_cols: int = 2048,
+    progress: bool = False,
+) -> AllPairsResult:
+    """ω̂(δ) over all pairs of n samples, for every δ in one pass (see the module docstring).
+
+    inputs: [n, ...] sample inputs (flattened to D_in); outputs: [n, ...] the target's values
+    (flattened to D_out). Input distances are 2-norms, output distances p-norms. Memory stays at
+    one ``tile_rows × tile_cols`` fp32 tile plus O(n·(D_in + D_out)).
+    """
+    x_exact, y_exact = _check_samples(inputs, outputs)
+    n = x_exact.shape[0]
+    p = check_p(p)
+    grid = check_deltas(deltas)
+    started = time.perf_counter()
+
+    # exact values come from differences of the data as given; centring and rescaling only feed
+    # the fp32 GEMM filter
+    x, (x_first, x_second) = _rescaled(x_exact)
+    y, y_scale = _rescaled(y_exact)
+    kappa = ball_2_to_p(y.shape[1], p)
+    deltas_t = torch.tensor(grid, dtype=torch.float64)
+    diameter2 = 4.0 * x.shape[1]  # |entries| < 1: no squared distance exceeds 4·D_in
+    filter_thresholds = torch.clamp((deltas_t / x_first / x_second) ** 2 * (1 + 4 * 2.0**-53), max=diameter2)
+    # the scaled distance has relative error below (D_in/2 + 4) units of float64 rounding
+    slack = 1.0 + (x.shape[1] + 8) * 2.0**-53
+    staircase = _Staircase(deltas_t, slack, filter_thresholds, y_scale)
+
+    slope = _seed(x_exact, y_exact, x, y, kappa, p, staircase)
+    gemm = _features(x, y, kappa, slope)
+    candidates = _scan_tiles(x_exact, y_exact, p, gemm, staircase, tile_rows, tile_cols, progress)
     return AllPairsResult(
-        points=tuple(points),
+        points=_curve_points(x_exact, grid, staircase),
         n=n,
         p=p,
         pairs=n * (n - 1) // 2,

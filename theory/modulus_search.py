@@ -1,7 +1,7 @@
 """The search behind :func:`loopbound.theory.modulus.estimate_modulus`: pairs that certify lower bounds.
 
 Random pairs almost never meet the token or contextual constraint, and in high dimension are almost
-never close, so the search works inside each kind's allowed subspace (theory-notes §1):
+never close, so the search works inside each kind's allowed subspace (docs/theory.md §1):
 
 1. **Anchored perturbations.** Anchors X in the cube (uniform points, the constant 0, ½ and 1
    inputs, random corners, points with some entries on the boundary) are paired with
@@ -30,10 +30,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
+
 from loopbound.theory.kinds import ModulusKind
 from loopbound.theory.norms import entrywise_p_norm
 from loopbound.theory.targets import Target
-from tqdm.auto import tqdm
 
 ANCHOR_KINDS = 6
 DIRECTION_KINDS = 6
@@ -181,6 +182,14 @@ def _differentiable(target: Target, N: int, d: int) -> bool:
     return isinstance(out, torch.Tensor) and out.requires_grad
 
 
+def _cat_positions(parts: list[torch.Tensor | None]) -> torch.Tensor | None:
+    """The parts' token positions end to end; None when the restarts perturb whole inputs (the
+    first part has no positions, and then none has)."""
+    if parts[0] is None:
+        return None
+    return torch.cat([positions for positions in parts if positions is not None])
+
+
 @dataclass
 class _Population:
     """Restarts with their constraint data and the best feasible pair each has reached."""
@@ -200,7 +209,7 @@ class _Population:
             Y=torch.cat([part.Y for part in parts]),
             masks=torch.cat([part.masks for part in parts]),
             deltas=torch.cat([part.deltas for part in parts]),
-            positions=None if parts[0].positions is None else torch.cat([part.positions for part in parts]),
+            positions=_cat_positions([part.positions for part in parts]),
         )
 
     def take(self, index: torch.Tensor) -> _Population:
@@ -305,7 +314,7 @@ def search_pairs(
     if kind.per_token:
         # For a permutation-equivariant f, (X, X') at token n maps to (πX, πX') at π(n): one
         # position stands for all of them.
-        position_set = [0] if target.permutation_equivariant else list(range(N))
+        position_set: list[int | None] = [0] if target.permutation_equivariant else list(range(N))
         position_masks = torch.stack([kind.perturbation_mask(N, d, n) for n in position_set])
     else:
         position_set = [None]

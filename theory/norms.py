@@ -24,7 +24,7 @@ from loopbound.theory.errors import InputError
 
 
 def check_p(p: float) -> float:
-    """Validate the output exponent: 1 ≤ p < ∞ (theory-notes §0)."""
+    """Validate the output exponent: 1 ≤ p < ∞ (docs/theory.md §0)."""
     try:
         value = float(p)
     except (TypeError, ValueError):

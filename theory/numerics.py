@@ -1,4 +1,4 @@
-"""One precision and device policy for the whole toolkit (STYLE.md §4).
+"""One precision and device policy for the whole toolkit (CONTRIBUTING.md §4).
 
 - Constructions compute in float64 unless told otherwise; each states the bits it needs, and
   :func:`require_bits` refuses a dtype that cannot hold them (nothing returns silent garbage).

@@ -1,8 +1,7 @@
 """In-context linear regression: the data, the least-squares reference, and the statistics that
-hold a looped-GD measurement against its bound (theory-notes §6, §7).
+hold a looped-GD measurement against its bound (docs/theory.md §6, §7).
 
-This module knows no construction (DESIGN.md: theory knows no construction); the estimators it
-averages are callables, so loopbound can pass the looped transformer's predictions in.
+This module knows no construction (docs/architecture.md: theory knows no construction).
 
 - :class:`RegressionTask`, :func:`sample_regression`: x ~ N(0, Σ) with Σ = diag(1, …, 1/κ)
   (geometric, condition number κ), w* ~ N(0, I_d), y = Xw* + σε; seeded with numpy, so the same
@@ -13,23 +12,23 @@ averages are callables, so loopbound can pass the looped transformer's predictio
 - :func:`mean_interval` (CLT interval of a Monte Carlo mean), :func:`bootstrap_median`
   (percentile bootstrap), :func:`fit_log_slope` (log-error slope against loops),
   :func:`loops_to_reach`.
-- :func:`reference_curves_mc`: Monte Carlo estimates of error/d against the number k of
-  in-context examples for least squares, averaging and one-step GD (Garg et al. 2022,
-  arXiv 2208.01066, Fig. 2; closed forms in :mod:`loopbound.theory.bounds.regression`).
+
+The Monte Carlo reference curves (least squares, averaging, one-step GD against the number of
+in-context examples) are :mod:`loopbound.theory.reference_curves`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
-from loopbound.theory.bootstrap import percentile_interval
-from loopbound.theory.bounds.regression import ONE_STEP_OPTIMAL_ETA, REFERENCE_CURVES
-from loopbound.theory.errors import InputError
 from scipy import stats
+
+from loopbound.theory.bootstrap import percentile_interval
+from loopbound.theory.errors import InputError
 
 __all__ = [
     "RegressionTask",
@@ -51,13 +50,6 @@ __all__ = [
     "SlopeFit",
     "fit_log_slope",
     "loops_to_reach",
-    "Estimator",
-    "least_squares_predict",
-    "averaging_predict",
-    "one_step_gd_predict",
-    "REFERENCE_ESTIMATORS",
-    "ReferencePoint",
-    "reference_curves_mc",
 ]
 
 STEP_RULES: tuple[str, ...] = ("max", "optimal")
@@ -201,8 +193,8 @@ def _svd(X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, tor
     two orders of magnitude slower here), returned on X's device."""
     if X.dim() != 3:
         raise InputError(f"X must be [B, n, d], got {list(X.shape)}")
-    U, S, Vh = np.linalg.svd(X.detach().to("cpu", torch.float64).numpy(), full_matrices=False)  # S descending
-    U, S, Vh = (torch.from_numpy(a).to(X.device) for a in (U, S, Vh))
+    factors = np.linalg.svd(X.detach().to("cpu", torch.float64).numpy(), full_matrices=False)  # S descending
+    U, S, Vh = (torch.from_numpy(a).to(X.device) for a in factors)
     tolerance = max(X.shape[1], X.shape[2]) * torch.finfo(torch.float64).eps * S[:, :1]
     return U, S, Vh, S > tolerance
 
@@ -329,7 +321,7 @@ def mean_interval(
 @dataclass(frozen=True)
 class BootstrapInterval:
     """A percentile-bootstrap interval of ``statistic`` at ``level`` from ``resamples`` resamples
-    drawn with ``seed`` (STYLE.md §10: an interval states its level and its seed)."""
+    drawn with ``seed`` (CONTRIBUTING.md §10: an interval states its level and its seed)."""
 
     statistic: str
     estimate: float
@@ -408,120 +400,3 @@ def loops_to_reach(errors: np.ndarray, epsilon: float) -> int | None:
         return 0
     last = int(above[-1])
     return None if last == e.size - 1 else last + 1
-
-
-# --------------------------------------------------------------------------------------------
-# Reference curves (theory-notes §7)
-
-#: (X [B, n, d], y [B, n], queries [B, m, d]) → predictions [B, m].
-Estimator = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-def least_squares_predict(X: torch.Tensor, y: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
-    """Minimum-norm least squares (the limit of gradient descent from 0)."""
-    return least_squares(X, y).predict(queries)
-
-
-def averaging_predict(X: torch.Tensor, y: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
-    """Averaging ŵ = (1/n) Σ y_i x_i (one GD step of size 1 from 0)."""
-    w = torch.einsum("bnd,bn->bd", X, y) / X.shape[1]
-    return torch.einsum("bmd,bd->bm", queries, w)
-
-
-def one_step_gd_predict(X: torch.Tensor, y: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
-    """One GD step from 0 with the isotropic optimum η* = n/(n + d + 1)."""
-    _, n, d = X.shape
-    eta = float(ONE_STEP_OPTIMAL_ETA.evaluate(n=n, d=d))
-    return eta * averaging_predict(X, y, queries)
-
-
-REFERENCE_ESTIMATORS: dict[str, Estimator] = {
-    "least_squares": least_squares_predict,
-    "averaging": averaging_predict,
-    "one_step_gd": one_step_gd_predict,
-}
-
-
-@dataclass(frozen=True)
-class ReferencePoint:
-    """error/d of one estimator at k examples: the Monte Carlo ``estimate`` over prompts (each
-    prompt's value is the mean over its queries of (ŷ − x_qᵀw*)²/d) against the ``closed_form``."""
-
-    curve: str
-    d: int
-    k: int
-    estimate: MonteCarloEstimate
-    closed_form: float
-    estimator: str = ""
-    extra: Mapping[str, float] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "curve": self.curve,
-            "d": self.d,
-            "k": self.k,
-            "closed_form": self.closed_form,
-            "estimator": self.estimator,
-            **self.estimate.to_json(),
-            **dict(self.extra),
-        }
-
-    def z_score(self) -> float | None:
-        """(mean − closed form)/standard error; None where the closed form is exactly 0 (there
-        the Monte Carlo values are float64 rounding, not a sample around 0)."""
-        if self.closed_form == 0:
-            return None
-        z = float(stats.norm.ppf(0.5 + self.estimate.level / 2))
-        standard_error = self.estimate.half_width / z
-        return math.inf if standard_error == 0 else (self.estimate.mean - self.closed_form) / standard_error
-
-    def consistent(self, z_critical: float) -> bool:
-        """|z| ≤ ``z_critical``; for an exactly-0 closed form (least squares with k ≥ d, no
-        noise): every prompt's error is float64 rounding, so the interval's upper end must be
-        ≤ :data:`ROUNDING_FLOOR`."""
-        if self.closed_form == 0:
-            return self.estimate.upper <= ROUNDING_FLOOR
-        z = self.z_score()
-        return z is not None and abs(z) <= z_critical
-
-    @staticmethod
-    def bonferroni_z(family_level: float, count: int) -> float:
-        """The two-sided critical z for ``count`` simultaneous intervals at ``family_level``
-        (Bonferroni: each at 1 − (1 − family_level)/count)."""
-        if not 0 < family_level < 1 or count < 1:
-            raise InputError(f"need 0 < family_level < 1 and count >= 1, got {family_level}, {count}")
-        return float(stats.norm.ppf(1 - (1 - family_level) / (2 * count)))
-
-
-def reference_curves_mc(
-    d: int,
-    ks: Sequence[int],
-    *,
-    prompts: int,
-    queries: int = 16,
-    seed: int = 0,
-    level: float = 0.95,
-    estimators: Mapping[str, Estimator] | None = None,
-    dtype: torch.dtype = torch.float64,
-    device: torch.device | None = None,
-) -> list[ReferencePoint]:
-    """Monte Carlo error/d of each estimator (default :data:`REFERENCE_ESTIMATORS`; names must be
-    keys of ``loopbound.theory.bounds.regression.REFERENCE_CURVES``) at every k, isotropic noiseless data
-    (x, w ~ N(0, I_d)). All curves at one k see the same prompts (seed + k), so their differences
-    are measured on common random numbers; intervals are per point at ``level``."""
-    chosen = dict(REFERENCE_ESTIMATORS if estimators is None else estimators)
-    unknown = set(chosen) - set(REFERENCE_CURVES)
-    if unknown:
-        raise InputError(f"unknown reference curve(s) {sorted(unknown)}; known: {', '.join(REFERENCE_CURVES)}")
-    points: list[ReferencePoint] = []
-    for k in ks:
-        task = RegressionTask(d=d, n=int(k), queries=queries)
-        sample = sample_regression(task, prompts, seed=seed * 1_000_003 + int(k), dtype=dtype, device=device)
-        for name, estimator in chosen.items():
-            predictions = estimator(sample.X, sample.y, sample.x_query)
-            per_prompt = ((predictions - sample.y_query) ** 2).mean(dim=1) / d
-            estimate = mean_interval(per_prompt.cpu().numpy(), level=level, seed=sample.seed)
-            closed = float(REFERENCE_CURVES[name].evaluate(n=int(k), d=d))
-            label = getattr(estimator, "__qualname__", type(estimator).__name__)
-            points.append(ReferencePoint(name, d, int(k), estimate, closed, label))
-    return points

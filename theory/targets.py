@@ -1,7 +1,7 @@
 """Sequence-to-sequence targets with their domain and, where known, exact moduli of continuity.
 
 A target is a callable ``[B, N, d] → [B, N, d_out]`` on torch tensors over the cube [0,1]^{N×d}
-(theory-notes §0–§1). The built-ins are frozen dataclasses whose fields are their parameters; six of
+(docs/theory.md §0–§1). The built-ins are frozen dataclasses whose fields are their parameters; six of
 them are registered under the names used on the command line (``holder:alpha=0.5``).
 
 Exact moduli (derivations in each class's docstring) use c_p(k) = max{‖v‖_p : ‖v‖_2 ≤ 1, v ∈ R^k}
@@ -9,6 +9,9 @@ Exact moduli (derivations in each class's docstring) use c_p(k) = max{‖v‖_p 
 stated with it (the maximising pair must fit inside the cube); beyond that range the same formula is
 still an upper bound (the cube only removes pairs), so ``exact_modulus`` returns ``None`` there
 while ``upper_modulus`` keeps the formula.
+
+This module is one idea, the catalogue of built-in targets: each target sits beside the derivation
+of its own moduli, and splitting the catalogue would part a formula from its proof.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+
 from loopbound.theory.errors import InputError, TargetError
 from loopbound.theory.kinds import ModulusKind
 from loopbound.theory.norms import ball_2_to_p, check_p, entrywise_p_norm
@@ -373,7 +377,7 @@ class CallableTarget(Target):
         return {}
 
     @cached_property
-    def d_out(self) -> int:  # type: ignore[override]
+    def d_out(self) -> int:
         probe = torch.full((1, self.N, self.d), 0.5, dtype=torch.float64)
         return int(self._checked(probe).shape[-1])
 

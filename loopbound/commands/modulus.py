@@ -1,6 +1,6 @@
 """``loopbound modulus TARGET``: certified lower bounds on the moduli of continuity, with witnesses.
 
-Contract (DESIGN.md): ``--kind {sequence,token,contextual,all} --deltas LIST [--d D --N N] [--p P]
+Contract (docs/architecture.md): ``--kind {sequence,token,contextual,all} --deltas LIST [--d D --N N] [--p P]
 [--seed S] [--json] [--plot FILE]``. ``--json`` prints one object on stdout,
 ``{"target", "d", "N", "p", "results": [{"kind", "delta", "lower", "upper", "witness": {"X", "Y"}}]}``
 (plus ``exact``, ``position`` and ``distance`` per result), where ``lower`` is attained by the

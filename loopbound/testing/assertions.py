@@ -1,5 +1,5 @@
 """Assertion helpers for moduli of continuity: each states a property of the mathematics
-(theory-notes §1) and fails with a message that names the offending δ and values.
+(docs/theory.md §1) and fails with a message that names the offending δ and values.
 
 - :func:`assert_pair_meets_constraint`: a pair lies in the cube and meets a kind's constraint;
 - :func:`assert_certified`: a lower bound is attained by its witness (recomputed in float64);

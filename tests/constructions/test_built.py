@@ -22,8 +22,9 @@ from loopbound.constructions.newton_schulz import build_newton_schulz, newton_sc
 from loopbound.constructions.quantization import build_looped_quantiser
 from loopbound.constructions.sizes import largest_valid_id, loops_for_grid, theory_sizes, universal_sizes
 from loopbound.constructions.spec import LoopedSpec
-from loopbound.constructions.universal import build_universal, universal_spec, value_table
-from loopbound.theory.bounds.approximation import construction_terms
+from loopbound.constructions.universal import build_universal, universal_spec
+from loopbound.constructions.universal_values import value_table
+from loopbound.theory.bounds.construction import construction_terms
 from loopbound.theory.bounds.interface import ConstructionGuarantee
 from loopbound.theory.targets import builtin_target
 

@@ -1,4 +1,4 @@
-"""Value mapping (issue 3): without timestep scaling the per-coordinate error never exceeds the
+"""Value mapping: without timestep scaling the per-coordinate error never exceeds the
 largest consecutive jump (Lemma 4.1) and the bound is attained; with it, arbitrary labels are
 memorised exactly (Theorem 4.2); the precision each needs."""
 

@@ -1,4 +1,4 @@
-"""The looped quantiser: grid indices ⌊x/δ⌋ exactly off the transition bands (issue 3: δ ∈ {1/2,
+"""The looped quantiser: grid indices ⌊x/δ⌋ exactly off the transition bands (δ ∈ {1/2,
 1/4, 1/8, 1/16}, d ∈ {1, 2}), the same function as Yun's layer-by-layer stack, exact in rational
 arithmetic too, and the band measure it reports."""
 

@@ -1,4 +1,4 @@
-"""The looped universal approximator (issue 3): d = 1, N ∈ {1, 2}, δ ∈ {1/2, 1/4, 1/8}, several
+"""The looped universal approximator: d = 1, N ∈ {1, 2}, δ ∈ {1/2, 1/4, 1/8}, several
 built-in targets. At points inside grid cells away from bands and collisions the output equals f at
 the cell's representative exactly (up to the reported label rounding) with timestep scaling, and
 within the Lemma 4.1 bound without; the loop count is the documented budget; one block object
@@ -135,7 +135,7 @@ def test_float32_is_refused_where_float64_works() -> None:
 
 def test_precision_side_by_side_the_wall_that_timestep_scaling_removes() -> None:
     """Bits against δ: the unscaled value mapping needs about one bit per value loop; with timestep
-    scaling the need stays flat (issue 3, precision)."""
+    scaling the need stays flat."""
     target = builtin_target("smooth", d=1, N=2)
     scaled = [universal_spec(target, Fraction(1, m), timestep=True).guarantee for m in (2, 4, 8, 16)]
     unscaled = [universal_spec(target, Fraction(1, m), timestep=False).guarantee for m in (2, 4, 8, 16)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from loopbound.theory.bounds import approximation, budgets, regression
+from loopbound.theory.bounds import approximation, budgets, construction, regression
 
 from loopbound.bounds_report import all_bounds, bounds_document, escape
 from loopbound.stages.bounds import bounds_stage
@@ -17,7 +17,7 @@ def test_every_bound_is_listed_once_with_its_provenance_and_expression() -> None
         approximation.THEOREM_3_6,
         approximation.THEOREM_4_2,
         approximation.LEMMA_4_1,
-        approximation.CONSTRUCTION_TEMPLATE,
+        construction.CONSTRUCTION_TEMPLATE,
         budgets.CONSTRUCTION_LOOPS,
         regression.GD_PREDICTION_ERROR,
     ):

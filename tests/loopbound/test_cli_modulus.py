@@ -1,4 +1,4 @@
-"""``loopbound modulus``: the JSON contract of DESIGN.md, plots, user targets, and one-line errors
+"""``loopbound modulus``: the JSON contract of loopbound/commands/modulus.py, plots, user targets, and one-line errors
 with exit status 2 for every bad input the foundation issue lists."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The command line at extreme output scales (issue 9): L^p errors that underflowed to 0 and printed
+"""The command line at extreme output scales: L^p errors that underflowed to 0 and printed
 "held", moduli that overflowed to a "certified" inf or underflowed to 0, a witness that shrank to
 Y = X at a tiny δ, and `.npz` samples scaled by 1e±200. Each case from the issue, as the user runs it."""
 

@@ -1,7 +1,7 @@
 """The in-context regression experiments (the ``looped_gd``, ``reference_curves`` and
 ``newton_schulz`` cell kinds of the sweep engine), measured with the looped transformer itself.
 
-What these tests show (issue 5): in every sweep cell the transformer's error never exceeds the
+What these tests show: in every sweep cell the transformer's error never exceeds the
 per-instance bound ‖x_q‖ρ^r‖w_LS‖; the fitted log-error slope matches log ρ within its bootstrap
 interval (and the intervals resolve the rate to 0.1%); loops to ε never exceed the bound; the
 reference curves produced by the transformer (averaging, one-step GD) agree with their closed forms
@@ -20,13 +20,8 @@ import numpy as np
 import pytest
 import torch
 from loopbound.theory.errors import InputError
-from loopbound.theory.regression import (
-    STEP_RULES,
-    ReferencePoint,
-    averaging_predict,
-    bootstrap_median,
-    one_step_gd_predict,
-)
+from loopbound.theory.reference_curves import ReferencePoint, averaging_predict, one_step_gd_predict
+from loopbound.theory.regression import STEP_RULES, bootstrap_median
 
 import loopbound.figures.regression as plots
 import loopbound.sweep.kinds.looped_gd as experiment

@@ -1,6 +1,6 @@
 """``loopbound sweep``: cells keyed by configuration hash, one atomic record each, resumable.
 
-What these tests show (issue 4): a sweep killed with SIGKILL and resumed ends with every cell
+What these tests show: a sweep killed with SIGKILL and resumed ends with every cell
 present exactly once; the same configuration gives the same hashes and any change gives another;
 --resume recomputes nothing finished (a counter the test controls, and byte-identical records);
 corrupt records are detected and reported; bad sweep files are one-line errors with status 2;

@@ -12,8 +12,8 @@ import textwrap
 from pathlib import Path
 
 from loopbound.theory.error_measure import ErrorMeasurement, LpErrorEstimate
-from loopbound.theory.rate_fit import judge
 from loopbound.theory.targets import builtin_target
+from loopbound.theory.verdict import judge
 
 from loopbound.verify import (
     _annotate,

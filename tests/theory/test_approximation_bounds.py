@@ -1,6 +1,6 @@
-"""loopbound.theory.bounds.approximation: the theorems' expressions and budgets, the derived bound for the
-universal construction (each step of its derivation checked against the construction itself),
-and sup|f| of the built-ins."""
+"""loopbound.theory.bounds.approximation and .construction: the theorems' expressions and budgets,
+the derived bound for the universal construction (each step of its derivation checked against the
+construction itself), and sup|f| of the built-ins (loopbound.theory.target_sup)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from loopbound.theory.bounds.approximation import (
-    CONSTRUCTION_TEMPLATE,
     DELTA_OF_R,
     LEMMA_4_1,
     QUANTISATION_LOOPS,
@@ -22,17 +21,16 @@ from loopbound.theory.bounds.approximation import (
     THEOREM_4_2,
     THEORY_LOOPS,
     VALUE_LOOPS,
-    construction_bound,
-    construction_terms,
     lemma_4_1_jump,
     modulus_arguments,
-    target_sup,
     theorem_bound,
     theorem_delta,
     theory_loops,
 )
+from loopbound.theory.bounds.construction import CONSTRUCTION_TEMPLATE, construction_bound, construction_terms
 from loopbound.theory.errors import InputError
 from loopbound.theory.kinds import ModulusKind
+from loopbound.theory.target_sup import target_sup
 from loopbound.theory.targets import BUILTIN_TARGETS, builtin_target
 
 

@@ -8,7 +8,8 @@ from fractions import Fraction
 
 import pytest
 from loopbound.constructions.universal import build_universal
-from loopbound.theory.bounds.approximation import construction_bound, theorem_delta, theorem_readings
+from loopbound.theory.bounds.approximation import theorem_delta, theorem_readings
+from loopbound.theory.bounds.construction import construction_bound
 from loopbound.theory.bounds.parse import parse_bound
 from loopbound.theory.claims import ClaimInputs, ConstructionClaim, TheoremClaim, UserClaim, claim_for
 from loopbound.theory.errors import InputError

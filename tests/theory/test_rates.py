@@ -18,7 +18,8 @@ import pytest
 import torch
 from loopbound.theory.error_measure import lp_error, measure_error, pointwise_error, pointwise_norm, sup_error
 from loopbound.theory.errors import InputError
-from loopbound.theory.rate_fit import Status, compare_rates, fit_rate, judge, loglog_slope
+from loopbound.theory.rate_fit import fit_rate, loglog_slope
+from loopbound.theory.verdict import Status, compare_rates, judge
 
 
 def quantiser(m: int):

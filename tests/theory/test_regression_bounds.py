@@ -14,9 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from loopbound.theory.bounds import regression as rb
 from loopbound.theory.errors import InputError
+from loopbound.theory.reference_curves import ReferencePoint, reference_curves_mc
 from loopbound.theory.regression import (
     ROUNDING_FLOOR,
-    ReferencePoint,
     RegressionTask,
     bootstrap_median,
     contraction_factor,
@@ -25,7 +25,6 @@ from loopbound.theory.regression import (
     loops_to_reach,
     mean_interval,
     normalise_for_step,
-    reference_curves_mc,
     sample_regression,
     spectrum,
     step_size,

@@ -97,7 +97,7 @@ def test_no_feasible_pair_exceeds_the_analytic_modulus(data: st.DataObject) -> N
 
 @given(data=st.data())
 def test_analytic_moduli_obey_the_facts_of_every_modulus(data: st.DataObject) -> None:
-    """ω(0) = 0, non-decreasing, subadditive, and ω^tok ≤ ω, ω^cont ≤ ω (theory-notes §1)."""
+    """ω(0) = 0, non-decreasing, subadditive, and ω^tok ≤ ω, ω^cont ≤ ω (docs/theory.md §1)."""
     name = data.draw(st.sampled_from(WITH_FORMULAS))
     d, N = data.draw(st.sampled_from(SHAPES))
     p = data.draw(st.sampled_from(P_VALUES))

@@ -43,9 +43,10 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sympy
+
 from loopbound.theory.bounds.core import Bound
 from loopbound.theory.bounds.interval import NotEnclosed, PointValue, Unsupported, enclose
 from loopbound.theory.errors import InputError
@@ -187,24 +188,69 @@ def bound_range(
     """The range of ``bound`` with ``fixed`` values and each bracketed modulus ``name → (lower,
     upper or None)`` in its interval (module docstring). Raises InputError where a bracket is
     inverted (a certified lower bound above an analytic upper one: the target's upper bound is
-    wrong) and where the bound is not finite at the moduli's ends (undefined there)."""
+    wrong) and where the bound is not finite at the moduli's ends (undefined there).
+
+    The steps: the value at the lower and the upper ends (:class:`_Points`); the moduli that
+    actually range (:func:`_ranged`; none: the exact case); the direction of B in each of them and
+    the monotone ends it gives (:func:`_monotone_ends`); and, in the moduli with no certified
+    direction, the enclosure over their brackets (:func:`_enclosed_range`)."""
+    _check_brackets(brackets)
+    lows = {name: lower for name, (lower, _) in brackets.items()}
+    highs = {name: (lower if upper is None else max(lower, upper)) for name, (lower, upper) in brackets.items()}
+    points = _Points(bound, fixed)
+    at_low, at_high = points.value_at(lows, "lower ends"), points.at(highs)
+    shown = (min(at_low.low, at_high.low), max(at_low.high, at_high.high))
+    ranged = _ranged(bound, brackets, highs)
+    if not ranged:
+        return BoundRange(*shown, "not certified" if points.reasons else "exact", reason=points.reason())
+
+    estimated = {name for name in ranged if brackets[name][1] is None}
+    known = {**fixed, **{name: lows[name] for name in brackets if name not in ranged}}
+    expression = _substituted(bound, known)
+    box = {name: (lows[name], math.inf if name in estimated else highs[name]) for name in ranged}
+    points.reasons.extend(_undefined_inside(bound, known, box))
+    directions = {name: direction_in(expression, name, box) for name in ranged}
+    ends = _monotone_ends(ranged, estimated, directions, lows, highs, points.reasons)
+
+    method = "monotone"
+    low, high = points.value_at(ends.low, "low end").low, points.value_at(ends.high, "high end").high
+    if ends.free:
+        method = "interval arithmetic"
+        finite_box = {name: (lows[name], highs[name]) for name in ranged}
+        low, high = _enclosed_range(expression, finite_box, ends, points.reasons) or shown
+    low, high = min(low, high), max(low, high)  # both stay certified ends: min ≤ each, max ≥ each
+    if points.reasons:
+        method = "not certified"
+    return BoundRange(low, high, method, ends.high_is_estimate, points.reason())
+
+
+def _check_brackets(brackets: Mapping[str, tuple[float, float | None]]) -> None:
+    """Refuse an inverted bracket: a certified lower bound above the target's analytic upper one."""
     for name, (lower, upper) in brackets.items():
         if upper is not None and lower > upper * (1 + 1e-12) + 1e-300:
             raise InputError(
                 f"{name}: the certified lower bound {lower:.6g} exceeds the target's analytic upper "
                 f"bound {upper:.6g}; the target's upper modulus is wrong"
             )
-    lows = {name: lower for name, (lower, _) in brackets.items()}
-    highs = {name: (lower if upper is None else max(lower, upper)) for name, (lower, upper) in brackets.items()}
 
-    reasons: list[str] = []
 
-    def at(values: Mapping[str, float]) -> PointValue:  # certified; InputError where undefined
+@dataclass(frozen=True)
+class _Points:
+    """Certified values of ``bound`` at points of the moduli (``fixed`` values put in too), with
+    the reasons met on the way why the range is not certified (in the order met)."""
+
+    bound: Bound
+    fixed: Mapping[str, float]
+    reasons: list[str] = field(default_factory=list)
+
+    def at(self, values: Mapping[str, float]) -> PointValue:
+        """The enclosure of B at ``values``; where the interval arithmetic does not know a function,
+        the float64 value, shown but not certain (a reason). InputError where B is not finite."""
         try:
-            return bound.enclosure(**fixed, **values)
+            return self.bound.enclosure(**self.fixed, **values)
         except Unsupported as error:  # shown, not certain
-            reasons.append(f"the bound's value could not be enclosed ({error})")
-            shown = float(bound.evaluate(**fixed, **values))
+            self.reasons.append(f"the bound's value could not be enclosed ({error})")
+            shown = float(self.bound.evaluate(**self.fixed, **values))
             if not math.isfinite(shown):
                 raise InputError(
                     f"the bound is {'NaN' if math.isnan(shown) else 'infinite'} at "
@@ -212,37 +258,59 @@ def bound_range(
                 ) from None
             return PointValue(shown, shown, True, 0)
 
-    def value_at(values: Mapping[str, float], where: str) -> PointValue:
-        point = at(values)
+    def value_at(self, values: Mapping[str, float], where: str) -> PointValue:
+        """:meth:`at`, with a reason where the enclosure stays wider than float64 precision."""
+        point = self.at(values)
         if not point.tight:
-            reasons.append(
+            self.reasons.append(
                 f"the bound's value at the moduli's {where} could not be computed to float64 precision "
                 f"(it lies in [{point.low:.6g}, {point.high:.6g}])"
             )
         return point
 
-    at_low, at_high = value_at(lows, "lower ends"), at(highs)
+    def reason(self) -> str | None:
+        """The reasons joined, or None when the values met are all certified."""
+        return "; ".join(self.reasons) or None
+
+
+def _ranged(bound: Bound, brackets: Mapping[str, tuple[float, float | None]], highs: Mapping[str, float]) -> list[str]:
+    """The bracketed moduli B actually ranges over: not those known exactly (upper end = lower end)
+    nor those B (and its domain conditions) does not use, in the brackets' order."""
     used = {s.name for e in (bound.expression, *bound.domain) for s in e.free_symbols}
     exact = {
         name
         for name, (lower, upper) in brackets.items()
         if (upper is not None and highs[name] == lower) or name not in used
     }
-    ranged = [name for name in brackets if name not in exact]
-    estimated = {name for name in ranged if brackets[name][1] is None}
-    if not ranged:
-        low, high = min(at_low.low, at_high.low), max(at_low.high, at_high.high)
-        return BoundRange(low, high, "not certified" if reasons else "exact", reason="; ".join(reasons) or None)
+    return [name for name in brackets if name not in exact]
 
-    expression = _substituted(bound, {**fixed, **{name: lows[name] for name in exact}})
-    box = {name: (lows[name], math.inf if name in estimated else highs[name]) for name in ranged}
-    reasons.extend(_undefined_inside(bound, {**fixed, **{name: lows[name] for name in exact}}, box))
-    directions = {name: direction_in(expression, name, box) for name in ranged}
 
+@dataclass(frozen=True)
+class _Ends:
+    """The points of the moduli where B is smallest (``low``) and largest (``high``) along the
+    certified directions; ``free``: the moduli with no certified direction (enclosed over their
+    brackets instead); ``high_is_estimate``: ``high`` rests on a lower estimate of a modulus."""
+
+    low: dict[str, float]
+    high: dict[str, float]
+    free: tuple[str, ...]
+    high_is_estimate: bool
+
+
+def _monotone_ends(
+    ranged: list[str],
+    estimated: set[str],
+    directions: Mapping[str, int],
+    lows: Mapping[str, float],
+    highs: Mapping[str, float],
+    reasons: list[str],
+) -> _Ends:
+    """The monotone case: the lower end of a modulus where B is nondecreasing in it, the upper end
+    where nonincreasing (the reverse for ``high``); an estimated modulus stays at its estimate (a
+    reason where B is not certified nondecreasing in it), an undecided one is left ``free``."""
     low_point: dict[str, float] = dict(lows)
     high_point: dict[str, float] = dict(highs)
-    low_free: list[str] = []
-    high_free: list[str] = []
+    free: list[str] = []
     high_is_estimate = False
     for name in ranged:
         direction, lower, upper = directions[name], lows[name], highs[name]
@@ -256,36 +324,31 @@ def bound_range(
         elif direction < 0:
             low_point[name], high_point[name] = upper, lower
         else:
-            low_free.append(name)
-            high_free.append(name)
+            free.append(name)
+    return _Ends(low_point, high_point, tuple(free), high_is_estimate)
 
-    method = "monotone"
-    low, high = value_at(low_point, "low end").low, value_at(high_point, "high end").high
-    if low_free:
-        method = "interval arithmetic"
-        finite_box = {name: (lows[name], highs[name]) for name in ranged}
-        try:
-            low_enclosed, _ = _enclose_split(
-                expression,
-                {**finite_box, **{n: (v, v) for n, v in low_point.items() if n not in low_free}},
-                tuple(low_free),
-            )
-            _, high_enclosed = _enclose_split(
-                expression,
-                {**finite_box, **{n: (v, v) for n, v in high_point.items() if n not in high_free}},
-                tuple(high_free),
-            )
-        except NotEnclosed as error:
-            reasons.append(
-                f"the bound's range over the brackets of {', '.join(low_free)} could not be enclosed ({error})"
-            )
-            low, high = min(at_low.low, at_high.low), max(at_low.high, at_high.high)
-        else:
-            low, high = low_enclosed, high_enclosed
-    low, high = min(low, high), max(low, high)  # both stay certified ends: min ≤ each, max ≥ each
-    if reasons:
-        method = "not certified"
-    return BoundRange(low, high, method, high_is_estimate, "; ".join(reasons) or None)
+
+def _enclosed_range(
+    expression: sympy.Expr, finite_box: Mapping[str, tuple[float, float]], ends: _Ends, reasons: list[str]
+) -> tuple[float, float] | None:
+    """The interval-arithmetic case: the smallest value of B enclosed over the ``free`` moduli's
+    brackets with the others at their low ends, the largest with the others at their high ends;
+    None (and a reason) where the enclosure fails."""
+    try:
+        low, _ = _enclose_split(
+            expression,
+            {**finite_box, **{n: (v, v) for n, v in ends.low.items() if n not in ends.free}},
+            ends.free,
+        )
+        _, high = _enclose_split(
+            expression,
+            {**finite_box, **{n: (v, v) for n, v in ends.high.items() if n not in ends.free}},
+            ends.free,
+        )
+    except NotEnclosed as error:
+        reasons.append(f"the bound's range over the brackets of {', '.join(ends.free)} could not be enclosed ({error})")
+        return None
+    return low, high
 
 
 def _undefined_inside(bound: Bound, fixed: Mapping[str, float], box: Mapping[str, tuple[float, float]]) -> list[str]:

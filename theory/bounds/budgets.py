@@ -39,6 +39,7 @@ from collections.abc import Callable
 from fractions import Fraction
 
 import sympy
+
 from loopbound.theory.bounds.approximation import ARXIV, SOURCE, THEORY_LOOPS, N, d
 from loopbound.theory.bounds.core import Bound, Provenance
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import sympy
+
 from loopbound.theory.bounds.interval import NotEnclosed, PointValue, Unsupported, enclose_point
 from loopbound.theory.errors import InputError
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from loopbound.theory.targets import (
     ContextualMax,
     LinearMixing,
@@ -54,7 +55,7 @@ def target_range(target: Target, *, samples: int = 4096, seed: int = 0) -> tuple
     - attention: each output row is a convex combination of the rows x_k W_V, so entry i lies in
       [−Σ_j (W_V[j,i])⁻, Σ_j (W_V[j,i])⁺], attained with all tokens at the extreme vertex;
     - smooth: tanh of a pre-activation whose range is [low_i, high_i] (as in
-      :func:`loopbound.theory.bounds.approximation.target_sup`); tanh is increasing, so [tanh low, tanh high].
+      :func:`loopbound.theory.target_sup.target_sup`); tanh is increasing, so [tanh low, tanh high].
     """
     if isinstance(target, (TokenwiseHolder, ContextualMax)):
         return min(0.0, target.scale), max(0.0, target.scale), "exact"

@@ -1,6 +1,6 @@
 """What a bound needs from a construction: the interface theory owns and constructions implement.
 
-:func:`loopbound.theory.bounds.approximation.construction_terms` reads the constants of the
+:func:`loopbound.theory.bounds.construction.construction_terms` reads the constants of the
 construction bound (docs/theory.md) through :class:`ConstructionGuarantee`. A construction's guarantee
 meets it by structure (it has these attributes); theory never imports a construction.
 

@@ -1,6 +1,6 @@
 """In-context linear regression by looped linear attention: the bounds, as :class:`Bound` objects.
 
-Setting (theory-notes §6, §7): examples (x_i, y_i), i = 1..n, in dimension d; H = XᵀX/n;
+Setting (docs/theory.md §6, §7): examples (x_i, y_i), i = 1..n, in dimension d; H = XᵀX/n;
 w_LS the (minimum-norm) least-squares solution; looped linear attention = gradient descent from
 w_0 = 0 with step η (loopbound.constructions.gradient_descent). Every constant below is derived here, in the
 ``derivation`` of its bound; the sources are named in each provenance.
@@ -19,6 +19,7 @@ w_0 = 0 with step η (loopbound.constructions.gradient_descent). Every constant 
 from __future__ import annotations
 
 import sympy
+
 from loopbound.theory.bounds.core import Bound, Provenance
 
 __all__ = [
@@ -259,7 +260,7 @@ NS_LOOPS_KAPPA_SPD = Bound(
     derivation="X_0 = I/λ_max: ρ₀ = 1 − 1/κ, ln(1/ρ₀) ≥ 1/κ, so NS_LOOPS_TO_EPSILON ≤ ⌈log₂(κ ln(1/ε))⌉.",
 )
 
-#: The reference curves of theory-notes §7, error/d as a function of (n = k, d).
+#: The reference curves of docs/theory.md §7, error/d as a function of (n = k, d).
 REFERENCE_CURVES: dict[str, Bound] = {
     "least_squares": LEAST_SQUARES_ERROR,
     "averaging": AVERAGING_ERROR,

@@ -23,7 +23,7 @@ from loopbound.sweep.config import FieldError, require_float, require_int
 from loopbound.sweep.kinds.looped_gd import RECORD_VERSION
 from loopbound.theory.bounds.regression import ONE_STEP_OPTIMAL_ETA
 from loopbound.theory.numerics import intra_op_threads, resolve_device
-from loopbound.theory.regression import Estimator, ReferencePoint, least_squares_predict, reference_curves_mc
+from loopbound.theory.reference_curves import Estimator, ReferencePoint, least_squares_predict, reference_curves_mc
 
 __all__ = ["ReferenceParams", "transformer_estimators", "reference_result", "run_reference_cell", "KIND"]
 
