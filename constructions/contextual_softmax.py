@@ -69,6 +69,7 @@ from torch import nn
 from loopbound.constructions.built import Built
 from loopbound.constructions.contextual_check import ContextualGuarantee
 from loopbound.constructions.contextual_grid import check_shape
+from loopbound.constructions.exact import apply_softmax_block_mp, to_mp
 from loopbound.constructions.spec import Affine, BlockSpec, Head, block_module, var
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import require_bits
@@ -137,57 +138,6 @@ def boltzmann_block(delta: float | Fraction, *, d: int, inverse_temperature: flo
     return BlockSpec(coordinates, (head,), (), attention="softmax", inverse_temperature=lam)
 
 
-def _exact_form(form: Affine, z: dict[str, Any]) -> Any:
-    total: Any = form.constant
-    for name, coefficient in form.terms.items():
-        total = total + coefficient * z.get(name, Fraction(0))
-    return total
-
-
-def apply_softmax_block_mp(block: BlockSpec, state: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One application of a softmax ``block`` in mpmath at the current precision (mpmath.mp.dps).
-
-    Queries, keys, values and scores of rational states are computed exactly; only exp and the
-    normalisation are rounded, and the sums run over the keys in sorted (score, value) order, so
-    permuting the tokens permutes the result bit for bit. Feed-forward units are applied too."""
-    if block.attention != "softmax":
-        raise InputError(f"apply_softmax_block_mp evaluates softmax blocks, not {block.attention}")
-    updated = [dict(z) for z in state]
-    for head in block.heads:
-        if not isinstance(head, Head):
-            raise InputError("apply_softmax_block_mp evaluates heads of size 1")
-        keys = [_exact_form(head.key, z) for z in state]
-        values = [_exact_form(head.value, z) for z in state]
-        for n, z in enumerate(state):
-            q = _exact_form(head.query, z)
-            scored = sorted(
-                ((block.inverse_temperature * q * k, v) for k, v in zip(keys, values)), key=lambda sv: (sv[0], sv[1])
-            )
-            top = scored[-1][0]
-            weights = [mpmath.exp(_to_mp(s - top)) for s, _ in scored]
-            output = mpmath.fsum(w * _to_mp(v) for w, (_, v) in zip(weights, scored)) / mpmath.fsum(weights)
-            for name, coefficient in head.out.items():
-                updated[n][name] = _to_mp(updated[n].get(name, Fraction(0))) + _to_mp(coefficient) * output
-    result = []
-    for z in updated:
-        new = dict(z)
-        for name, bias in block.ff_bias.items():
-            new[name] = _to_mp(new.get(name, Fraction(0))) + _to_mp(bias)
-        for unit in block.units:
-            activation = _to_mp(_exact_form(unit.pre, {k: _to_mp(v) for k, v in z.items()}))
-            if activation > 0:
-                for name, coefficient in unit.out.items():
-                    new[name] = _to_mp(new.get(name, Fraction(0))) + _to_mp(coefficient) * activation
-        result.append(new)
-    return result
-
-
-def _to_mp(value: Any) -> Any:
-    if isinstance(value, Fraction):
-        return mpmath.mpf(value.numerator) / value.denominator
-    return value
-
-
 @dataclass(frozen=True)
 class BoltzmannSpec:
     """The exact weights of the one-layer softmax contextual mapping and its guarantee."""
@@ -228,8 +178,8 @@ class BoltzmannSpec:
                 state = apply_softmax_block_mp(self.block, state)
                 out.append(
                     [
-                        _to_mp(1 + sum((z[f"x{i}"] * steps ** (i + 1) for i in range(self.d)), Fraction(0)))
-                        + _to_mp(z["ctx"])
+                        to_mp(1 + sum((z[f"x{i}"] * steps ** (i + 1) for i in range(self.d)), Fraction(0)))
+                        + to_mp(z["ctx"])
                         for z in state
                     ]
                 )

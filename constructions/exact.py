@@ -2,21 +2,26 @@
 
 The hardmax and linear constructions are piecewise-linear maps with rational weights, so on
 rational inputs every intermediate value is rational: evaluating them with
-:class:`fractions.Fraction` checks a construction's guarantee with no rounding at all (issue:
-"check it also in exact rational arithmetic"), and evaluates constructions whose bit content no
-float holds (the value mapping without timestep scaling stores ~K bits in one weight).
+:class:`fractions.Fraction` checks a construction's guarantee with no rounding at all, and
+evaluates constructions whose bit content no float holds (the value mapping without timestep
+scaling stores ~K bits in one weight).
 
-The evaluation is sparse: each unit touches only the coordinates its affine form names. Softmax
-and sigmoid attention involve exp and are refused.
+Softmax attention involves exp, so :func:`exact_forward` refuses it; beside it,
+:func:`apply_softmax_block_mp` evaluates a softmax block in mpmath at any working precision, with
+scores computed exactly and only exp and the normalisation rounded. Sigmoid attention is refused.
+
+The evaluation is sparse: each unit touches only the coordinates its affine form names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
-from loopbound.constructions.spec import Affine, BlockSpec, LoopedSpec, head_rows
+import mpmath
+
+from loopbound.constructions.spec import Affine, BlockSpec, Head, LoopedSpec, head_rows
 from loopbound.theory.errors import InputError
 
 State = list[dict[str, Fraction]]  # one dict of coordinates per token
@@ -136,3 +141,56 @@ def exact_forward(
             states.append(state)
     output = readout(spec, state)
     return (output, states) if trace else output
+
+
+# --------------------------------------------------------------------------- softmax blocks in mpmath
+def _exact_form(form: Affine, z: dict[str, Any]) -> Any:
+    total: Any = form.constant
+    for name, coefficient in form.terms.items():
+        total = total + coefficient * z.get(name, Fraction(0))
+    return total
+
+
+def apply_softmax_block_mp(block: BlockSpec, state: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One application of a softmax ``block`` in mpmath at the current precision (mpmath.mp.dps).
+
+    Queries, keys, values and scores of rational states are computed exactly; only exp and the
+    normalisation are rounded, and the sums run over the keys in sorted (score, value) order, so
+    permuting the tokens permutes the result bit for bit. Feed-forward units are applied too."""
+    if block.attention != "softmax":
+        raise InputError(f"apply_softmax_block_mp evaluates softmax blocks, not {block.attention}")
+    updated = [dict(z) for z in state]
+    for head in block.heads:
+        if not isinstance(head, Head):
+            raise InputError("apply_softmax_block_mp evaluates heads of size 1")
+        keys = [_exact_form(head.key, z) for z in state]
+        values = [_exact_form(head.value, z) for z in state]
+        for n, z in enumerate(state):
+            q = _exact_form(head.query, z)
+            scored = sorted(
+                ((block.inverse_temperature * q * k, v) for k, v in zip(keys, values)), key=lambda sv: (sv[0], sv[1])
+            )
+            top = scored[-1][0]
+            weights = [mpmath.exp(to_mp(s - top)) for s, _ in scored]
+            output = mpmath.fsum(w * to_mp(v) for w, (_, v) in zip(weights, scored)) / mpmath.fsum(weights)
+            for name, coefficient in head.out.items():
+                updated[n][name] = to_mp(updated[n].get(name, Fraction(0))) + to_mp(coefficient) * output
+    result = []
+    for z in updated:
+        new = dict(z)
+        for name, bias in block.ff_bias.items():
+            new[name] = to_mp(new.get(name, Fraction(0))) + to_mp(bias)
+        for unit in block.units:
+            activation = to_mp(_exact_form(unit.pre, {k: to_mp(v) for k, v in z.items()}))
+            if activation > 0:
+                for name, coefficient in unit.out.items():
+                    new[name] = to_mp(new.get(name, Fraction(0))) + to_mp(coefficient) * activation
+        result.append(new)
+    return result
+
+
+def to_mp(value: Any) -> Any:
+    """A Fraction as an mpmath number at the working precision; anything else unchanged."""
+    if isinstance(value, Fraction):
+        return mpmath.mpf(value.numerator) / value.denominator
+    return value
