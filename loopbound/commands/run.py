@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from loopbound.atomic import write_text_atomic
-from loopbound.cli_types import nonnegative_int
+from loopbound.cli_types import seed
 from loopbound.stages import STAGES
 
 
@@ -31,7 +31,7 @@ def add_parser(subcommands: Any) -> None:
         "printing a report and writing records and figures under --out.",
     )
     parser.add_argument("--out", default="runs", help="folder for records and figures (default runs/)")
-    parser.add_argument("--seed", type=nonnegative_int, default=0)
+    parser.add_argument("--seed", type=seed, default=0)
     parser.set_defaults(handler=run)
 
 

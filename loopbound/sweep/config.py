@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loopbound.cli_types import SEED_LIMIT
 from loopbound.theory.errors import InputError
 
 COMMON_AXES = ("targets", "d", "N", "p")
@@ -73,12 +74,14 @@ class ConfigError(InputError):
 
 
 # --------------------------------------------------------------------------- field validators
-def require_int(field: str, value: Any, *, minimum: int | None = None) -> int:
-    """An integer (not a bool), at least ``minimum`` when given."""
+def require_int(field: str, value: Any, *, minimum: int | None = None, below: int | None = None) -> int:
+    """An integer (not a bool), at least ``minimum`` and less than ``below`` when given."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise FieldError(field, f"must be an integer, got {value!r}")
     if minimum is not None and value < minimum:
         raise FieldError(field, f"must be an integer >= {minimum}, got {value!r}")
+    if below is not None and value >= below:
+        raise FieldError(field, f"must be an integer < {below}, got {value!r}")
     return value
 
 
@@ -187,7 +190,7 @@ class SweepConfig:
             "d": lambda v: require_int("d", v, minimum=1),
             "N": lambda v: require_int("N", v, minimum=1),
             "p": lambda v: require_exponent("p", v),
-            "seeds": lambda v: require_int("seeds", v, minimum=0),
+            "seeds": lambda v: require_int("seeds", v, minimum=0, below=SEED_LIMIT),
         }
         for field, check in axes.items():
             if field in COMMON_AXES and getattr(self, field) == ():

@@ -377,3 +377,15 @@ def test_sweep_workers_use_one_thread_unless_told(tmp_path: Path) -> None:
     for threads in (1, 2):
         args = argparse.Namespace(executor="local", workers=None, threads=threads)
         assert _executor(args, config, store).threads(cells=3) == threads
+
+
+def test_run_and_sweep_files_refuse_seeds_beyond_64_bits(tmp_path) -> None:
+    """`loopbound run --seed` and a sweep file's `seeds` take the same range as every other seed."""
+    from loopbound.sweep.config import ConfigError, parse_config
+
+    result = run_cli("run", "--seed", str(2**64), "--out", str(tmp_path / "runs"))
+    assert_one_line_error(result, "2^63")
+    assert not (tmp_path / "runs").exists()
+    text = f'cell = "modulus"\ntargets = ["holder"]\nseeds = [{2**63}]\n'
+    with pytest.raises(ConfigError, match="seeds"):
+        parse_config(text)
