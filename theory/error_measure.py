@@ -45,10 +45,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.stats import qmc
+
 from loopbound.theory.errors import InputError
 from loopbound.theory.norms import check_p, entrywise_p_norm
-from scipy import stats
-from scipy.stats import qmc
+from loopbound.theory.statistics import t_interval
 
 __all__ = [
     "LpErrorEstimate",
@@ -344,13 +345,12 @@ def _lp_estimate(
     device: torch.device,
     seconds: float,
 ) -> LpErrorEstimate:
-    """The estimate from the rescaled replicates Î'_j = Î_j/scale^p: the t-interval of the Î'_j,
-    mapped by t ↦ scale·t^{1/p} (monotone, so the coverage is kept)."""
+    """The estimate from the rescaled replicates Î'_j = Î_j/scale^p: the t-interval of the Î'_j
+    (:func:`loopbound.theory.statistics.t_interval`), its lower end clipped at 0, mapped by
+    t ↦ scale·t^{1/p} (monotone, so the coverage is kept)."""
     values = np.asarray(replicates, dtype=np.float64)
-    mean = float(values.mean())
-    R = values.size
-    spread = float(values.std(ddof=1)) if R > 1 else 0.0
-    half = float(stats.t.ppf(0.5 + level / 2.0, R - 1)) * spread / math.sqrt(R)
+    interval = t_interval(values, level)
+    mean, half = interval.mean, interval.half_width
     low, high = max(0.0, mean - half), mean + half
     return LpErrorEstimate(
         p=p,

@@ -4,7 +4,8 @@
 - :func:`fit_rate`: on the asymptotic range, least squares of log(error) on log(r), so
   error ≈ C·r^a with a the fitted exponent (negative when the error falls). Its interval is a
   **pairs bootstrap** percentile interval (resample the (r, error) points with replacement, refit;
-  :func:`loopbound.theory.bootstrap.percentile_interval`), at a stated level with a stated seed (Efron &
+  :func:`loopbound.theory.statistics.pairs_bootstrap_slopes` and
+  :func:`~loopbound.theory.statistics.percentile_interval`), at a stated level with a stated seed (Efron &
   Tibshirani 1993, ch. 9 and 13). It is an estimate:
   with few points the interval is wide, and it says nothing about r outside the range fitted. A
   fit needs :data:`MIN_POINTS` points; an interval needs :data:`MIN_INTERVAL_POINTS` (resampling
@@ -21,8 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from loopbound.theory.bootstrap import percentile_interval
+
 from loopbound.theory.errors import InputError
+from loopbound.theory.statistics import line_fit, pairs_bootstrap_slopes, percentile_interval
 
 __all__ = ["RateFit", "fit_rate", "loglog_slope", "asymptotic_range", "MIN_POINTS", "MIN_INTERVAL_POINTS"]
 
@@ -109,13 +111,6 @@ class RateFit:
         }
 
 
-def _least_squares(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    xm = x.mean()
-    sxx = float(((x - xm) ** 2).sum())
-    slope = float(((x - xm) * (y - y.mean())).sum()) / sxx
-    return slope, float(y.mean() - slope * xm)
-
-
 def loglog_slope(r: Sequence[float], values: Sequence[float]) -> float:
     """The least-squares slope of log(values) on log(r) (no interval: for noiseless curves such as
     a bound). Needs two or more distinct r and positive values."""
@@ -125,7 +120,7 @@ def loglog_slope(r: Sequence[float], values: Sequence[float]) -> float:
         raise InputError("a log-log slope needs finite positive values")
     if np.unique(x).size < 2:
         raise InputError("a log-log slope needs two or more distinct r")
-    return _least_squares(x, np.log(y))[0]
+    return line_fit(x, np.log(y))[0]
 
 
 def asymptotic_range(r: Sequence[float], asymptotic_from: float | None = None) -> float:
@@ -154,20 +149,6 @@ def _check_points(r: Sequence[float], errors: Sequence[float], level: float) -> 
     if np.any(~np.isfinite(x_all)) or np.any(x_all <= 0):
         raise InputError("r must be finite and > 0")
     return x_all, y_all
-
-
-def _bootstrap_slopes(x: np.ndarray, y: np.ndarray, resamples: int, seed: int) -> np.ndarray:
-    """The least-squares slope of y on x over ``resamples`` pairs-bootstrap resamples from ``seed``;
-    a resample with a single distinct x has no slope and is drawn again."""
-    rng = np.random.default_rng(seed)
-    slopes = np.empty(resamples)
-    for b in range(resamples):
-        while True:
-            index = rng.integers(0, x.size, x.size)
-            if np.unique(x[index]).size >= 2:
-                break
-        slopes[b] = _least_squares(x[index], y[index])[0]
-    return slopes
 
 
 def fit_rate(
@@ -209,7 +190,7 @@ def fit_rate(
             excluded,
             int(x.size),
         )
-    slope, intercept = _least_squares(x, y)
+    slope, intercept = line_fit(x, y)
     if x.size < MIN_INTERVAL_POINTS:
         return RateFit(
             slope,
@@ -225,7 +206,7 @@ def fit_rate(
             "fitted",
             excluded,
         )
-    lower, upper = percentile_interval(_bootstrap_slopes(x, y, resamples, seed), level)
+    lower, upper = percentile_interval(pairs_bootstrap_slopes(x, y, resamples, seed), level)
     return RateFit(
         exponent=slope,
         prefactor=float(math.exp(intercept)),

@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
-from scipy import stats
 
 from loopbound.theory.bounds.regression import ONE_STEP_OPTIMAL_ETA, REFERENCE_CURVES
 from loopbound.theory.errors import InputError
@@ -26,6 +25,7 @@ from loopbound.theory.regression import (
     mean_interval,
     sample_regression,
 )
+from loopbound.theory.statistics import bonferroni_critical_value, critical_value
 
 __all__ = [
     "Estimator",
@@ -96,7 +96,7 @@ class ReferencePoint:
         the Monte Carlo values are float64 rounding, not a sample around 0)."""
         if self.closed_form == 0:
             return None
-        z = float(stats.norm.ppf(0.5 + self.estimate.level / 2))
+        z = critical_value(self.estimate.level)
         standard_error = self.estimate.half_width / z
         return math.inf if standard_error == 0 else (self.estimate.mean - self.closed_form) / standard_error
 
@@ -113,9 +113,7 @@ class ReferencePoint:
     def bonferroni_z(family_level: float, count: int) -> float:
         """The two-sided critical z for ``count`` simultaneous intervals at ``family_level``
         (Bonferroni: each at 1 − (1 − family_level)/count)."""
-        if not 0 < family_level < 1 or count < 1:
-            raise InputError(f"need 0 < family_level < 1 and count >= 1, got {family_level}, {count}")
-        return float(stats.norm.ppf(1 - (1 - family_level) / (2 * count)))
+        return bonferroni_critical_value(family_level, count)
 
 
 def reference_curves_mc(

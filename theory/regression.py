@@ -11,7 +11,7 @@ This module knows no construction (docs/architecture.md: theory knows no constru
   :func:`step_size` (η = 1/λ_max or 2/(λ_max + λ_min)), :func:`normalise_for_step`.
 - :func:`mean_interval` (CLT interval of a Monte Carlo mean), :func:`bootstrap_median`
   (percentile bootstrap), :func:`fit_log_slope` (log-error slope against loops),
-  :func:`loops_to_reach`.
+  :func:`loops_to_reach` (the intervals and fits themselves: :mod:`loopbound.theory.statistics`).
 
 The Monte Carlo reference curves (least squares, averaging, one-step GD against the number of
 in-context examples) are :mod:`loopbound.theory.reference_curves`.
@@ -25,10 +25,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy import stats
 
-from loopbound.theory.bootstrap import percentile_interval
 from loopbound.theory.errors import InputError
+from loopbound.theory.statistics import (
+    bootstrap_draws,
+    least_squares_coefficients,
+    normal_interval,
+    percentile_interval,
+)
 
 __all__ = [
     "RegressionTask",
@@ -309,13 +313,13 @@ class MonteCarloEstimate:
 def mean_interval(
     values: np.ndarray | Sequence[float], *, level: float = 0.95, seed: int | None = None
 ) -> MonteCarloEstimate:
-    """Mean of i.i.d. ``values`` with the normal (CLT) interval at ``level``."""
+    """Mean of i.i.d. ``values`` with the normal (CLT) interval at ``level``
+    (:func:`loopbound.theory.statistics.normal_interval`)."""
     array = np.asarray(values, dtype=np.float64).ravel()
     if array.size < 2 or not np.isfinite(array).all():
         raise InputError(f"a Monte Carlo mean needs at least 2 finite values, got {array.size}")
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    half = z * float(array.std(ddof=1)) / math.sqrt(array.size)
-    return MonteCarloEstimate(float(array.mean()), half, level, int(array.size), seed)
+    interval = normal_interval(array, level)
+    return MonteCarloEstimate(interval.mean, interval.half_width, level, interval.samples, seed)
 
 
 @dataclass(frozen=True)
@@ -347,15 +351,14 @@ def bootstrap_median(
     values: np.ndarray | Sequence[float], *, level: float = 0.95, resamples: int = 2000, seed: int = 0
 ) -> BootstrapInterval:
     """The median of ``values`` with a percentile-bootstrap interval (resampling the values;
-    :func:`loopbound.theory.bootstrap.percentile_interval`)."""
+    :func:`loopbound.theory.statistics.bootstrap_draws` from ``seed``,
+    :func:`loopbound.theory.statistics.percentile_interval`)."""
     array = np.asarray(values, dtype=np.float64).ravel()
     if array.size < 2 or not np.isfinite(array).all():
         raise InputError(f"a bootstrap interval needs at least 2 finite values, got {array.size}")
     if not 0 < level < 1 or resamples < 100:
         raise InputError(f"bootstrap needs 0 < level < 1 and >= 100 resamples, got {level}, {resamples}")
-    rng = np.random.default_rng(seed)
-    draws = np.median(array[rng.integers(0, array.size, size=(resamples, array.size))], axis=1)
-    lower, upper = percentile_interval(draws, level)
+    lower, upper = percentile_interval(bootstrap_draws(array, np.median, resamples, seed), level)
     return BootstrapInterval("median", float(np.median(array)), lower, upper, level, resamples, seed, int(array.size))
 
 
@@ -385,7 +388,7 @@ def fit_log_slope(loops: np.ndarray, errors: np.ndarray) -> SlopeFit:
     if not (e > 0).all() or not np.isfinite(e).all():
         raise InputError("a log-slope fit needs positive finite errors")
     design = np.stack([np.ones_like(r), r, np.where(r.astype(np.int64) % 2 == 0, 1.0, -1.0)], axis=1)
-    coefficients, *_ = np.linalg.lstsq(design, np.log(e), rcond=None)
+    coefficients = least_squares_coefficients(design, np.log(e))
     return SlopeFit(
         float(coefficients[1]), float(coefficients[0]), float(coefficients[2]), int(r.size), int(r[0]), int(r[-1])
     )

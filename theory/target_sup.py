@@ -1,6 +1,7 @@
 """S = sup over the cube [0,1]^{N×d} of max_{n,i} |f(X)_{n,i}|, the failure-set term of the
-construction's bound (:mod:`loopbound.theory.bounds.construction`): exact for the built-in targets,
-a sampled lower estimate for any other.
+construction's bound (:mod:`loopbound.theory.bounds.construction`): exact for the built-in targets
+(each derives it, :meth:`loopbound.theory.targets.Target.output_sup`), a sampled lower estimate for
+any other.
 """
 
 from __future__ import annotations
@@ -8,60 +9,28 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from loopbound.theory.targets import (
-    ContextualMax,
-    LinearMixing,
-    PrefixMean,
-    SmoothTokenMean,
-    SoftmaxAttentionTarget,
-    Target,
-    TokenwiseHolder,
-)
+from loopbound.theory.targets import Target
 
-__all__ = ["target_sup"]
+__all__ = ["target_sup", "sample_outputs"]
 
 
 def target_sup(target: Target, *, samples: int = 4096, seed: int = 0) -> tuple[float, str]:
-    """S = sup_{X ∈ [0,1]^{N×d}} max_{n,i} |f(X)_{n,i}| and how it is known: ``"exact"``,
-    ``"upper"`` (an analytic upper bound) or ``"estimate"`` (largest value on Sobol samples and the
-    cube's corners: a lower estimate, not a bound).
-
-    Derivations for the built-ins (every input entry lies in [0, 1]):
-    - holder: |scale|·x^α ≤ |scale|, attained at x = 1 (exact);
-    - contextual_max: |scale|·max_m x_mi ≤ |scale|, attained at 1 (exact);
-    - prefix_mean: a mean of entries in [0, 1] (exact: 1);
-    - linear (f = A X, per coordinate): max over the cube of |Σ_m A_nm x_m| is
-      max(Σ_m A_nm⁺, Σ_m A_nm⁻) (a linear form on a box peaks at a vertex; exact);
-    - attention: each output row is a convex combination of the rows x_k W_V, so entry i is at most
-      max_{x ∈ [0,1]^d} |x W_V[:, i]| = max(Σ_j W_V[j,i]⁺, Σ_j W_V[j,i]⁻), attained with all tokens
-      equal to the maximising vertex (exact);
-    - smooth: the pre-activation of token n, coordinate i, is x_n·u + Σ_{m≠n} x_m·v + b_i with
-      u = W_1[:, i] + W_2[:, i]/N, v = W_2[:, i]/N; its range over the cube is an interval whose ends
-      are sums of positive (negative) parts, so sup|tanh| = tanh(max |end|) (exact, at a vertex).
-    """
-    if isinstance(target, TokenwiseHolder):
-        return abs(target.scale), "exact"
-    if isinstance(target, ContextualMax):
-        return abs(target.scale), "exact"
-    if isinstance(target, PrefixMean):
-        return 1.0, "exact"
-    if isinstance(target, LinearMixing):
-        A = target.matrix
-        return float(torch.maximum(A.clamp_min(0).sum(1), (-A).clamp_min(0).sum(1)).max()), "exact"
-    if isinstance(target, SoftmaxAttentionTarget):
-        W_V = target.weights[2]
-        return float(torch.maximum(W_V.clamp_min(0).sum(0), (-W_V).clamp_min(0).sum(0)).max()), "exact"
-    if isinstance(target, SmoothTokenMean):
-        W_1, W_2, b = target.weights
-        u = W_1 + W_2 / target.N
-        v = W_2 * (target.N - 1) / target.N
-        high = b + u.clamp_min(0).sum(0) + v.clamp_min(0).sum(0)
-        low = b - (-u).clamp_min(0).sum(0) - (-v).clamp_min(0).sum(0)
-        return float(torch.tanh(torch.maximum(high.abs(), low.abs())).max()), "exact"
-    return _sampled_sup(target, samples=samples, seed=seed), "estimate"
+    """S = sup_{X ∈ [0,1]^{N×d}} max_{n,i} |f(X)_{n,i}| and how it is known: ``"exact"`` (the
+    target's own :meth:`~loopbound.theory.targets.Target.output_sup`, derived by each built-in) or,
+    where the target does not know it (None), ``"estimate"``: the largest value on ``samples``
+    scrambled Sobol points from ``seed`` and the cube's corners (:func:`sample_outputs`), a lower
+    estimate, not a bound."""
+    exact = target.output_sup()
+    if exact is not None:
+        return exact, "exact"
+    with torch.no_grad():
+        return float(sample_outputs(target, samples=samples, seed=seed).abs().max()), "estimate"
 
 
-def _sampled_sup(target: Target, *, samples: int, seed: int) -> float:
+def sample_outputs(target: Target, *, samples: int, seed: int) -> torch.Tensor:
+    """f(X) on ``samples`` scrambled Sobol points of the cube [0,1]^{N×d} from ``seed``, and on the
+    cube's 2^{N d} corners when N d ≤ 12 (where a linear form or a max peaks): the points an
+    estimate of sup|f| or of f's range is taken over."""
     from scipy.stats import qmc
 
     dim = target.N * target.d
@@ -71,4 +40,4 @@ def _sampled_sup(target: Target, *, samples: int, seed: int) -> float:
         points = np.concatenate([points, corners])
     X = torch.from_numpy(points).reshape(-1, target.N, target.d)
     with torch.no_grad():
-        return float(target(X).abs().max())
+        return target(X)

@@ -10,8 +10,12 @@ stated with it (the maximising pair must fit inside the cube); beyond that range
 still an upper bound (the cube only removes pairs), so ``exact_modulus`` returns ``None`` there
 while ``upper_modulus`` keeps the formula.
 
+Each built-in also knows its output over the cube exactly (:meth:`Target.output_range`, :meth:`Target.output_sup`,
+each derived in one line beside it); a target that does not know them returns None, and the callers
+sample them instead.
+
 This module is one idea, the catalogue of built-in targets: each target sits beside the derivation
-of its own moduli, and splitting the catalogue would part a formula from its proof.
+of its own moduli and output range, and splitting the catalogue would part a formula from its proof.
 """
 
 from __future__ import annotations
@@ -89,11 +93,28 @@ class Target:
         """An analytic upper bound on the modulus (the exact value where known), or None."""
         return self.exact_modulus(kind, delta, p)
 
+    def output_range(self) -> tuple[float, float] | None:
+        """(inf, sup) over the cube of the output entries f(X)_{n,i}, exact (derived by each built-in);
+        None where it is not known (:func:`loopbound.theory.bounds.hypotheses.target_range` then
+        samples it)."""
+        return None
+
+    def output_sup(self) -> float | None:
+        """sup over the cube of max_{n,i} |f(X)_{n,i}|, exact (derived by each built-in); None where
+        it is not known (:func:`loopbound.theory.target_sup.target_sup` then samples it)."""
+        return None
+
 
 def _check_delta(delta: float) -> float:
     if not (isinstance(delta, (int, float)) and math.isfinite(delta) and delta >= 0):
         raise InputError(f"delta must be a finite number >= 0, got {delta!r}")
     return float(delta)
+
+
+def _vertex_extremes(M: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Σ_j M_j⁻, Σ_j M_j⁺) along ``dim``: the linear form x ↦ Σ_j x_j M_j on the box [0, 1]^k takes its
+    least value −Σ_j M_j⁻ and its largest Σ_j M_j⁺, at vertices."""
+    return (-M).clamp_min(0).sum(dim), M.clamp_min(0).sum(dim)
 
 
 def _seeded_normal(seed: int, *shape: int, std: float = 1.0) -> torch.Tensor:
@@ -180,6 +201,16 @@ class LinearMixing(_LinearMixingBase):
     def matrix(self) -> torch.Tensor:
         return self.scale * _seeded_normal(self.seed, self.N, self.N, std=1.0 / math.sqrt(self.N))
 
+    def output_range(self) -> tuple[float, float] | None:
+        """Entry (n, i) is Σ_m A_nm x_mi, a linear form on a box: [−Σ_m A_nm⁻, Σ_m A_nm⁺], then min/max over n."""
+        negative, positive = _vertex_extremes(self.matrix, 1)
+        return float(-negative.max()), float(positive.max())
+
+    def output_sup(self) -> float | None:
+        """max_n max(Σ_m A_nm⁺, Σ_m A_nm⁻): the largest |Σ_m A_nm x_m| on the box, at a vertex."""
+        negative, positive = _vertex_extremes(self.matrix, 1)
+        return float(torch.maximum(positive, negative).max())
+
 
 @dataclass(frozen=True)
 class PrefixMean(_LinearMixingBase):
@@ -193,6 +224,14 @@ class PrefixMean(_LinearMixingBase):
     def matrix(self) -> torch.Tensor:
         counts = torch.arange(1, self.N + 1, dtype=torch.float64)
         return torch.tril(torch.ones(self.N, self.N, dtype=torch.float64)) / counts[:, None]
+
+    def output_range(self) -> tuple[float, float] | None:
+        """Means of entries in [0, 1] lie in [0, 1], both ends attained (X = 0, X = 1)."""
+        return 0.0, 1.0
+
+    def output_sup(self) -> float | None:
+        """A mean of entries in [0, 1] is at most 1, attained at X = 1."""
+        return 1.0
 
 
 # --------------------------------------------------------------------------- token-wise Hölder
@@ -225,6 +264,14 @@ class TokenwiseHolder(Target):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return self.scale * X.clamp_min(0.0).pow(self.alpha)
+
+    def output_range(self) -> tuple[float, float] | None:
+        """x^α ranges over [0, 1], so scale·x^α over [min(0, scale), max(0, scale)]."""
+        return min(0.0, self.scale), max(0.0, self.scale)
+
+    def output_sup(self) -> float | None:
+        """|scale|·x^α ≤ |scale|, attained at x = 1."""
+        return abs(self.scale)
 
     def _formula(self, kind: ModulusKind, delta: float, p: float) -> tuple[float, float]:
         """(value, largest δ where it is exact)."""
@@ -268,6 +315,14 @@ class ContextualMax(Target):
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return self.scale * X.amax(dim=1, keepdim=True).expand(-1, self.N, -1)
 
+    def output_range(self) -> tuple[float, float] | None:
+        """max_m x_mi ranges over [0, 1], so scale·max over [min(0, scale), max(0, scale)]."""
+        return min(0.0, self.scale), max(0.0, self.scale)
+
+    def output_sup(self) -> float | None:
+        """|scale|·max_m x_mi ≤ |scale|, attained at X = 1."""
+        return abs(self.scale)
+
     def upper_modulus(self, kind: ModulusKind, delta: float, p: float = 2.0) -> float | None:
         delta, p = _check_delta(delta), check_p(p)
         kind = ModulusKind(kind)
@@ -306,6 +361,18 @@ class SoftmaxAttentionTarget(Target):
         scores = self.beta * (X @ W_Q) @ (X @ W_K).transpose(1, 2) / math.sqrt(self.d)
         return torch.softmax(scores, dim=-1) @ (X @ W_V)
 
+    def output_range(self) -> tuple[float, float] | None:
+        """Each output row is a convex combination of the rows x_k W_V, so entry i lies in
+        [−Σ_j W_V[j,i]⁻, Σ_j W_V[j,i]⁺], attained with every token at the extreme vertex."""
+        negative, positive = _vertex_extremes(self.weights[2], 0)
+        return float(-negative.max()), float(positive.max())
+
+    def output_sup(self) -> float | None:
+        """max_i max(Σ_j W_V[j,i]⁺, Σ_j W_V[j,i]⁻): the largest |x W_V[:, i]| on the box (convex
+        combinations do not exceed it), attained with every token at the maximising vertex."""
+        negative, positive = _vertex_extremes(self.weights[2], 0)
+        return float(torch.maximum(positive, negative).max())
+
 
 # --------------------------------------------------------------------------- smooth token + mean
 @dataclass(frozen=True)
@@ -335,6 +402,28 @@ class SmoothTokenMean(Target):
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         W_1, W_2, b = (w.to(dtype=X.dtype, device=X.device) for w in self.weights)
         return torch.tanh(X @ W_1 + X.mean(dim=1, keepdim=True) @ W_2 + b)
+
+    def _preactivation_range(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(low_i, high_i), the range over the cube of the pre-activation of coordinate i: for token n
+        it is x_n·u + Σ_{m≠n} x_m·W_2[:, i]/N + b_i with u = W_1[:, i] + W_2[:, i]/N, a linear form
+        on a box, so its ends are b_i − Σu⁻ − Σv⁻ and b_i + Σu⁺ + Σv⁺ with v = W_2[:, i]·(N − 1)/N
+        (the other N − 1 tokens at one vertex together)."""
+        W_1, W_2, b = self.weights
+        u = W_1 + W_2 / self.N
+        v = W_2 * (self.N - 1) / self.N
+        high = b + u.clamp_min(0).sum(0) + v.clamp_min(0).sum(0)
+        low = b - (-u).clamp_min(0).sum(0) - (-v).clamp_min(0).sum(0)
+        return low, high
+
+    def output_range(self) -> tuple[float, float] | None:
+        """tanh is increasing: [min_i tanh low_i, max_i tanh high_i] (:meth:`_preactivation_range`)."""
+        low, high = self._preactivation_range()
+        return float(torch.tanh(low).min()), float(torch.tanh(high).max())
+
+    def output_sup(self) -> float | None:
+        """|tanh| is increasing in |·|: max_i tanh(max(|low_i|, |high_i|)), at a vertex."""
+        low, high = self._preactivation_range()
+        return float(torch.tanh(torch.maximum(high.abs(), low.abs())).max())
 
     def upper_modulus(self, kind: ModulusKind, delta: float, p: float = 2.0) -> float | None:
         delta, p = _check_delta(delta), check_p(p)

@@ -1,4 +1,4 @@
-"""loopbound.theory.numerics: the thread policy restores the caller's setting; loopbound.theory.bootstrap: the
+"""loopbound.theory.numerics: the thread policy restores the caller's setting; loopbound.theory.statistics: the
 percentile interval on draws whose quantiles are known exactly."""
 
 from __future__ import annotations
@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from loopbound.theory.bootstrap import percentile_interval
+
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import intra_op_threads
+from loopbound.theory.statistics import percentile_interval
 
 
 def test_intra_op_threads_sets_and_restores_the_count_even_when_the_body_raises() -> None:

@@ -20,70 +20,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 
-from loopbound.theory.targets import (
-    ContextualMax,
-    LinearMixing,
-    PrefixMean,
-    SmoothTokenMean,
-    SoftmaxAttentionTarget,
-    Target,
-    TokenwiseHolder,
-)
+from loopbound.theory.target_sup import sample_outputs
+from loopbound.theory.targets import Target
 
 __all__ = ["Hypothesis", "TheoremHypotheses", "target_range", "theorem_hypotheses"]
 
 OUTSIDE = "outside the theorem's hypotheses"
 
 
-def _positive(x: torch.Tensor) -> torch.Tensor:
-    return x.clamp_min(0.0)
-
-
 def target_range(target: Target, *, samples: int = 4096, seed: int = 0) -> tuple[float, float, str]:
     """(inf f, sup f, how) over the cube, entrywise over every output entry. ``how`` is ``"exact"``
-    (derived) or ``"estimate"`` (extremes on samples: the true range contains the one returned).
-
-    Derivations for the built-ins (every input entry in [0, 1]):
-    - holder, scale·x^α: x^α ranges over [0, 1], so the range is [min(0, scale), max(0, scale)];
-    - contextual_max, scale·max_m x_m: likewise [min(0, scale), max(0, scale)];
-    - prefix_mean: means of entries in [0, 1]: [0, 1];
-    - linear, Σ_m A_nm x_m per coordinate: a linear form on a box takes its extremes at vertices,
-      [−Σ_m (A_nm)⁻, Σ_m (A_nm)⁺], then min/max over n;
-    - attention: each output row is a convex combination of the rows x_k W_V, so entry i lies in
-      [−Σ_j (W_V[j,i])⁻, Σ_j (W_V[j,i])⁺], attained with all tokens at the extreme vertex;
-    - smooth: tanh of a pre-activation whose range is [low_i, high_i] (as in
-      :func:`loopbound.theory.target_sup.target_sup`); tanh is increasing, so [tanh low, tanh high].
-    """
-    if isinstance(target, (TokenwiseHolder, ContextualMax)):
-        return min(0.0, target.scale), max(0.0, target.scale), "exact"
-    if isinstance(target, PrefixMean):
-        return 0.0, 1.0, "exact"
-    if isinstance(target, LinearMixing):
-        A = target.matrix
-        return float(-_positive(-A).sum(1).max()), float(_positive(A).sum(1).max()), "exact"
-    if isinstance(target, SoftmaxAttentionTarget):
-        W_V = target.weights[2]
-        return float(-_positive(-W_V).sum(0).max()), float(_positive(W_V).sum(0).max()), "exact"
-    if isinstance(target, SmoothTokenMean):
-        W_1, W_2, b = target.weights
-        u = W_1 + W_2 / target.N
-        v = W_2 * (target.N - 1) / target.N
-        high = b + _positive(u).sum(0) + _positive(v).sum(0)
-        low = b - _positive(-u).sum(0) - _positive(-v).sum(0)
-        return float(torch.tanh(low).min()), float(torch.tanh(high).max()), "exact"
-    from scipy.stats import qmc
-
-    dim = target.N * target.d
-    points = qmc.Sobol(d=dim, scramble=True, seed=seed).random(samples)
-    if dim <= 12:
-        corners = np.array(np.meshgrid(*[[0.0, 1.0]] * dim, indexing="ij")).reshape(dim, -1).T
-        points = np.concatenate([points, corners])
-    X = torch.from_numpy(points).reshape(-1, target.N, target.d)
-    with torch.no_grad():
-        out = target(X)
+    (the target's own :meth:`~loopbound.theory.targets.Target.output_range`, derived by each
+    built-in) or, where the target does not know it (None), ``"estimate"``: the extremes on Sobol
+    samples and the cube's corners (:func:`loopbound.theory.target_sup.sample_outputs`; the true
+    range contains the one returned)."""
+    exact = target.output_range()
+    if exact is not None:
+        return exact[0], exact[1], "exact"
+    out = sample_outputs(target, samples=samples, seed=seed)
     return float(out.min()), float(out.max()), "estimate"
 
 
