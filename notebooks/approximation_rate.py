@@ -31,9 +31,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from loopbound.constructions.universal import loops_for_grid  # noqa: E402
-
 from loopbound.atomic import write_text_atomic  # noqa: E402
+from loopbound.constructions.universal import loops_for_grid  # noqa: E402
 from loopbound.figures.approximation import approximation_figure  # noqa: E402
 from loopbound.figures.save import save_figure  # noqa: E402
 from loopbound.stages.approximation import approximation_sweep, summary_line  # noqa: E402
@@ -58,20 +57,19 @@ records = []
 for N in (1, 2):
     for timestep in (False, True):
         loops = tuple(loops_for_grid(m, 1, N) for m in GRIDS[N, timestep])
-        [record] = compute(
+        [result] = compute(
             approximation_sweep(("holder:alpha=0.5",), N=N, timestep=timestep, loops=loops, seed=0, samples=SAMPLES)
         )
-        record = {key: value for key, value in record.items() if key != "key"}
-        print(summary_line("holder:alpha=0.5", N, timestep, record))
-        for row in record["rows"]:
-            if row["refused"] is not None:
-                print(f"  refused: {row['refused']}")
-        records.append(record)
+        print(summary_line("holder:alpha=0.5", N, timestep, result))
+        for row in result.rows:
+            if row.refused is not None:
+                print(f"  refused: {row.refused}")
+        records.append(result)
 
 # %%
 OUT.mkdir(parents=True, exist_ok=True)
 figure = approximation_figure(records, columns=2)
 for suffix in ("pdf", "png"):
     save_figure(figure, OUT / f"approximation_rate.{suffix}", close=False)
-write_text_atomic(OUT / "approximation_rate.json", json.dumps(records))
+write_text_atomic(OUT / "approximation_rate.json", json.dumps([result.to_record() for result in records]))
 print(f"figure: {OUT / 'approximation_rate.pdf'}, {OUT / 'approximation_rate.png'}")

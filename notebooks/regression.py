@@ -99,7 +99,7 @@ print("\n".join(reference_report(reference)))
 figure, axes = plt.subplots(1, 3, figsize=(15, 4.2))
 colours = {1: "C0", 2: "C1", 4: "C2", 8: "C3"}
 for ratio in RATIOS:
-    cell = [r for r in records if r["config"]["ratio"] == ratio and r["config"]["rule"] == "max"]
+    cell = [r for r in records if r.config.ratio == ratio and r.config.rule == "max"]
     before = len(axes[0].lines)
     plot_error_curves(cell, ax=axes[0])
     for line in axes[0].lines[before:]:

@@ -4,7 +4,9 @@ A *verify record* is the JSON object of :meth:`loopbound.verify.VerifyResult.to_
 ``loopbound verify --json`` prints, what the run stage and a sweep's ``approximation`` cells
 store): target, d, N, p, timestep, the bound's description and ``rows`` with ``r``, ``error``,
 ``lower``, ``upper`` and ``bound`` per loop budget. Records of the same series (same target, d, N,
-p, variant and bound) are merged by r.
+p, variant and bound) are merged by r. Every function also takes the typed result of those cells
+(:class:`~loopbound.sweep.kinds.approximation.ApproximationResult`, what
+:func:`loopbound.sweep.compute` returns), read as its record.
 
 - :func:`plot_error_vs_loops`: one series on log-log axes — the measured L^p error (markers and
   line) with its confidence interval as a band, the bound dashed in the same colour, the fitted
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from loopbound.figures.save import save_figure
+from loopbound.sweep.kinds.approximation import ApproximationResult
 from loopbound.theory.errors import InputError
 from loopbound.theory.rate_fit import fit_rate
 
@@ -31,6 +34,9 @@ VARIANT_COLOURS = {False: "C0", True: "C3"}
 VARIANT_LABELS = {False: "looped", True: "looped + timestep"}
 
 Record = Mapping[str, Any]
+"""A verify record (JSON)."""
+RecordOrResult = Record | ApproximationResult
+"""A verify record, or the typed result of an approximation cell."""
 
 
 def series_key(record: Record) -> tuple:
@@ -65,6 +71,8 @@ def merged_rows(records: Sequence[Record]) -> list[dict[str, Any]]:
 
 
 def _check_record(record: Any, where: str) -> Record:
+    if isinstance(record, ApproximationResult):
+        return record.to_record()
     needed = ("target", "d", "N", "p", "timestep", "rows")
     if not isinstance(record, Mapping) or any(key not in record for key in needed):
         raise InputError(f"{where}: not a verify record (needs {', '.join(needed)})")
@@ -134,7 +142,7 @@ def _annotate_slope(
 
 
 def plot_error_vs_loops(
-    records: Sequence[Record] | Record,
+    records: Sequence[RecordOrResult] | RecordOrResult,
     *,
     ax=None,
     label: str | None = None,
@@ -152,7 +160,7 @@ def plot_error_vs_loops(
     import matplotlib.pyplot as plt
     from matplotlib import ticker
 
-    if isinstance(records, Mapping):
+    if isinstance(records, (Mapping, ApproximationResult)):
         records = [records]
     records = [_check_record(r, "plot_error_vs_loops") for r in records]
     if ax is None:
@@ -188,7 +196,7 @@ def _minor_label(value: float, _: Any = None) -> str:
     return f"{value:g}" if leading in (2, 3, 5) else ""
 
 
-def plot_approximation(records: Sequence[Record], *, ax=None, level: float = 0.95, seed: int = 0):
+def plot_approximation(records: Sequence[RecordOrResult], *, ax=None, level: float = 0.95, seed: int = 0):
     """Every series of one (target, d, N, p): looped and looped + timestep on the same axes."""
     import matplotlib.pyplot as plt
 
@@ -206,7 +214,7 @@ def plot_approximation(records: Sequence[Record], *, ax=None, level: float = 0.9
     return ax
 
 
-def approximation_figure(records: Sequence[Record], *, columns: int = 3, level: float = 0.95, seed: int = 0):
+def approximation_figure(records: Sequence[RecordOrResult], *, columns: int = 3, level: float = 0.95, seed: int = 0):
     """A figure with one panel (:func:`plot_approximation`) per (target, d, N, p)."""
     import matplotlib.pyplot as plt
 
@@ -230,7 +238,7 @@ def approximation_figure(records: Sequence[Record], *, columns: int = 3, level: 
     return figure
 
 
-def save_approximation_figure(records: Sequence[Record], path: str | Path, *, close: bool = True) -> Path:
+def save_approximation_figure(records: Sequence[RecordOrResult], path: str | Path, *, close: bool = True) -> Path:
     """:func:`approximation_figure` written atomically to ``path``."""
     return save_figure(approximation_figure(records), path, close=close)
 

@@ -9,8 +9,11 @@ CONTRIBUTING.md).
 - :func:`plot_newton_schulz`: ‖I − AX_t‖₂ against loops with ρ₀^{2^t};
 - :func:`write_figures`: the two figures of the run stage, PDF and PNG, written atomically.
 
-Each plot function takes records and ``ax`` and returns the axes; matplotlib is imported on first
-use, so the experiments run without it.
+Each plot function takes results and ``ax`` and returns the axes: the kinds' typed results
+(:class:`~loopbound.sweep.kinds.looped_gd_result.LoopedGDResult`,
+:class:`~loopbound.sweep.kinds.reference.ReferenceResult`,
+:class:`~loopbound.sweep.kinds.newton_schulz.NewtonSchulzResult`) or their JSON records, read with
+``from_record``. matplotlib is imported on first use, so the experiments run without it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from typing import Any
 import numpy as np
 
 from loopbound.figures.save import save_figure
+from loopbound.sweep.kinds.looped_gd_result import LoopedGDResult
+from loopbound.sweep.kinds.newton_schulz import NewtonSchulzResult
+from loopbound.sweep.kinds.reference import ReferenceResult
 from loopbound.theory.bounds.regression import GD_LOOPS_KAPPA_MAX_STEP, GD_LOOPS_KAPPA_OPTIMAL_STEP, REFERENCE_CURVES
 
 __all__ = [
@@ -43,6 +49,22 @@ CURVE_LABELS = {
 }
 
 
+LoopedGD = LoopedGDResult | Mapping[str, Any]
+"""A ``looped_gd`` result, typed or as its JSON record."""
+
+
+def _looped(records: Sequence[LoopedGD]) -> list[LoopedGDResult]:
+    return [r if isinstance(r, LoopedGDResult) else LoopedGDResult.from_record(r) for r in records]
+
+
+def _reference(record: ReferenceResult | Mapping[str, Any]) -> ReferenceResult:
+    return record if isinstance(record, ReferenceResult) else ReferenceResult.from_record(record)
+
+
+def _newton_schulz(record: NewtonSchulzResult | Mapping[str, Any]) -> NewtonSchulzResult:
+    return record if isinstance(record, NewtonSchulzResult) else NewtonSchulzResult.from_record(record)
+
+
 def _axes(ax, size=(5, 4)):
     import matplotlib.pyplot as plt
 
@@ -51,19 +73,23 @@ def _axes(ax, size=(5, 4)):
     return ax
 
 
-def plot_error_curves(records: Sequence[Mapping[str, Any]], *, ax=None):
+def plot_error_curves(records: Sequence[LoopedGD], *, ax=None):
     """Normalised error |ŷ_r − ŷ_LS|/(‖x_q‖‖w_LS‖) against loops for the given cells: median
     (solid) and 10–90% band over prompts, and the median bound ρ^r (dashed), one colour per rule.
     Even loops only: with η = 2/(λ_max + λ_min) the error alternates exactly between
     |c₁ + c₂|ρ^r and |c₁ − c₂|ρ^r (1 − ηλ_max = −ρ), which would draw as a thick zigzag."""
     ax = _axes(ax)
-    for record in records:
-        rule = record["config"]["rule"]
+    for record in _looped(records):
+        rule = record.config.rule
         colour = RULE_COLOURS.get(rule)
-        loops = np.asarray(record["curve"]["loops"])
+        loops = np.asarray(record.curve.loops)
         even = loops % 2 == 0
         loops = loops[even]
-        error = {name: np.asarray(values)[even] for name, values in record["curve"]["error"].items()}
+        quantiles = record.curve.error
+        error = {
+            name: np.asarray(values)[even]
+            for name, values in (("q10", quantiles.q10), ("median", quantiles.median), ("q90", quantiles.q90))
+        }
         floor = 1e-17  # zero errors (exact convergence) would vanish from log axes
         ax.fill_between(
             loops,
@@ -81,9 +107,7 @@ def plot_error_curves(records: Sequence[Mapping[str, Any]], *, ax=None):
             linewidth=1.2,
             label=f"{RULE_LABELS.get(rule, rule)} measured",
         )
-        ax.plot(
-            loops, np.asarray(record["curve"]["bound_median"])[even], "--", color=colour, linewidth=1, label="bound ρ^r"
-        )
+        ax.plot(loops, np.asarray(record.curve.bound_median)[even], "--", color=colour, linewidth=1, label="bound ρ^r")
     ax.set_yscale("log")
     ax.set_ylim(1e-16, 2)
     ax.set_xlabel("loops r")
@@ -92,18 +116,20 @@ def plot_error_curves(records: Sequence[Mapping[str, Any]], *, ax=None):
     return ax
 
 
-def plot_slopes(records: Sequence[Mapping[str, Any]], *, ax=None):
+def plot_slopes(records: Sequence[LoopedGD], *, ax=None):
     """Median fitted slope / log ρ per cell with its bootstrap interval, against the cell's
     median κ(H); 1 is the theorem's asymptotic value."""
     ax = _axes(ax)
+    results = _looped(records)
     for rule in RULE_COLOURS:
-        chosen = [r for r in records if r["config"]["rule"] == rule and r["slope"]["ratio"] is not None]
+        chosen = [r for r in results if r.config.rule == rule and r.slope.ratio is not None]
         if not chosen:
             continue
-        x = np.array([r["kappa_H"]["median"] for r in chosen])
-        mid = np.array([r["slope"]["ratio"]["estimate"] for r in chosen])
-        low = np.array([r["slope"]["ratio"]["lower"] for r in chosen])
-        high = np.array([r["slope"]["ratio"]["upper"] for r in chosen])
+        intervals = [r.slope.ratio for r in chosen if r.slope.ratio is not None]
+        x = np.array([r.kappa_H.median for r in chosen])
+        mid = np.array([ratio["estimate"] for ratio in intervals])
+        low = np.array([ratio["lower"] for ratio in intervals])
+        high = np.array([ratio["upper"] for ratio in intervals])
         ax.errorbar(
             x,
             mid - 1,
@@ -124,19 +150,20 @@ def plot_slopes(records: Sequence[Mapping[str, Any]], *, ax=None):
     return ax
 
 
-def plot_loops_to_epsilon(records: Sequence[Mapping[str, Any]], *, ax=None):
+def plot_loops_to_epsilon(records: Sequence[LoopedGD], *, ax=None):
     """Per prompt: loops until the normalised error stays ≤ ε against κ(H), with the bounds
     κ·ln(1/ε) (η = 1/λ_max) and (κ/2)·ln(1/ε) (η = 2/(λ_max+λ_min)) as lines."""
     ax = _axes(ax)
     epsilon = None
     kappas: list[float] = []
+    results = _looped(records)
     for rule in RULE_COLOURS:
         xs, ys = [], []
-        for record in records:
-            if record["config"]["rule"] != rule:
+        for record in results:
+            if record.config.rule != rule:
                 continue
-            epsilon = record["loops_to_epsilon"]["epsilon"]
-            for kappa, loops in zip(record["instances"]["kappa_H"], record["instances"]["loops_measured"]):
+            epsilon = record.loops_to_epsilon.epsilon
+            for kappa, loops in zip(record.instances.kappa_H, record.instances.loops_measured):
                 if loops is not None and loops > 0:
                     xs.append(kappa)
                     ys.append(loops)
@@ -176,14 +203,15 @@ def plot_loops_to_epsilon(records: Sequence[Mapping[str, Any]], *, ax=None):
     return ax
 
 
-def plot_reference_curves(record: Mapping[str, Any], *, ax=None):
+def plot_reference_curves(record: ReferenceResult | Mapping[str, Any], *, ax=None):
     """error/d against k: closed forms (lines) and Monte Carlo means with their intervals."""
     ax = _axes(ax)
-    d = record["config"]["d"]
-    ks = sorted({p["k"] for p in record["points"]})
+    result = _reference(record)
+    d = result.config.d
+    ks = sorted({p.k for p in result.points})
     grid = np.linspace(min(ks), max(ks), 200)
     for curve, bound in REFERENCE_CURVES.items():
-        points = [p for p in record["points"] if p["curve"] == curve]
+        points = [p for p in result.points if p.curve == curve]
         if not points:
             continue
         colour = CURVE_COLOURS.get(curve)
@@ -195,12 +223,12 @@ def plot_reference_curves(record: Mapping[str, Any], *, ax=None):
             linewidth=1,
             label=CURVE_LABELS.get(curve, curve),
         )
-        k = np.array([p["k"] for p in points])
-        mean = np.array([p["mean"] for p in points])
+        k = np.array([p.k for p in points])
+        mean = np.array([p.mean for p in points])
         ax.errorbar(
             k,
             mean,
-            yerr=[mean - np.array([p["lower"] for p in points]), np.array([p["upper"] for p in points]) - mean],
+            yerr=[mean - np.array([p.lower for p in points]), np.array([p.upper for p in points]) - mean],
             fmt="o",
             color=colour,
             markersize=4,
@@ -210,29 +238,29 @@ def plot_reference_curves(record: Mapping[str, Any], *, ax=None):
     ax.set_ylabel("error / d")
     ax.set_ylim(-0.05, 1.5)
     ax.set_title(
-        f"d = {d}, Monte Carlo (points, {record['config']['level']:.0%} intervals) vs closed forms", fontsize="small"
+        f"d = {d}, Monte Carlo (points, {result.config.level:.0%} intervals) vs closed forms", fontsize="small"
     )
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="x-small")
     return ax
 
 
-def plot_newton_schulz(record: Mapping[str, Any], *, ax=None):
+def plot_newton_schulz(record: NewtonSchulzResult | Mapping[str, Any], *, ax=None):
     """‖I − AX_t‖₂ (median over the batch) against loops with the bound ρ₀^{2^t}."""
     ax = _axes(ax)
-    for index, row in enumerate(record["rows"]):
+    for index, row in enumerate(_newton_schulz(record).rows):
         colour = f"C{index % 10}"
-        t = np.arange(len(row["residual_median"]))
+        t = np.arange(len(row.residual_median))
         ax.plot(
             t,
-            np.maximum(row["residual_median"], 1e-17),
+            np.maximum(row.residual_median, 1e-17),
             "o-",
             color=colour,
             markersize=3,
             linewidth=1,
-            label=f"κ={row['kappa']:g}, X₀={'αI' if row['init'] == 'identity' else 'αAᵀ'}",
+            label=f"κ={row.kappa:g}, X₀={'αI' if row.init == 'identity' else 'αAᵀ'}",
         )
-        ax.plot(t, np.maximum(row["bound"], 1e-17), "--", color=colour, linewidth=0.8)
+        ax.plot(t, np.maximum(row.bound, 1e-17), "--", color=colour, linewidth=0.8)
     ax.set_yscale("log")
     ax.set_ylim(1e-17, 2)
     ax.set_xlabel("loops t")
@@ -244,9 +272,9 @@ def plot_newton_schulz(record: Mapping[str, Any], *, ax=None):
 
 def write_figures(
     out: str | Path,
-    sweep: Sequence[Mapping[str, Any]],
-    reference: Mapping[str, Any] | None = None,
-    newton_schulz: Mapping[str, Any] | None = None,
+    sweep: Sequence[LoopedGD],
+    reference: ReferenceResult | Mapping[str, Any] | None = None,
+    newton_schulz: NewtonSchulzResult | Mapping[str, Any] | None = None,
     *,
     stem: str = "regression",
 ) -> list[Path]:
@@ -259,22 +287,21 @@ def write_figures(
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    ratios = sorted({r["config"]["ratio"] for r in sweep})
-    kappas = sorted({r["config"]["kappa"] for r in sweep})
+    sweep = _looped(sweep)
+    ratios = sorted({r.config.ratio for r in sweep})
+    kappas = sorted({r.config.kappa for r in sweep})
     figure, axes = plt.subplots(
         len(kappas), len(ratios), figsize=(3.6 * len(ratios), 2.9 * len(kappas)), squeeze=False, sharey=True
     )
     for i, kappa in enumerate(kappas):
         for j, ratio in enumerate(ratios):
             ax = axes[i, j]
-            plot_error_curves(
-                [r for r in sweep if r["config"]["ratio"] == ratio and r["config"]["kappa"] == kappa], ax=ax
-            )
+            plot_error_curves([r for r in sweep if r.config.ratio == ratio and r.config.kappa == kappa], ax=ax)
             ax.set_title(f"n/d = {ratio}, κ_Σ = {kappa:g}", fontsize="small")
             if i or j:
                 ax.set_ylabel("")
     axes[0, 0].legend(fontsize="xx-small", loc="lower left")
-    d = sweep[0]["config"]["d"] if sweep else "?"
+    d = sweep[0].config.d if sweep else "?"
     figure.suptitle(
         f"Looped linear attention = GD (d = {d}): normalised error, median and 10–90% over prompts, against ρ^r"
     )

@@ -27,6 +27,7 @@ from typing import Any
 
 from loopbound.atomic import write_text_atomic
 from loopbound.sweep import SweepConfig, compute
+from loopbound.sweep.kinds.approximation import ApproximationResult, without_timings
 
 __all__ = ["STAGE_TARGETS", "STAGE_GRIDS", "approximation_sweep", "summary_line", "approximation_stage"]
 
@@ -81,7 +82,7 @@ def approximation_stage(out: Path, seed: int) -> list[str]:
 
     Path(out).mkdir(parents=True, exist_ok=True)
     family = load_family()
-    by_case: dict[tuple[str, int, bool], dict[str, Any]] = {}
+    by_case: dict[tuple[str, int, bool], ApproximationResult] = {}
     for (N, timestep), grids in STAGE_GRIDS.items():
         loops = tuple(family.loops_for_grid(m, 1, N, timestep=timestep) for m in grids)
         sweep = approximation_sweep(
@@ -102,19 +103,18 @@ def approximation_stage(out: Path, seed: int) -> list[str]:
         f"  {'target':<18}{'N':>2}  {'variant':<10}{'r':>11}{'grids':>7}{'max ratio':>11}"
         f"{'fitted rate [95%]':>25}{'bound slope':>13}  verdict",
     ]
-    records, refusals = [], []
+    records: list[ApproximationResult] = []
+    refusals: list[str] = []
     for spec in STAGE_TARGETS:
         for N in (1, 2):
             for timestep in (False, True):
-                record = {key: value for key, value in by_case[(spec, N, timestep)].items() if key != "key"}
-                records.append(record)
+                result = by_case[(spec, N, timestep)]
+                records.append(result)
                 variant = "timestep" if timestep else "looped"
-                refusals += [
-                    f"{spec} N={N} {variant}: {row['refused']}" for row in record["rows"] if row["refused"] is not None
-                ]
-                lines.append(summary_line(spec, N, timestep, record))
-    held_everywhere = all(record["verdict"] is not None and record["verdict"]["held"] for record in records)
-    write_text_atomic(out / "approximation.json", json.dumps({"records": records}))
+                refusals += [f"{spec} N={N} {variant}: {row.refused}" for row in result.rows if row.refused is not None]
+                lines.append(summary_line(spec, N, timestep, result))
+    held_everywhere = all(result.verdict is not None and result.verdict.held for result in records)
+    write_text_atomic(out / "approximation.json", json.dumps({"records": [result.to_record() for result in records]}))
     figure = approximation_figure(records)
     for suffix in ("png", "pdf"):
         save_figure(figure, out / f"approximation.{suffix}", close=False)
@@ -129,26 +129,28 @@ def approximation_stage(out: Path, seed: int) -> list[str]:
     return lines
 
 
-def summary_line(spec: str, N: int, timestep: bool, record: Mapping[str, Any]) -> str:
-    """One row of the verdict table from a verify record: r and grid ranges measured, the largest
-    measured/bound, the fitted rate with its interval, the bound's slope, the verdict with the
-    count of r where the bound held."""
-    measured = [row for row in record["rows"] if row["measurement"] is not None]
-    verdict = record["verdict"]
+def summary_line(spec: str, N: int, timestep: bool, result: ApproximationResult | Mapping[str, Any]) -> str:
+    """One row of the verdict table from an approximation cell's result (or its verify record): r
+    and grid ranges measured, the largest measured/bound, the fitted rate with its interval, the
+    bound's slope, the verdict with the count of r where the bound held."""
+    if not isinstance(result, ApproximationResult):
+        result = ApproximationResult.from_record(without_timings(dict(result)))
+    measured = result.measured
+    verdict = result.verdict
     variant = "timestep" if timestep else "looped"
     if not measured or verdict is None:
         return f"  {spec:<18}{N:>2}  {variant:<10}  nothing measured"
-    r_range = f"{measured[0]['r']}-{measured[-1]['r']}"
-    grids = f"{measured[0]['grid']}-{measured[-1]['grid']}"
-    ratio = max(row["ratio"] for row in measured)
-    fit = verdict["rate"]
+    r_range = f"{measured[0].r}-{measured[-1].r}"
+    grids = f"{measured[0].grid}-{measured[-1].grid}"
+    ratio = max(row.ratio for row in measured if row.ratio is not None)
+    fit = verdict.rate
     if fit["status"] != "fitted":
         rate = "not fitted (<3 r)"
     elif fit["lower"] is not None and fit["upper"] is not None:
         rate = f"{fit['exponent']:.2f} [{fit['lower']:.2f},{fit['upper']:.2f}]"
     else:
         rate = f"{fit['exponent']:.2f} (no interval, {fit['points']} r)"
-    claimed = "-" if verdict["claimed_exponent"] is None else f"{verdict['claimed_exponent']:.2f}"
-    held = len(measured) - len(verdict["violated"]) - len(verdict["inconclusive"])
-    status = f"{verdict['status']} ({held}/{len(measured)})"
+    claimed = "-" if verdict.claimed_exponent is None else f"{verdict.claimed_exponent:.2f}"
+    held = len(measured) - len(verdict.violated) - len(verdict.inconclusive)
+    status = f"{verdict.status} ({held}/{len(measured)})"
     return f"  {spec:<18}{N:>2}  {variant:<10}{r_range:>11}{grids:>7}{ratio:>11.3f}{rate:>25}{claimed:>13}  {status}"

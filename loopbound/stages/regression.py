@@ -69,27 +69,27 @@ def regression_stage(out: Path, seed: int) -> list[str]:
     sweep = compute(looped, store=store)
     [reference] = compute(reference_config, store=store)
     [newton_schulz] = compute(newton_config, store=store)
-    write_text_atomic(folder / "reference.json", json.dumps(reference))
-    write_text_atomic(folder / "newton_schulz.json", json.dumps(newton_schulz))
+    write_text_atomic(folder / "reference.json", json.dumps(reference.to_record()))
+    write_text_atomic(folder / "newton_schulz.json", json.dumps(newton_schulz.to_record()))
     figures = write_figures(out, sweep, reference, newton_schulz)
-    fitted = [r for r in sweep if r["slope"]["ratio"] is not None]
-    contained = sum(bool(r["slope"]["contains_one"]) for r in fitted)
-    violations = sum(r["bound_check"]["violations"] for r in sweep)
-    worst = max(r["bound_check"]["max_ratio"] for r in sweep)
-    agree = sum(p["agrees"] for p in reference["points"])
-    c = sweep[0]["config"]
+    fitted = [r for r in sweep if r.slope.ratio is not None]
+    contained = sum(bool(r.slope.contains_one) for r in fitted)
+    violations = sum(r.bound_check.violations for r in sweep)
+    worst = max(r.bound_check.max_ratio for r in sweep)
+    agree = sum(p.agrees for p in reference.points)
+    c = sweep[0].config
     return [
-        f"in-context regression by looped linear attention (d={c['d']}, {c['instances']} prompts per cell, {c['loops']} loops, seed {seed})",
+        f"in-context regression by looped linear attention (d={c.d}, {c.instances} prompts per cell, {c.loops} loops, seed {seed})",
         "  looped GD vs the bound |ŷ_r − ŷ_LS| ≤ ‖x_q‖ρ^r‖w_LS‖ and the fitted log-error slope vs log ρ "
-        f"(median over prompts, {c['level']:.0%} bootstrap interval; window: subdominant modes decayed {1 / c['transient']:g}×):",
+        f"(median over prompts, {c.level:.0%} bootstrap interval; window: subdominant modes decayed {1 / c.transient:g}×):",
         *sweep_report(sweep),
         f"  bound: {violations} violations, worst measured/bound {worst:.4f}; slope/log ρ interval contains 1 in "
-        f"{contained} of {len(fitted)} fitted cells; loops to ε={c['epsilon']:g} ≤ bound in every prompt: "
-        f"{all(r['loops_to_epsilon']['measured_within_bound'] for r in sweep)}",
-        f"  reference curves, error/d (Monte Carlo, {reference['config']['prompts']} prompts × {reference['config']['queries']} queries; "
+        f"{contained} of {len(fitted)} fitted cells; loops to ε={c.epsilon:g} ≤ bound in every prompt: "
+        f"{all(r.loops_to_epsilon.measured_within_bound for r in sweep)}",
+        f"  reference curves, error/d (Monte Carlo, {reference.config.prompts} prompts × {reference.config.queries} queries; "
         f"averaging and one-step GD predicted by the transformer with 1 loop):",
         *reference_report(reference),
-        f"  {agree} of {len(reference['points'])} points agree at family level {reference['config']['family_level']}",
+        f"  {agree} of {len(reference.points)} points agree at family level {reference.config.family_level}",
         "  Newton–Schulz as a looped linear-attention transformer: ‖I − AX_t‖₂ vs ρ₀^(2^t), loops to ε:",
         *newton_schulz_report(newton_schulz),
         f"  records: {folder}   figures: {', '.join(str(p) for p in figures)}   ({time.perf_counter() - started:.1f} s)",

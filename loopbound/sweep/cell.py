@@ -6,8 +6,9 @@ kind's parameters — and nothing that does not (names, paths of the store, exec
 counts). Its :attr:`Cell.hash` is the sha256 of the canonical JSON of that configuration with
 :data:`SCHEMA_VERSION`; a record is stale exactly when no cell of a sweep has its hash.
 
-A :class:`CellKind` says how to compute a cell (a module-level ``run(cell) -> dict``, the result
-written by the store), its frozen parameter dataclass (the ``[<kind>]`` table of a sweep file) and
+A :class:`CellKind` says how to compute a cell (a module-level ``run(cell)``), the type of its
+result (``result``: a frozen dataclass with ``to_record()`` / ``from_record()``,
+:mod:`loopbound.sweep.result`; the store writes the record as JSON), its frozen parameter dataclass (the ``[<kind>]`` table of a sweep file) and
 which parameters are axes. A kind may also compute several cells in one pass (``run_batch``, for
 the cells of equal ``batch_key``): the in-process engine (:mod:`loopbound.sweep.in_process`) uses
 it, and each cell's result must equal the one ``run`` gives for it alone. The registry of kinds is
@@ -31,10 +32,11 @@ from loopbound.theory.errors import InputError
 SCHEMA_VERSION = 1
 """Version of the cell configuration and record layout; it enters every hash."""
 
-RunCell = Callable[["Cell"], Mapping[str, Any]]
-"""Computes one cell: its result as JSON values."""
+RunCell = Callable[["Cell"], Any]
+"""Computes one cell: its typed result (:class:`~loopbound.sweep.result.JsonRecord`), or for a
+kind without a result type its JSON values."""
 
-RunBatch = Callable[[Sequence["Cell"]], list[Mapping[str, Any]]]
+RunBatch = Callable[[Sequence["Cell"]], list[Any]]
 """Computes cells of one batch key together: their results in order."""
 
 
@@ -125,6 +127,12 @@ class CellKind:
     common_axes: tuple[str, ...] = COMMON_AXES
     run_batch: RunBatch | None = None
     batch_key: Callable[[Cell], Hashable] | None = None
+    result: type | None = None
+
+    def read_result(self, record: Mapping[str, Any]) -> Any:
+        """A stored record as this kind's result: ``result.from_record`` (a ValueError where the
+        record does not have its layout), or the JSON object itself for a kind without a result type."""
+        return dict(record) if self.result is None else self.result.from_record(record)  # type: ignore[attr-defined]
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not KIND_NAME_PATTERN.match(self.name):
@@ -141,6 +149,8 @@ class CellKind:
                 raise ValueError(
                     f"cell kind {self.name!r}: {role} must be a module-level function (workers import it by name), got {function!r}"
                 )
+        if self.result is not None and not callable(getattr(self.result, "from_record", None)):
+            raise ValueError(f"cell kind {self.name!r}: result must have from_record, got {self.result!r}")
         if (self.run_batch is None) != (self.batch_key is None):
             raise ValueError(f"cell kind {self.name!r}: run_batch and batch_key go together")
         names = {field.name for field in dataclasses.fields(self.params)}

@@ -59,8 +59,11 @@ def register_cell_kind(
     version: str = "1",
     cpu_only: bool = False,
     common_axes: tuple[str, ...] = COMMON_AXES,
+    result: type | None = None,
 ) -> CellKind:
-    """Register a cell kind under ``name`` (see :class:`CellKind`); returns it.
+    """Register a cell kind under ``name`` (see :class:`CellKind`); returns it. Without a
+    ``result`` type, ``run`` returns JSON values and :func:`loopbound.sweep.compute` gives them back
+    as dicts.
 
     Registering the same function and parameters again (a module imported twice) is a no-op;
     registering another function under a taken name is a ValueError.
@@ -73,6 +76,7 @@ def register_cell_kind(
         version=version,
         cpu_only=cpu_only,
         common_axes=tuple(common_axes),
+        result=result,
     )
     existing = _REGISTRY.get(name)
     if existing is not None:

@@ -102,7 +102,7 @@ def _compute_and_store(task: CellTask) -> CellOutcome:
     details = None
     try:
         _seed_everything(cell.seed)
-        result = dict(task.run(cell))
+        result = task.run(cell)  # typed or JSON values: computed_record stores its record
         seconds = time.perf_counter() - started
         store.write(computed_record(cell, result, started_at=started_at, wall_seconds=seconds, executor=task.executor))
     except InputError as error:  # the user's to fix (a target returning NaN, a missing device)

@@ -39,6 +39,7 @@ from typing import Any
 from loopbound.atomic import write_text_atomic
 from loopbound.sweep.cell import SCHEMA_VERSION, Cell, canonical_json, configuration_hash
 from loopbound.sweep.config import SweepConfig
+from loopbound.sweep.result import result_record
 from loopbound.theory.errors import InputError
 
 RECORD_FILE = re.compile(r"^(?P<hash>[0-9a-f]{64})\.json$")
@@ -198,14 +199,13 @@ def runtime_versions(device: str) -> dict[str, str]:
     return versions
 
 
-def computed_record(
-    cell: Cell, result: Mapping[str, Any], *, started_at: str, wall_seconds: float, executor: str
-) -> CellRecord:
-    """The record of ``cell`` computed in this process, finishing now: its result with the versions,
-    host, pid and a fresh ``run_id`` (every writer of records builds them here)."""
+def computed_record(cell: Cell, result: Any, *, started_at: str, wall_seconds: float, executor: str) -> CellRecord:
+    """The record of ``cell`` computed in this process, finishing now: its result (typed, stored as
+    its ``to_record()``, or JSON values) with the versions, host, pid and a fresh ``run_id`` (every
+    writer of records builds them here)."""
     return CellRecord.for_cell(
         cell,
-        result,
+        result_record(result),
         versions=runtime_versions(cell.device),
         wall_seconds=wall_seconds,
         started_at=started_at,

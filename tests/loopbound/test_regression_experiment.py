@@ -19,17 +19,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from loopbound.theory.errors import InputError
-from loopbound.theory.reference_curves import ReferencePoint, averaging_predict, one_step_gd_predict
-from loopbound.theory.regression import STEP_RULES, bootstrap_median
 
 import loopbound.figures.regression as plots
 import loopbound.sweep.kinds.looped_gd as experiment
 from loopbound.figures.regression import write_figures
-from loopbound.sweep import Store, SweepConfig, compute
+from loopbound.sweep import Store, SweepConfig, compute, expand_cells
 from loopbound.sweep.kinds.looped_gd import LoopedGDParams
-from loopbound.sweep.kinds.newton_schulz import NewtonSchulzParams, newton_schulz_result
-from loopbound.sweep.kinds.reference import ReferenceParams, reference_result, transformer_estimators
+from loopbound.sweep.kinds.looped_gd_result import LoopedGDResult
+from loopbound.sweep.kinds.newton_schulz import NewtonSchulzParams, NewtonSchulzResult, newton_schulz_result
+from loopbound.sweep.kinds.reference import ReferenceParams, ReferenceResult, reference_result, transformer_estimators
+from loopbound.theory.errors import InputError
+from loopbound.theory.reference_curves import ReferencePoint, averaging_predict, one_step_gd_predict
+from loopbound.theory.regression import STEP_RULES, bootstrap_median
 
 
 def looped_gd(
@@ -46,8 +47,8 @@ def looped_gd(
     return SweepConfig(name="test", cell="looped_gd", d=(d,), seeds=(seed,), device="cpu", params=tuple(params.items()))
 
 
-def run_sweep(config: SweepConfig, *, out: Path | None = None) -> list[dict]:
-    """The sweep's results in cell order, through the store at ``out`` when given."""
+def run_sweep(config: SweepConfig, *, out: Path | None = None) -> list[LoopedGDResult]:
+    """The sweep's typed results in cell order, through the store at ``out`` when given."""
     return compute(config, store=None if out is None else Store(out))
 
 
@@ -57,7 +58,7 @@ SWEEP = looped_gd(d=4, ratios=(2, 4), kappas=(1.0, 8.0), instances=INSTANCES, lo
 
 
 @pytest.fixture(scope="module")
-def sweep(tmp_path_factory) -> tuple[list[dict], Path]:
+def sweep(tmp_path_factory) -> tuple[list[LoopedGDResult], Path]:
     out = tmp_path_factory.mktemp("regression")
     return run_sweep(SWEEP, out=out), out
 
@@ -66,10 +67,10 @@ def test_the_measured_error_never_exceeds_the_per_instance_bound(sweep) -> None:
     records, _ = sweep
     assert len(records) == 8
     for record in records:
-        check = record["bound_check"]
-        assert check["points"] >= 48 * 20, record["config"]
-        assert check["violations"] == 0, record["config"]
-        assert 0.5 < check["max_ratio"] <= 1.0, record["config"]  # tight, never above
+        check = record.bound_check
+        assert check.points >= 48 * 20, record.config
+        assert check.violations == 0, record.config
+        assert 0.5 < check.max_ratio <= 1.0, record.config  # tight, never above
 
 
 def test_the_fitted_slope_matches_log_rho_within_its_interval(sweep) -> None:
@@ -85,17 +86,18 @@ def test_the_fitted_slope_matches_log_rho_within_its_interval(sweep) -> None:
     records, _ = sweep
     misses = []
     for record in records:
-        slope = record["slope"]
-        assert slope["fitted"] >= 0.75 * slope["instances"], record["config"]
-        interval = slope["ratio"]
+        slope = record.slope
+        assert slope.fitted >= 0.75 * slope.instances, record.config
+        interval = slope.ratio
+        assert interval is not None
         assert interval["level"] == 0.95 and interval["resamples"] == 2000
-        assert 0.999 < interval["lower"] <= interval["estimate"] <= interval["upper"] < 1.001, record["config"]
-        if not slope["contains_one"]:
+        assert 0.999 < interval["lower"] <= interval["estimate"] <= interval["upper"] < 1.001, record.config
+        if not slope.contains_one:
             misses.append(
                 (
-                    record["config"]["ratio"],
-                    record["config"]["kappa"],
-                    record["config"]["rule"],
+                    record.config.ratio,
+                    record.config.kappa,
+                    record.config.rule,
                     interval["lower"] - 1,
                     interval["upper"] - 1,
                 )
@@ -108,14 +110,14 @@ def test_a_wrong_rate_is_rejected_by_the_same_intervals(sweep) -> None:
     (η = 1.01 on the normalised prompt), the median ratio's interval excludes 1 in every cell."""
     records, _ = sweep
     for record in records:
-        slopes = np.array([s for s in record["instances"]["slope"] if s is not None])
-        rho = np.array([r for r, s in zip(record["instances"]["rho"], record["instances"]["slope"]) if s is not None])
-        if record["config"]["rule"] == "max":  # 1 − λ/λ_max → 1 − 1.01 λ/λ_max at λ_min
+        slopes = np.array([s for s in record.instances.slope if s is not None])
+        rho = np.array([r for r, s in zip(record.instances.rho, record.instances.slope) if s is not None])
+        if record.config.rule == "max":  # 1 − λ/λ_max → 1 − 1.01 λ/λ_max at λ_min
             wrong = 1 - 1.01 * (1 - rho)
         else:  # both ends: λ_min → 1 − 1.01λ_min, λ_max = 2 − λ_min → 1.01λ_max − 1
             wrong = np.maximum(1 - 1.01 * (1 - rho), 1.01 * (1 + rho) - 1)
         interval = bootstrap_median(slopes / np.log(wrong), seed=1)
-        assert not interval.contains(1.0), (record["config"], interval)
+        assert not interval.contains(1.0), (record.config, interval)
 
 
 def test_loops_to_epsilon_never_exceed_the_bound_and_the_kappa_form(sweep) -> None:
@@ -124,17 +126,17 @@ def test_loops_to_epsilon_never_exceed_the_bound_and_the_kappa_form(sweep) -> No
     records, _ = sweep
     promised = 0
     for record in records:
-        instances = record["instances"]
+        instances = record.instances
         for measured, bound, kappa_form in zip(
-            instances["loops_measured"], instances["loops_bound"], instances["loops_kappa_form"]
+            instances.loops_measured, instances.loops_bound, instances.loops_kappa_form
         ):
             assert bound <= kappa_form
             if bound <= LOOPS:
-                assert measured is not None and measured <= bound, record["config"]
+                assert measured is not None and measured <= bound, record.config
                 promised += 1
             elif measured is not None:
                 assert measured <= bound
-        assert record["loops_to_epsilon"]["measured_within_bound"]
+        assert record.loops_to_epsilon.measured_within_bound
     assert promised >= 0.75 * 8 * INSTANCES
 
 
@@ -143,7 +145,7 @@ def test_records_are_keyed_atomic_seeded_and_reused(sweep, tmp_path, monkeypatch
     files = sorted((out / "records").glob("*.json"))
     assert len(files) == 8 and not list((out / "records").glob(".tmp-*"))
     keys = {json.loads(f.read_text())["hash"] for f in files}
-    assert keys == {f.stem for f in files} == {r["key"] for r in records}
+    assert keys == {f.stem for f in files} == {cell.hash for cell in expand_cells(SWEEP)}
     before = {f.name: f.read_bytes() for f in files}
 
     def refuse(*args, **kwargs):
@@ -158,23 +160,22 @@ def test_records_are_keyed_atomic_seeded_and_reused(sweep, tmp_path, monkeypatch
     first, second = run_sweep(small), run_sweep(small)
     assert first == second  # same seed, same numbers
     other = run_sweep(looped_gd(d=3, ratios=(2,), kappas=(2.0,), rules=("max",), instances=6, loops=60, seed=6))
-    assert other[0]["key"] != first[0]["key"] and other[0]["instances"]["rho"] != first[0]["instances"]["rho"]
+    assert other[0].config.seed != first[0].config.seed and other[0].instances.rho != first[0].instances.rho
 
 
 def test_a_store_written_before_still_resumes() -> None:
     """The cell of this configuration had this hash in stores written before the experiments became
     cell kinds (same kind, version and parameters): such a store's records are found, not
     recomputed. A change of LoopedGDParams' fields or defaults changes the hash and fails here."""
-    from loopbound.sweep import expand_cells
-
     [cell] = expand_cells(looped_gd(d=3, ratios=(2,), kappas=(2.0,), rules=("max",), instances=6, loops=60, seed=5))
     assert cell.hash == "298d5b202f9990ab29258b6a72c86138992b02907d45263f0142a90d1a664d28"
 
 
 def test_a_corrupt_record_is_reported_not_swallowed(tmp_path) -> None:
     small = looped_gd(d=2, ratios=(2,), kappas=(1.0,), rules=("max",), instances=4, loops=20)
-    records = run_sweep(small, out=tmp_path)
-    path = tmp_path / "records" / f"{records[0]['key']}.json"
+    run_sweep(small, out=tmp_path)
+    [cell] = expand_cells(small)
+    path = tmp_path / "records" / f"{cell.hash}.json"
     path.write_text("{not json")
     with pytest.raises(InputError, match="not valid JSON") as raised:
         run_sweep(small, out=tmp_path)
@@ -190,12 +191,12 @@ REFERENCE = ReferenceParams(ks=(5, 10, 20, 40), prompts=4000, queries=16)
 def test_the_transformers_reference_curves_agree_with_their_closed_forms() -> None:
     estimators = {name: f for name, f in transformer_estimators().items() if name != "least_squares"}
     record = reference_result(REFERENCE, d=20, seed=0, estimators=estimators)
-    assert len(record["points"]) == 8
-    assert record["z_critical"] == pytest.approx(ReferencePoint.bonferroni_z(0.999, 8))
-    for point in record["points"]:
-        assert point["agrees"], point
-        assert point["estimator"].startswith("looped GD transformer")
-    assert record["all_agree"]
+    assert len(record.points) == 8
+    assert record.z_critical == pytest.approx(ReferencePoint.bonferroni_z(0.999, 8))
+    for point in record.points:
+        assert point.agrees, point
+        assert point.estimator.startswith("looped GD transformer")
+    assert record.all_agree
 
 
 def test_the_transformer_with_one_loop_is_the_averaging_and_one_step_estimators() -> None:
@@ -214,13 +215,13 @@ def test_the_transformer_with_one_loop_is_the_averaging_and_one_step_estimators(
 
 def test_newton_schulz_rows_meet_their_bounds() -> None:
     record = newton_schulz_result(NewtonSchulzParams(m=5, kappas=(10.0, 100.0), batch=4, loops=25), seed=0)
-    assert len(record["rows"]) == 4
-    for row in record["rows"]:
+    assert len(record.rows) == 4
+    for row in record.rows:
         # ‖I − AX_t‖₂ = ρ₀^(2^t) in exact arithmetic (I − AX_0 symmetric); compared where the bound is
         # ≥ 1e-4, so the residual's rounding (≈ κ·u ≤ 1e-13 here) moves the ratio by ≤ 1e-9
-        assert row["max_ratio"] <= 1 + 1e-8
-        assert row["loops_measured_max"] is not None
-        assert row["loops_measured_max"] <= row["loops_bound"] <= row["loops_kappa_form"]
+        assert row.max_ratio <= 1 + 1e-8
+        assert row.loops_measured_max is not None
+        assert row.loops_measured_max <= row.loops_bound <= row.loops_kappa_form
 
 
 def test_figures_are_written_as_pdf_and_png(sweep, tmp_path) -> None:
@@ -242,8 +243,8 @@ def test_figures_are_written_as_pdf_and_png(sweep, tmp_path) -> None:
             params=(("m", 3), ("kappas", (10.0,)), ("batch", 2), ("loops", 12)),
         )
     )
-    assert reference["kind"] == "reference_curves" and newton["kind"] == "newton_schulz"
-    assert len(reference["key"]) == 64 and reference["key"] != newton["key"]  # the cells' hashes
+    assert isinstance(reference, ReferenceResult) and isinstance(newton, NewtonSchulzResult)
+    assert reference.kind == "reference_curves" and newton.kind == "newton_schulz"
     paths = write_figures(tmp_path, records[:4], reference, newton, stem="test")
     assert sorted(p.name for p in paths) == [
         "test_errors.pdf",

@@ -24,16 +24,30 @@ row, as in the run stage), not a failure; an r too small for the construction is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from loopbound.sweep.cell import Cell, CellKind, load_cell_target
 from loopbound.sweep.config import FieldError, require_float, require_int, require_str
+from loopbound.sweep.result import JsonRecord
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import intra_op_threads, resolve_device
 from loopbound.theory.verdict_level import LEVEL_REQUIREMENT, valid_verdict_level
 
-__all__ = ["ApproximationParams", "run_approximation_cell", "verify_record", "without_timings", "KIND"]
+__all__ = [
+    "ApproximationParams",
+    "ApproximationResult",
+    "ApproximationRow",
+    "BoundSummary",
+    "MeasurementSettings",
+    "SupTarget",
+    "VerdictSummary",
+    "run_approximation_cell",
+    "verify_record",
+    "without_timings",
+    "KIND",
+]
 
 
 @dataclass(frozen=True)
@@ -69,6 +83,118 @@ class ApproximationParams:
                 parse_bound(self.bound, what="bound")
             except InputError as error:
                 raise FieldError("bound", " ".join(str(error).split())) from None
+
+
+@dataclass(frozen=True)
+class ApproximationRow(JsonRecord):
+    """One loop budget r of a verify record (:meth:`loopbound.verify_result.VerifyRow.to_json`):
+    the grid m (δ = 1/m) and loops, the measured L^p ``error`` with its interval [``lower``,
+    ``upper``] and sup lower bound, the bound's range [``bound``, ``bound_upper``], measured/bound
+    ``ratio``, the values and moduli it was evaluated with, and the ``status`` — or why the
+    construction was ``refused`` (then the measured fields are None)."""
+
+    r: int
+    grid: int | None
+    delta: float | None
+    loops: int | None
+    error: float | None
+    lower: float | None
+    upper: float | None
+    sup_error_lower_bound: float | None
+    bound: float | None
+    bound_upper: float | None
+    bound_method: str
+    bound_reason: str | None
+    ratio: float | None
+    values: Mapping[str, Any]
+    moduli: tuple[Mapping[str, Any], ...]
+    measurement: Mapping[str, Any] | None
+    guarantee: Mapping[str, Any] | None
+    refused: str | None
+    warnings: tuple[str, ...]
+    other_reading: Mapping[str, Any] | None
+    reading_note: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class BoundSummary(JsonRecord):
+    """The bound checked: its kind (construction, theorem, user), name, expression (text and
+    LaTeX), provenance and status."""
+
+    kind: str
+    name: str
+    expression: str
+    latex: str
+    provenance: str
+    status: str
+
+
+@dataclass(frozen=True)
+class SupTarget(JsonRecord):
+    """sup|f| as the bound used it, and where it came from."""
+
+    value: float
+    source: str
+
+
+@dataclass(frozen=True)
+class MeasurementSettings(JsonRecord):
+    """The measurement: Sobol points, scramblings, confidence level, seed, device."""
+
+    samples: int
+    scramblings: int
+    level: float
+    seed: int
+    device: str
+
+
+@dataclass(frozen=True)
+class VerdictSummary(JsonRecord):
+    """The verdict over the measured r (:meth:`loopbound.theory.verdict.Verdict.to_json`):
+    held/violated/inconclusive with the r of each, the fitted ``rate`` (its JSON) and the
+    bound's claimed exponent."""
+
+    status: str
+    held: bool
+    violated: tuple[int, ...]
+    inconclusive: tuple[int, ...]
+    summary: str
+    level: float
+    statistical: bool
+    warnings: tuple[str, ...]
+    reading_dependent: tuple[Mapping[str, Any], ...]
+    context: Any
+    rate: Mapping[str, Any]
+    claimed_exponent: float | None
+    rate_comparison: Any
+
+
+@dataclass(frozen=True)
+class ApproximationResult(JsonRecord):
+    """An ``approximation`` or ``approximation_curve`` cell's result: the verify record of the
+    cell's target at its loop budgets without timings (:func:`without_timings`) — the settings,
+    the bound, the ``rows`` per r, the ``verdict`` (None when every r was refused) and the refused r."""
+
+    target: str
+    d: int
+    N: int
+    p: float
+    timestep: bool
+    construction: str
+    bound: BoundSummary
+    moduli_sources: Mapping[str, str]
+    sup_target: SupTarget
+    settings: MeasurementSettings
+    rows: tuple[ApproximationRow, ...]
+    hypotheses: Mapping[str, Any] | None
+    verdict: VerdictSummary | None
+    refused: tuple[int, ...]
+
+    @property
+    def measured(self) -> tuple[ApproximationRow, ...]:
+        """The rows that were measured (not refused)."""
+        return tuple(row for row in self.rows if row.measurement is not None)
 
 
 def without_timings(record: dict[str, Any]) -> dict[str, Any]:
@@ -112,11 +238,16 @@ def verify_record(cell: Cell, loops: list[int]) -> dict[str, Any]:
     return without_timings(result.to_json())
 
 
-def run_approximation_cell(cell: Cell) -> dict[str, Any]:
+def run_approximation_cell(cell: Cell) -> ApproximationResult:
     """:func:`verify_record` at the cell's single loop budget."""
-    return verify_record(cell, [cell.params.loops])
+    return ApproximationResult.from_record(verify_record(cell, [cell.params.loops]))
 
 
 KIND = CellKind(
-    "approximation", run_approximation_cell, params=ApproximationParams, axes=("timestep", "loops"), version="1"
+    "approximation",
+    run_approximation_cell,
+    params=ApproximationParams,
+    axes=("timestep", "loops"),
+    version="1",
+    result=ApproximationResult,
 )

@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
 from loopbound.sweep.cell import Cell, CellKind
 from loopbound.sweep.config import FieldError, require_int
-from loopbound.sweep.kinds.approximation import ApproximationParams, verify_record
+from loopbound.sweep.kinds.approximation import ApproximationParams, ApproximationResult, verify_record
 
 __all__ = ["ApproximationCurveParams", "run_approximation_curve_cell", "KIND"]
 
@@ -56,11 +55,15 @@ class ApproximationCurveParams:
         object.__setattr__(self, "bound", checked.bound)
 
 
-def run_approximation_curve_cell(cell: Cell) -> dict[str, Any]:
+def run_approximation_curve_cell(cell: Cell) -> ApproximationResult:
     """:func:`~loopbound.sweep.kinds.approximation.verify_record` at the cell's loop budgets."""
-    return verify_record(cell, list(cell.params.loops))
+    return ApproximationResult.from_record(verify_record(cell, list(cell.params.loops)))
 
 
 KIND = CellKind(
-    "approximation_curve", run_approximation_curve_cell, params=ApproximationCurveParams, axes=("timestep",)
+    "approximation_curve",
+    run_approximation_curve_cell,
+    params=ApproximationCurveParams,
+    axes=("timestep",),
+    result=ApproximationResult,
 )

@@ -58,6 +58,7 @@ import torch
 from loopbound.constructions.gradient_descent import looped_gd_predict
 from loopbound.sweep.cell import Cell, CellKind
 from loopbound.sweep.config import FieldError, require_float, require_int, require_str
+from loopbound.sweep.kinds.looped_gd_result import LoopedGDResult
 from loopbound.theory.bounds.regression import (
     GD_LOOPS_KAPPA_MAX_STEP,
     GD_LOOPS_KAPPA_OPTIMAL_STEP,
@@ -77,7 +78,15 @@ from loopbound.theory.regression import (
     sample_regression,
 )
 
-__all__ = ["LoopedGDParams", "measure_cells", "run_looped_gd_cell", "derived_seed", "KIND", "RECORD_VERSION"]
+__all__ = [
+    "LoopedGDParams",
+    "LoopedGDResult",
+    "measure_cells",
+    "run_looped_gd_cell",
+    "derived_seed",
+    "KIND",
+    "RECORD_VERSION",
+]
 
 RECORD_VERSION = 1
 """Version of the result layout (it is in every result's ``config``)."""
@@ -251,7 +260,7 @@ def _cell_config(cell: Cell) -> dict[str, Any]:
 
 def _measure_cell(
     cell: Cell, predictions: torch.Tensor, X: torch.Tensor, y: torch.Tensor, x_query: torch.Tensor, cell_seed: int
-) -> dict[str, Any]:
+) -> LoopedGDResult:
     """The result of one cell from the transformer's per-loop predictions [loops + 1, B]."""
     params: LoopedGDParams = cell.params
     solution = least_squares(X, y)
@@ -271,27 +280,29 @@ def _measure_cell(
     slopes = _slopes(params, normalised, rho, _subdominant(solution.spectrum.eigenvalues.cpu().numpy(), rho))
     loops_to_epsilon, per_prompt = _loops_summary(params, normalised, rho, kappa_H)
     thin = _thin(params.loops + 1)
-    return {
-        "kind": "looped_gd_cell",
-        "config": _cell_config(cell),
-        "cell_seed": cell_seed,
-        "kappa_H": _quantiles(kappa_H),
-        "log_rho": _quantiles(np.log(rho)),
-        "bound_check": {
-            "points": int(checked.sum()),
-            "violations": int((errors > bound)[checked].sum()),
-            "max_ratio": float(ratios.max()),
-            "check_floor": params.check_floor,
-        },
-        "slope": _slope_summary(params, slopes, rho, cell_seed),
-        "loops_to_epsilon": loops_to_epsilon,
-        "curve": {
-            "loops": thin.tolist(),
-            "error": _quantiles(normalised[thin], axis=1),
-            "bound_median": np.median((rho[None, :] ** r[:, None])[thin], axis=1).tolist(),
-        },
-        "instances": {"kappa_H": kappa_H.tolist(), "rho": rho.tolist(), "slope": slopes, **per_prompt},
-    }
+    return LoopedGDResult.from_record(
+        {
+            "kind": "looped_gd_cell",
+            "config": _cell_config(cell),
+            "cell_seed": cell_seed,
+            "kappa_H": _quantiles(kappa_H),
+            "log_rho": _quantiles(np.log(rho)),
+            "bound_check": {
+                "points": int(checked.sum()),
+                "violations": int((errors > bound)[checked].sum()),
+                "max_ratio": float(ratios.max()),
+                "check_floor": params.check_floor,
+            },
+            "slope": _slope_summary(params, slopes, rho, cell_seed),
+            "loops_to_epsilon": loops_to_epsilon,
+            "curve": {
+                "loops": thin.tolist(),
+                "error": _quantiles(normalised[thin], axis=1),
+                "bound_median": np.median((rho[None, :] ** r[:, None])[thin], axis=1).tolist(),
+            },
+            "instances": {"kappa_H": kappa_H.tolist(), "rho": rho.tolist(), "slope": slopes, **per_prompt},
+        }
+    )
 
 
 def batch_key(cell: Cell) -> tuple[Any, ...]:
@@ -300,7 +311,7 @@ def batch_key(cell: Cell) -> tuple[Any, ...]:
     return (cell.d, cell.seed, cell.device, params.ratio, tuple(sorted(params.measurement().items())))
 
 
-def measure_cells(cells: Sequence[Cell]) -> list[dict[str, Any]]:
+def measure_cells(cells: Sequence[Cell]) -> list[LoopedGDResult]:
     """The results of ``cells`` (one :func:`batch_key`), in order, from one transformer pass over
     all their prompts: every prompt is normalised to η = 1, so one model serves them all."""
     if len({batch_key(cell) for cell in cells}) != 1:
@@ -338,7 +349,7 @@ def measure_cells(cells: Sequence[Cell]) -> list[dict[str, Any]]:
     return results
 
 
-def run_looped_gd_cell(cell: Cell) -> dict[str, Any]:
+def run_looped_gd_cell(cell: Cell) -> LoopedGDResult:
     """One cell measured alone (:func:`measure_cells`)."""
     return measure_cells([cell])[0]
 
@@ -351,4 +362,5 @@ KIND = CellKind(
     common_axes=("d",),
     run_batch=measure_cells,
     batch_key=batch_key,
+    result=LoopedGDResult,
 )

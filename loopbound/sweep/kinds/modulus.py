@@ -7,13 +7,15 @@ over the whole δ grid, recording lower/upper/exact and the witness per δ
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from loopbound.sweep.cell import Cell, CellKind, load_cell_target
 from loopbound.sweep.config import require_float_tuple, require_int, require_str
+from loopbound.sweep.result import JsonRecord
 
-__all__ = ["MODULUS_KINDS", "ModulusCellParams", "run_modulus_cell", "KIND"]
+__all__ = ["MODULUS_KINDS", "ModulusCellParams", "ModulusPoint", "ModulusResult", "run_modulus_cell", "KIND"]
 
 MODULUS_KINDS = ("sequence", "token", "contextual")
 
@@ -42,7 +44,32 @@ class ModulusCellParams:
         require_int("steps", self.steps, minimum=0)
 
 
-def run_modulus_cell(cell: Cell) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ModulusPoint(JsonRecord):
+    """One δ of a certified modulus curve: ``lower`` ≤ ω(δ) (attained by ``witness``, the pair
+    {"X", "Y"} at squared distance ``distance`` ≤ δ², differing at ``position``), the analytic
+    ``upper`` bound and ``exact`` value where known (else None), and the search ``method``."""
+
+    kind: str
+    delta: float
+    lower: float
+    upper: float | None
+    exact: float | None
+    position: int | None
+    distance: float
+    witness: Mapping[str, Any]
+    method: str
+
+
+@dataclass(frozen=True)
+class ModulusResult(JsonRecord):
+    """A ``modulus`` cell's result: the modulus ``kind`` and its ``curve``, one point per δ."""
+
+    kind: str
+    curve: tuple[ModulusPoint, ...]
+
+
+def run_modulus_cell(cell: Cell) -> ModulusResult:
     """One certified modulus curve: per δ the lower bound (attained by the witness, re-checked in
     float64), the analytic upper bound and exact value where known (else null), and the witness."""
     from loopbound.theory.modulus import SearchBudget, estimate_modulus
@@ -56,10 +83,16 @@ def run_modulus_cell(cell: Cell) -> dict[str, Any]:
         budget=SearchBudget(screen=params.screen, restarts=params.restarts, steps=params.steps),
         seed=cell.seed,
     )
-    return {  # no timings here: a result is a pure function of the cell (the record carries wall time)
-        "kind": params.kind,
-        "curve": [{**estimate.to_json(), "method": estimate.method} for estimate in estimates],
-    }
+    return (
+        ModulusResult.from_record(  # no timings: a result is a pure function of the cell (the record has the wall time)
+            {
+                "kind": params.kind,
+                "curve": [{**estimate.to_json(), "method": estimate.method} for estimate in estimates],
+            }
+        )
+    )
 
 
-KIND = CellKind("modulus", run_modulus_cell, params=ModulusCellParams, axes=("kind",), cpu_only=True)
+KIND = CellKind(
+    "modulus", run_modulus_cell, params=ModulusCellParams, axes=("kind",), cpu_only=True, result=ModulusResult
+)

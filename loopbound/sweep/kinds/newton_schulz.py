@@ -21,6 +21,7 @@ from loopbound.constructions.newton_schulz import looped_newton_schulz
 from loopbound.sweep.cell import Cell, CellKind
 from loopbound.sweep.config import FieldError, require_float, require_float_tuple, require_int
 from loopbound.sweep.kinds.looped_gd import RECORD_VERSION, derived_seed
+from loopbound.sweep.result import JsonRecord
 from loopbound.theory.bounds.regression import (
     NS_LOOPS_KAPPA_SPD,
     NS_LOOPS_KAPPA_TRANSPOSE,
@@ -30,7 +31,15 @@ from loopbound.theory.bounds.regression import (
 from loopbound.theory.numerics import intra_op_threads, resolve_device
 from loopbound.theory.regression import loops_to_reach
 
-__all__ = ["NewtonSchulzParams", "newton_schulz_result", "run_newton_schulz_cell", "KIND"]
+__all__ = [
+    "NewtonSchulzParams",
+    "NewtonSchulzConfig",
+    "NewtonSchulzRow",
+    "NewtonSchulzResult",
+    "newton_schulz_result",
+    "run_newton_schulz_cell",
+    "KIND",
+]
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,50 @@ class NewtonSchulzParams:
         for name in ("epsilon", "check_floor"):
             if not 0 < require_float(name, getattr(self, name)) < 1:
                 raise FieldError(name, f"must be in (0, 1), got {getattr(self, name)!r}")
+
+
+@dataclass(frozen=True)
+class NewtonSchulzConfig(JsonRecord):
+    """The settings of a Newton–Schulz result (:class:`NewtonSchulzParams`, seed, layout version)."""
+
+    m: int
+    kappas: tuple[float, ...]
+    batch: int
+    loops: int
+    epsilon: float
+    check_floor: float
+    seed: int
+    version: int
+
+
+@dataclass(frozen=True)
+class NewtonSchulzRow(JsonRecord):
+    """One κ and start (``identity`` or ``transpose``, step α): ρ₀ = max ‖I − αAX₀‖₂, the median
+    residual ‖I − AX_t‖₂ per loop t against the bound ρ₀^{2^t}, the worst measured/bound where the
+    bound ≥ check_floor, loops to ε (worst measured, None if some matrix never reached it) against
+    the ρ₀- and κ-forms, and the median residual floor after the last loop."""
+
+    kappa: float
+    init: str
+    alpha: float
+    rho0: float
+    residual_median: tuple[float, ...]
+    bound: tuple[float, ...]
+    max_ratio: float
+    loops_measured_max: int | None
+    loops_bound: int
+    loops_kappa_form: int
+    kappa_form: str
+    floor_median: float
+
+
+@dataclass(frozen=True)
+class NewtonSchulzResult(JsonRecord):
+    """A ``newton_schulz`` cell's result: the settings and a row per κ and start."""
+
+    kind: str  # "newton_schulz"
+    config: NewtonSchulzConfig
+    rows: tuple[NewtonSchulzRow, ...]
 
 
 def _matrices(params: NewtonSchulzParams, seed: int, kappa: float, symmetric: bool) -> torch.Tensor:
@@ -100,7 +153,7 @@ def _row(params: NewtonSchulzParams, seed: int, kappa: float, init: str, device:
 
 def newton_schulz_result(
     params: NewtonSchulzParams, *, seed: int, device: torch.device | None = None
-) -> dict[str, Any]:
+) -> NewtonSchulzResult:
     """Every κ with both starts (:func:`_row`), and the settings."""
     with intra_op_threads(1):
         rows = [
@@ -116,12 +169,14 @@ def newton_schulz_result(
         "seed": seed,
         "version": RECORD_VERSION,
     }
-    return {"kind": "newton_schulz", "config": config, "rows": rows}
+    return NewtonSchulzResult.from_record({"kind": "newton_schulz", "config": config, "rows": rows})
 
 
-def run_newton_schulz_cell(cell: Cell) -> dict[str, Any]:
+def run_newton_schulz_cell(cell: Cell) -> NewtonSchulzResult:
     """The cell's Newton–Schulz rows."""
     return newton_schulz_result(cell.params, seed=cell.seed, device=resolve_device(cell.device))
 
 
-KIND = CellKind("newton_schulz", run_newton_schulz_cell, params=NewtonSchulzParams, common_axes=())
+KIND = CellKind(
+    "newton_schulz", run_newton_schulz_cell, params=NewtonSchulzParams, common_axes=(), result=NewtonSchulzResult
+)

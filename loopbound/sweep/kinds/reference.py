@@ -12,7 +12,7 @@ probability ≤ 1 − family_level.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -21,11 +21,21 @@ from loopbound.constructions.gradient_descent import looped_gd_predict
 from loopbound.sweep.cell import Cell, CellKind
 from loopbound.sweep.config import FieldError, require_float, require_int
 from loopbound.sweep.kinds.looped_gd import RECORD_VERSION
+from loopbound.sweep.result import REST, JsonRecord
 from loopbound.theory.bounds.regression import ONE_STEP_OPTIMAL_ETA
 from loopbound.theory.numerics import intra_op_threads, resolve_device
 from loopbound.theory.reference_curves import Estimator, ReferencePoint, least_squares_predict, reference_curves_mc
 
-__all__ = ["ReferenceParams", "transformer_estimators", "reference_result", "run_reference_cell", "KIND"]
+__all__ = [
+    "ReferenceParams",
+    "ReferenceConfig",
+    "ReferencePointRecord",
+    "ReferenceResult",
+    "transformer_estimators",
+    "reference_result",
+    "run_reference_cell",
+    "KIND",
+]
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,55 @@ class ReferenceParams:
         for name in ("level", "family_level"):
             if not 0 < require_float(name, getattr(self, name)) < 1:
                 raise FieldError(name, f"must be in (0, 1), got {getattr(self, name)!r}")
+
+
+@dataclass(frozen=True)
+class ReferenceConfig(JsonRecord):
+    """The settings of a reference-curve result (:class:`ReferenceParams`, d, seed, layout version)."""
+
+    d: int
+    ks: tuple[int, ...]
+    prompts: int
+    queries: int
+    level: float
+    family_level: float
+    seed: int
+    version: int
+
+
+@dataclass(frozen=True)
+class ReferencePointRecord(JsonRecord):
+    """One point: error/d of ``estimator`` (curve ``curve``) at k examples, its Monte Carlo
+    ``mean`` with the interval [``lower``, ``upper``] at ``level`` over ``samples`` prompts, the
+    ``closed_form``, the z-score (None where the closed form is 0) and whether it ``agrees`` at the
+    family level; ``extra`` holds any further values of the point."""
+
+    curve: str
+    d: int
+    k: int
+    closed_form: float
+    estimator: str
+    mean: float
+    lower: float
+    upper: float
+    level: float
+    samples: int
+    seed: int | None
+    z: float | None
+    agrees: bool
+    extra: Mapping[str, Any] = field(default_factory=dict, metadata=REST)
+
+
+@dataclass(frozen=True)
+class ReferenceResult(JsonRecord):
+    """A ``reference_curves`` cell's result: the settings, the Bonferroni critical z, every point,
+    and whether all agree."""
+
+    kind: str  # "reference_curves"
+    config: ReferenceConfig
+    z_critical: float
+    points: tuple[ReferencePointRecord, ...]
+    all_agree: bool
 
 
 def transformer_estimators(*, device: torch.device | None = None) -> dict[str, Estimator]:
@@ -76,7 +135,7 @@ def reference_result(
     seed: int,
     device: torch.device | None = None,
     estimators: Mapping[str, Estimator] | None = None,
-) -> dict[str, Any]:
+) -> ReferenceResult:
     """The reference-curve result: every point with its interval, z-score and verdict under the
     simultaneous ``family_level`` (z_crit from Bonferroni over the points)."""
     chosen = transformer_estimators(device=device) if estimators is None else estimators
@@ -102,19 +161,23 @@ def reference_result(
         "seed": seed,
         "version": RECORD_VERSION,
     }
-    return {
-        "kind": "reference_curves",
-        "config": config,
-        "z_critical": z_critical,
-        "points": [{**p.to_json(), "z": p.z_score(), "agrees": p.consistent(z_critical)} for p in points],
-        "all_agree": all(p.consistent(z_critical) for p in points),
-    }
+    return ReferenceResult.from_record(
+        {
+            "kind": "reference_curves",
+            "config": config,
+            "z_critical": z_critical,
+            "points": [{**p.to_json(), "z": p.z_score(), "agrees": p.consistent(z_critical)} for p in points],
+            "all_agree": all(p.consistent(z_critical) for p in points),
+        }
+    )
 
 
-def run_reference_cell(cell: Cell) -> dict[str, Any]:
+def run_reference_cell(cell: Cell) -> ReferenceResult:
     """The cell's reference curves with the transformer's estimators."""
     assert cell.d is not None
     return reference_result(cell.params, d=cell.d, seed=cell.seed, device=resolve_device(cell.device))
 
 
-KIND = CellKind("reference_curves", run_reference_cell, params=ReferenceParams, common_axes=("d",))
+KIND = CellKind(
+    "reference_curves", run_reference_cell, params=ReferenceParams, common_axes=("d",), result=ReferenceResult
+)
