@@ -30,10 +30,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.machine import describe_machine, matmul_flops  # noqa: E402
 from loopbound.constructions.universal import build_universal  # noqa: E402
 from loopbound.theory.targets import builtin_target  # noqa: E402
-
-from benchmarks.machine import describe_machine, matmul_flops  # noqa: E402
 
 
 def _synchronise(device: torch.device) -> None:

@@ -22,9 +22,8 @@ import numpy as np
 from scipy.spatial.distance import pdist
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from loopbound.theory.modulus_allpairs import all_pairs_modulus  # noqa: E402
-
 from benchmarks.machine import describe_machine, matmul_flops  # noqa: E402
+from loopbound.theory.modulus_allpairs import all_pairs_modulus  # noqa: E402
 
 
 def naive_all_pairs(x: np.ndarray, y: np.ndarray, deltas: np.ndarray) -> list[float]:

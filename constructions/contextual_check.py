@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from loopbound.constructions.contextual_grid import (
     canonical_inputs,
     cells_to_fractions,

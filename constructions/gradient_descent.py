@@ -55,6 +55,7 @@ from fractions import Fraction
 from typing import Any
 
 import torch
+
 from loopbound.constructions.blocks import LoopedTransformer
 from loopbound.constructions.built import Built
 from loopbound.constructions.spec import Affine, BlockSpec, LoopedSpec, WideHead, state_dict, to_module, var

@@ -54,6 +54,7 @@ from fractions import Fraction
 from typing import Any, Literal
 
 import torch
+
 from loopbound.constructions.blocks import LoopedTransformer
 from loopbound.constructions.built import Built
 from loopbound.constructions.spec import Affine, BlockSpec, LoopedSpec, WideHead, state_dict, to_module, var

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import torch
+from torch import nn
+
 from loopbound.constructions import gadgets, phases
 from loopbound.constructions.blocks import LoopedTransformer
 from loopbound.constructions.built import Built
@@ -41,7 +43,6 @@ from loopbound.constructions.spec import Affine, BlockSpec, LoopedSpec, Unit, bl
 from loopbound.theory.deltas import grid_steps
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import bits_for_integer
-from torch import nn
 
 DEFAULT_SHARPNESS = 2**30
 ROUNDING_MARGIN = 2.0**-40

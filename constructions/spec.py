@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import torch
+from torch import nn
+
 from loopbound.constructions.blocks import (
     FeedForward,
     LoopedTransformer,
@@ -31,7 +33,6 @@ from loopbound.constructions.blocks import (
 )
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import require_bits
-from torch import nn
 
 Number = int | Fraction
 

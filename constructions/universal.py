@@ -64,6 +64,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import torch
+from torch import nn
+
 from loopbound.constructions import phases
 from loopbound.constructions.built import Built
 from loopbound.constructions.contextual_looped import (
@@ -105,7 +107,6 @@ from loopbound.constructions.universal_values import (
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import bits_for_integer
 from loopbound.theory.targets import Target
-from torch import nn
 
 CONTEXT_FLAG = "ctx"
 

@@ -186,7 +186,7 @@ def estimate_modulus(
     found = search_pairs(target, kind, grid, p=p, budget=budget, seed=seed, progress=progress)
 
     certified: list[tuple[float, Witness]] = []
-    for delta, (X, Y, position, method) in zip(grid, found):
+    for delta, (X, Y, position, _method) in zip(grid, found):
         certified.append(certify(target, X, Y, kind, position, delta, p))
     for k in range(1, len(certified)):  # monotone envelope: a smaller δ's witness is valid here too
         if certified[k - 1][0] > certified[k][0]:

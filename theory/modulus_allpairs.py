@@ -49,10 +49,11 @@ from fractions import Fraction
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
+
 from loopbound.theory.deltas import check_deltas
 from loopbound.theory.errors import InputError
 from loopbound.theory.norms import ball_2_to_p, check_p, entrywise_p_norm, exact_squared_distance
-from tqdm.auto import tqdm
 
 UNIT_ROUNDOFF_FP32 = 2.0**-24
 SEED_POINTS = 256

@@ -20,6 +20,7 @@ from fractions import Fraction
 
 import numpy as np
 import torch
+
 from loopbound.theory.errors import InputError
 
 

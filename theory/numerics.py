@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
+
 from loopbound.theory.errors import InputError, PrecisionError
 
 SIGNIFICAND_BITS: dict[torch.dtype, int] = {

@@ -8,6 +8,7 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+
 from loopbound.constructions import gadgets
 from loopbound.constructions.blocks import (
     FeedForward,

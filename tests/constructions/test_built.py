@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import torch
+
 from loopbound.constructions.blocks import LoopedTransformer
 from loopbound.constructions.built import Built, Guarantee, sizes
 from loopbound.constructions.contextual_looped import build_looped_contextual

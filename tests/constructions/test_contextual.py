@@ -18,6 +18,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from loopbound.constructions.contextual import (
     DEFAULT_INVERSE_TEMPERATURE,
     BoltzmannContextualMapping,
@@ -40,9 +41,8 @@ from loopbound.constructions.contextual import (
 )
 from loopbound.constructions.contextual_yun import SelectiveShiftContextualMapping
 from loopbound.constructions.spec import block_module
-from loopbound.theory.errors import InputError, PrecisionError
-
 from loopbound.testing.strategies import cube_points, grid_inputs
+from loopbound.theory.errors import InputError, PrecisionError
 
 HALF, QUARTER, EIGHTH = Fraction(1, 2), Fraction(1, 4), Fraction(1, 8)
 

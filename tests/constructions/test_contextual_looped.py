@@ -9,6 +9,7 @@ from fractions import Fraction
 
 import pytest
 import torch
+
 from loopbound.constructions.contextual_check import check_contextual_mapping
 from loopbound.constructions.contextual_looped import build_looped_contextual, looped_contextual_spec
 from loopbound.constructions.exact import exact_forward

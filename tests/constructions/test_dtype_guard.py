@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from loopbound.constructions.blocks import FeedForward, LoopedTransformer, MultiHeadAttention, ResidualBlock
 from loopbound.constructions.universal import build_universal
 from loopbound.theory.errors import InputError, PrecisionError

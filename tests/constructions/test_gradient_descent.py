@@ -11,6 +11,7 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+
 from loopbound.constructions.gradient_descent import build_gd_transformer, gd_state_dict, gd_tokens, looped_gd_predict
 from loopbound.theory.errors import InputError
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+
 from loopbound.constructions.exact import exact_forward
 from loopbound.constructions.memorization import build_memoriser, greedy_walk, memoriser_spec, required_step
 from loopbound.theory.errors import InputError, PrecisionError

@@ -11,6 +11,7 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+
 from loopbound.constructions.newton_schulz import (
     build_newton_schulz,
     default_alpha,

@@ -10,6 +10,7 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+
 from loopbound.constructions.exact import exact_forward
 from loopbound.constructions.quantization import (
     ROUNDING_MARGIN,
@@ -18,9 +19,8 @@ from loopbound.constructions.quantization import (
     build_looped_quantiser,
     looped_quantiser_spec,
 )
-from loopbound.theory.errors import InputError, PrecisionError
-
 from loopbound.testing import strategies as lbst
+from loopbound.theory.errors import InputError, PrecisionError
 
 DELTAS = [Fraction(1, 2), Fraction(1, 4), Fraction(1, 8), Fraction(1, 16)]
 SHARPNESS = 2**12  # bands of width 2⁻¹² are wide enough for hypothesis to land in them

@@ -12,6 +12,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from loopbound.constructions.blocks import ResidualBlock
 from loopbound.constructions.universal import (
     build_universal,
@@ -21,10 +22,9 @@ from loopbound.constructions.universal import (
     loops_for_grid,
     universal_spec,
 )
+from loopbound.testing import strategies as lbst
 from loopbound.theory.errors import InputError, PrecisionError
 from loopbound.theory.targets import CallableTarget, builtin_target
-
-from loopbound.testing import strategies as lbst
 
 TARGETS = ["holder", "contextual_max", "smooth", "attention"]
 DELTAS = [Fraction(1, 2), Fraction(1, 4), Fraction(1, 8)]

@@ -18,9 +18,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from loopbound.theory.bounds.parse import parse_expression
 from loopbound.theory.errors import InputError
-
 from tests.loopbound.cli_runner import assert_one_line_error, run_cli
 
 SMALL = ("--samples", "512")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from loopbound.theory.bounds import approximation, budgets, construction, regression
-
 from loopbound.bounds_report import all_bounds, bounds_document, escape
 from loopbound.stages.bounds import bounds_stage
+from loopbound.theory.bounds import approximation, budgets, construction, regression
 
 
 def test_every_bound_is_listed_once_with_its_provenance_and_expression() -> None:

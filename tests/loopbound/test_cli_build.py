@@ -7,9 +7,9 @@ import json
 from fractions import Fraction
 
 import pytest
+
 from loopbound.constructions.universal import build_universal, loops_for_grid
 from loopbound.theory.targets import builtin_target
-
 from tests.loopbound.cli_runner import assert_one_line_error, run_cli
 
 

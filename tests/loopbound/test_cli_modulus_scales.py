@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from loopbound.theory.kinds import ModulusKind
-from loopbound.theory.modulus import pair_value
-from loopbound.theory.targets import builtin_target
 from scipy import stats
 
 from loopbound.testing import assert_pair_meets_constraint
+from loopbound.theory.kinds import ModulusKind
+from loopbound.theory.modulus import pair_value
+from loopbound.theory.targets import builtin_target
 from tests.loopbound.cli_runner import run_cli
 
 

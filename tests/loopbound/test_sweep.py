@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from loopbound.theory.modulus import SearchBudget
 
 from loopbound.sweep import (
     LocalExecutor,
@@ -37,6 +36,7 @@ from loopbound.sweep import (
 )
 from loopbound.sweep.cells import Cell, configuration_hash
 from loopbound.sweep.store import RECORD_FILE, CellRecord, CorruptRecord
+from loopbound.theory.modulus import SearchBudget
 from tests.loopbound.cli_runner import assert_one_line_error, run_cli
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,9 +10,6 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from loopbound.theory.kinds import ModulusKind
-from loopbound.theory.modulus import estimate_modulus
-from loopbound.theory.targets import builtin_target
 
 from loopbound.testing import (
     assert_certified,
@@ -23,6 +20,9 @@ from loopbound.testing import (
     assert_subadditive,
 )
 from loopbound.testing import strategies as lbst
+from loopbound.theory.kinds import ModulusKind
+from loopbound.theory.modulus import estimate_modulus
+from loopbound.theory.targets import builtin_target
 
 
 @given(data=st.data())

@@ -6,12 +6,12 @@ from __future__ import annotations
 import argparse
 
 import pytest
-from loopbound.theory.errors import InputError
-from loopbound.theory.verdict_level import check_verdict_level
 
 from loopbound.cli_types import unit_level
 from loopbound.sweep.config import FieldError
 from loopbound.sweep.kinds.approximation import ApproximationParams
+from loopbound.theory.errors import InputError
+from loopbound.theory.verdict_level import check_verdict_level
 from tests.loopbound.cli_runner import assert_one_line_error, run_cli
 
 REFUSED = ["0.49", "0.3", "0.0", "0.01", "1", "-0.5", "nan", "inf"]

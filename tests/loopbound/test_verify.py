@@ -10,10 +10,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from loopbound.theory.error_measure import lp_error
 from loopbound.theory.errors import InputError
 from loopbound.theory.targets import builtin_target
-
 from loopbound.verify import load_family, parse_bound, parse_loops, verify
 from tests.loopbound.cli_runner import assert_one_line_error, run_cli
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from loopbound.theory.error_measure import ErrorMeasurement, LpErrorEstimate
 from loopbound.theory.targets import builtin_target
 from loopbound.theory.verdict import judge
-
 from loopbound.verify import (
     _annotate,
     format_columns,

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy.spatial.distance import pdist
+
 from loopbound.theory.errors import InputError
 from loopbound.theory.modulus_allpairs import all_pairs_modulus
-from scipy.spatial.distance import pdist
 
 
 def brute_force(x: np.ndarray, y: np.ndarray, deltas, p: float) -> list[float]:

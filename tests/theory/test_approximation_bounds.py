@@ -13,6 +13,7 @@ import sympy
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+
 from loopbound.theory.bounds.approximation import (
     DELTA_OF_R,
     LEMMA_4_1,
@@ -246,7 +247,6 @@ def test_a_bound_over_bracketed_moduli_is_the_range_of_its_values() -> None:
     """Nondecreasing in w (shown by sympy): the range is the bound at the brackets' ends; the true
     bound, at any w inside the bracket, lies in it. An inverted bracket is refused."""
     from loopbound.theory.bounds.bracket import bound_range, nondecreasing_in
-
     from loopbound.verify import parse_bound
 
     claim = parse_bound("0.5*w + w_tok^2 + delta")
@@ -264,7 +264,6 @@ def test_a_bound_over_bracketed_moduli_is_the_range_of_its_values() -> None:
 
 def test_a_bound_not_monotone_in_the_moduli_is_enclosed_including_its_interior_extremum() -> None:
     from loopbound.theory.bounds.bracket import bound_range, nondecreasing_in
-
     from loopbound.verify import parse_bound
 
     claim = parse_bound("(w - 0.5)^2")  # minimum 0 at w = 0.5, inside the bracket
@@ -277,7 +276,6 @@ def test_a_bound_not_monotone_in_the_moduli_is_enclosed_including_its_interior_e
 
 def test_an_upper_end_without_an_analytic_upper_bound_is_the_estimate_and_says_so() -> None:
     from loopbound.theory.bounds.bracket import bound_range
-
     from loopbound.verify import parse_bound
 
     claim = parse_bound("2*w")

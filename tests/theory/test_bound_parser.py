@@ -20,6 +20,7 @@ import pytest
 import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from loopbound.theory.bounds.approximation import SYMBOLS
 from loopbound.theory.bounds.parse import MAX_LENGTH, USER_SYMBOLS, parse_bound, parse_expression
 from loopbound.theory.errors import InputError

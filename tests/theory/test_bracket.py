@@ -13,6 +13,7 @@ import pytest
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from loopbound.theory.bounds.approximation import SYMBOLS
 from loopbound.theory.bounds.bracket import BoundRange, bound_range, direction_in, enclose, nondecreasing_in
 from loopbound.theory.bounds.core import Bound, Provenance

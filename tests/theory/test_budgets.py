@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from loopbound.constructions import universal
 from loopbound.theory.bounds.approximation import THEORY_LOOPS
 from loopbound.theory.bounds.budgets import (

@@ -11,12 +11,12 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
+
+from loopbound.testing import assert_certified
 from loopbound.theory.kinds import ModulusKind
 from loopbound.theory.modulus import certify, estimate_modulus
 from loopbound.theory.norms import exact_squared_distance
 from loopbound.theory.targets import CallableTarget, builtin_target
-
-from loopbound.testing import assert_certified
 
 
 def _half(X: torch.Tensor) -> torch.Tensor:

@@ -7,6 +7,7 @@ import math
 from fractions import Fraction
 
 import pytest
+
 from loopbound.constructions.universal import build_universal
 from loopbound.theory.bounds.approximation import theorem_delta, theorem_readings
 from loopbound.theory.bounds.construction import construction_bound

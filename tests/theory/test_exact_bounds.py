@@ -13,6 +13,7 @@ import pytest
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from loopbound.theory.bounds import interval
 from loopbound.theory.bounds.bracket import bound_range
 from loopbound.theory.bounds.interval import NotEnclosed, enclose_point

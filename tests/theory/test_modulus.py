@@ -9,10 +9,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from loopbound.theory.errors import InputError, TargetError
-from loopbound.theory.kinds import ModulusKind
-from loopbound.theory.modulus import SearchBudget, estimate_moduli, estimate_modulus
-from loopbound.theory.targets import CallableTarget, builtin_target
 
 from loopbound.testing import (
     assert_certified,
@@ -20,6 +16,10 @@ from loopbound.testing import (
     assert_lower_bounds_sound,
     assert_modulus_ordering,
 )
+from loopbound.theory.errors import InputError, TargetError
+from loopbound.theory.kinds import ModulusKind
+from loopbound.theory.modulus import SearchBudget, estimate_moduli, estimate_modulus
+from loopbound.theory.targets import CallableTarget, builtin_target
 
 EXACT_TARGETS = ("linear", "holder", "contextual_max", "prefix_mean")
 DELTAS = (0.01, 0.03, 0.1, 0.3)

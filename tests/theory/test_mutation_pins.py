@@ -19,13 +19,14 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
+from scipy import stats
+
 from loopbound.constructions import universal
 from loopbound.constructions.exact import exact_forward
 from loopbound.constructions.spec import Affine, LoopedSpec
 from loopbound.theory.error_measure import measure_error
 from loopbound.theory.rate_fit import fit_rate
 from loopbound.theory.targets import builtin_target
-from scipy import stats
 
 
 # --------------------------------------------------------------------------- (a) the t quantile

@@ -16,6 +16,7 @@ import math
 import numpy as np
 import pytest
 import torch
+
 from loopbound.theory.error_measure import lp_error, measure_error, pointwise_error, pointwise_norm, sup_error
 from loopbound.theory.errors import InputError
 from loopbound.theory.rate_fit import fit_rate, loglog_slope

@@ -12,6 +12,7 @@ import sympy
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+
 from loopbound.theory.bounds import regression as rb
 from loopbound.theory.errors import InputError
 from loopbound.theory.reference_curves import ReferencePoint, reference_curves_mc

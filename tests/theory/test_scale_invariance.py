@@ -19,15 +19,15 @@ import pytest
 import torch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from scipy import stats
+
+from loopbound.testing import assert_pair_meets_constraint
 from loopbound.theory.error_measure import measure_error, pointwise_norm
 from loopbound.theory.errors import InputError
 from loopbound.theory.kinds import ModulusKind
 from loopbound.theory.modulus import SearchBudget, all_pairs_modulus, certify, estimate_moduli, estimate_modulus
 from loopbound.theory.norms import entrywise_p_norm, exact_squared_distance, scaled_norm
 from loopbound.theory.targets import Target, builtin_target
-from scipy import stats
-
-from loopbound.testing import assert_pair_meets_constraint
 
 P_VALUES = (1.0, 2.0, 3.0, 30.0, 150.0)
 RTOL = 1e-12

@@ -12,13 +12,13 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+
+from loopbound.testing import assert_curve_monotone, assert_subadditive
+from loopbound.testing import strategies as lbst
 from loopbound.theory.errors import InputError, TargetError
 from loopbound.theory.kinds import ModulusKind
 from loopbound.theory.modulus import pair_value
 from loopbound.theory.targets import BUILTIN_TARGETS, CallableTarget, builtin_target
-
-from loopbound.testing import assert_curve_monotone, assert_subadditive
-from loopbound.testing import strategies as lbst
 
 WITH_FORMULAS = ("linear", "holder", "contextual_max", "prefix_mean", "smooth")
 SHAPES = [(1, 1), (1, 2), (2, 3), (3, 2), (1, 5)]

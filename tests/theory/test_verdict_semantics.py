@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import sympy
 import torch
+
 from loopbound.theory.bounds import approximation
 from loopbound.theory.bounds.approximation import (
     LEMMA_4_1,
