@@ -6,6 +6,10 @@ constructions, used by loopbound's own tests and importable in yours.
 
     @given(lbst.pairs_within(kind="token", delta=0.1, d=2, N=3))
     def test_my_bound(pair): ...
+
+The pytest plugin :mod:`loopbound.pytest_plugin` (installed with loopbound; it lives outside this package so that loading it imports no torch) provides the
+hypothesis profiles ``ci``, ``dev`` and ``thorough`` on request: ``pytest --hypothesis-profile=ci``.
+docs/testing.md has the strategies for constructions and a worked example.
 """
 
 from loopbound.testing import strategies
@@ -17,6 +21,13 @@ from loopbound.testing.assertions import (
     assert_pair_meets_constraint,
     assert_subadditive,
 )
+from loopbound.testing.construction_assertions import (
+    assert_contextual_mapping,
+    assert_matches_reference,
+    assert_permutation_equivariant,
+    assert_within_guarantee,
+)
+from loopbound.testing.gd_assertions import assert_equals_gradient_descent
 
 __all__ = [
     "strategies",
@@ -26,4 +37,9 @@ __all__ = [
     "assert_modulus_ordering",
     "assert_pair_meets_constraint",
     "assert_subadditive",
+    "assert_contextual_mapping",
+    "assert_equals_gradient_descent",
+    "assert_matches_reference",
+    "assert_permutation_equivariant",
+    "assert_within_guarantee",
 ]

@@ -21,6 +21,7 @@ from loopbound.constructions.blocks import (
 )
 from loopbound.constructions.exact import exact_forward
 from loopbound.constructions.spec import BlockSpec, Head, LoopedSpec, Unit, to_module, var
+from loopbound.testing import assert_matches_reference
 from loopbound.theory.errors import InputError, PrecisionError
 
 
@@ -149,20 +150,18 @@ def test_spec_builds_a_strictly_loaded_module_that_matches_exact_evaluation() ->
     spec = _counter_spec()
     model = to_module(spec)
     X = [[Fraction(1, 4)], [Fraction(3, 4)], [Fraction(1, 2)]]
-    exact = exact_forward(spec, X)
-    floats = model(torch.tensor([[[0.25], [0.75], [0.5]]], dtype=torch.float64))[0]
-    assert [[float(v) for v in row] for row in exact] == floats.tolist()
-    assert exact == [[Fraction(3) + 3 * Fraction(3, 4)]] * 3
+    assert_matches_reference(
+        spec, lambda batch: model(torch.tensor(batch, dtype=torch.float64)).tolist(), [X], exact=True
+    )
+    assert exact_forward(spec, X) == [[Fraction(3) + 3 * Fraction(3, 4)]] * 3
 
 
 @given(st.lists(st.fractions(min_value=0, max_value=1, max_denominator=64), min_size=1, max_size=4))
 def test_exact_and_float_evaluations_agree_on_dyadic_inputs(values: list[Fraction]) -> None:
     spec = _counter_spec()
-    X = [[v] for v in values]
-    exact = exact_forward(spec, X)
-    floats = to_module(spec)(torch.tensor([[[float(v)] for v in values]], dtype=torch.float64))[0]
-    for row, float_row in zip(exact, floats.tolist()):
-        assert [float(v) for v in row] == pytest.approx(float_row, rel=1e-15)
+    X = torch.tensor([[[float(v)] for v in values]], dtype=torch.float64)
+    exact = lambda Z: torch.tensor([exact_forward(spec, sample) for sample in Z.tolist()], dtype=torch.float64)  # noqa: E731
+    assert_matches_reference(to_module(spec), exact, X, atol=0, rtol=1e-15)
 
 
 def test_a_dtype_without_the_needed_bits_is_refused() -> None:

@@ -41,6 +41,7 @@ from loopbound.constructions.contextual import (
 )
 from loopbound.constructions.contextual_yun import SelectiveShiftContextualMapping
 from loopbound.constructions.spec import block_module
+from loopbound.testing import assert_contextual_mapping, assert_matches_reference, assert_permutation_equivariant
 from loopbound.testing.strategies import cube_points, grid_inputs
 from loopbound.theory.errors import InputError, PrecisionError
 
@@ -256,20 +257,23 @@ BIG_MODULE, BIG_SPEC, BIG_GUARANTEE = _big_case()
 
 @given(grid_inputs(delta=EIGHTH, d=2, N=3), st.permutations(range(3)))
 def test_selective_shift_floats_equal_exact_values_on_drawn_inputs(X: torch.Tensor, perm: list[int]) -> None:
-    floats = BIG_MODULE(torch.stack([X, X[perm]]))
+    exact_ids = lambda sample: [[v] for v in BIG_SPEC.exact_ids([sample])[0]]  # noqa: E731  an exact evaluator
+    assert_matches_reference(
+        exact_ids,
+        lambda batch: BIG_MODULE(torch.tensor(batch, dtype=torch.float64))[..., None].tolist(),
+        X[None],
+        exact=True,
+    )
+    assert_permutation_equivariant(BIG_MODULE, torch.stack([X, X[perm]]), atol=0)  # every permutation, bit for bit
     exact = BIG_SPEC.exact_ids([X.tolist()])[0]
-    assert [Fraction(v) for v in floats[0].tolist()] == exact
-    assert torch.equal(floats[1], floats[0][perm])
     low, high = BIG_GUARANTEE.band
     assert all(low <= v <= high for v in exact) and len(set(exact)) == 3
 
 
 @given(grid_inputs(delta=EIGHTH, d=2, N=3), grid_inputs(delta=EIGHTH, d=2, N=3))
 def test_selective_shift_values_of_non_permutations_are_disjoint(X: torch.Tensor, Y: torch.Tensor) -> None:
-    values = BIG_MODULE(torch.stack([X, Y]))
-    same_multiset = sorted(points_to_cells(X, 8)) == sorted(points_to_cells(Y, 8))
-    shared = set(values[0].tolist()) & set(values[1].tolist())
-    assert (shared == set(values[0].tolist())) if same_multiset else not shared
+    """Disjoint ids for non-permutations, the same ids for permutations (and distinct within each)."""
+    assert_contextual_mapping(BIG_MODULE, X[None], Y[None], delta=EIGHTH)
 
 
 @given(grid_inputs(delta=EIGHTH, d=2, N=3, distinct_tokens=False))
@@ -289,11 +293,10 @@ def test_selective_shift_beyond_float64_holds_in_exact_arithmetic(X: torch.Tenso
     spec = selective_shift_spec(EIGHTH, d=3, N=2)
     (x_values, y_values) = spec.exact_ids([X.tolist(), Y.tolist()])
     low, high = spec.guarantee.band
-    assert x_values[0] != x_values[1] and all(low <= v <= high for v in x_values)
+    assert all(low <= v <= high for v in x_values)
+    assert_contextual_mapping([x_values, y_values], torch.stack([X, Y]), delta=EIGHTH)  # exact ids, compared exactly
     if len(set(points_to_cells(Y, 8))) < 2:
         assert all(v < low for v in y_values)
-    elif sorted(points_to_cells(X, 8)) != sorted(points_to_cells(Y, 8)):
-        assert not set(x_values) & set(y_values)
 
 
 SMALL_MODULE = build_selective_shift(QUARTER, d=2, N=3).model
@@ -302,8 +305,7 @@ SMALL_MODULE = build_selective_shift(QUARTER, d=2, N=3).model
 @given(cube_points(d=2, N=3), st.permutations(range(3)))
 def test_selective_shift_module_is_permutation_equivariant_on_all_inputs(X: torch.Tensor, perm: list[int]) -> None:
     """Attention without positions is equivariant on every input, on the grid or not."""
-    values = SMALL_MODULE(torch.stack([X, X[perm]]))
-    assert torch.equal(values[1], values[0][perm])
+    assert_permutation_equivariant(SMALL_MODULE, torch.stack([X, X[perm]]), atol=0)
 
 
 def test_selective_shift_states_its_guarantee_and_builds_distinct_layers() -> None:

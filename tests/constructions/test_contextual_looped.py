@@ -13,6 +13,7 @@ import torch
 from loopbound.constructions.contextual_check import check_contextual_mapping
 from loopbound.constructions.contextual_looped import build_looped_contextual, looped_contextual_spec
 from loopbound.constructions.exact import exact_forward
+from loopbound.testing import assert_contextual_mapping, assert_matches_reference, assert_permutation_equivariant
 from loopbound.theory.errors import PrecisionError
 
 CASES = [(1, 1, 2), (1, 2, 2), (1, 2, 4), (1, 3, 4), (2, 2, 2), (2, 3, 2), (1, 6, 8), (2, 2, 4), (3, 2, 2)]
@@ -31,41 +32,27 @@ def test_contextual_mapping_property_on_every_grid_input(d: int, N: int, m: int)
     model, guarantee = built.model, built.guarantee
     ids = model(X)[..., 0]
     assert torch.equal(ids, ids.round())
-    by_multiset: dict[tuple, set] = {}
-    for x, row in zip(X.tolist(), ids.tolist()):
-        assert len(set(row)) == N  # distinct within an input
-        key = tuple(sorted(map(tuple, x)))
-        by_multiset.setdefault(key, set()).update(row)
-    seen: dict[float, tuple] = {}
-    for key, values in by_multiset.items():
-        for value in values:
-            assert seen.setdefault(value, key) == key  # disjoint across non-permutations
-    values = sorted(seen)
-    assert min(b - a for a, b in zip(values, values[1:])) >= guarantee.claimed_separation
-    assert max(values) < (m**d) ** (N + 1)
+    assert_contextual_mapping(ids, X, delta=Fraction(1, m), min_separation=guarantee.claimed_separation)
+    assert float(ids.max()) < (m**d) ** (N + 1)
 
 
 @pytest.mark.parametrize("d, N, m", [(1, 3, 4), (2, 2, 2), (2, 3, 2)])
 def test_permutation_equivariance(d: int, N: int, m: int) -> None:
     X = all_grid_inputs(d, N, m)
     model = build_looped_contextual(d, N, Fraction(1, m)).model
-    ids = model(X)[..., 0]
-    for perm in itertools.permutations(range(N)):
-        torch.testing.assert_close(model(X[:, list(perm)])[..., 0], ids[:, list(perm)], rtol=0, atol=0)
+    assert_permutation_equivariant(lambda Z: model(Z)[..., 0], X, atol=0)  # every permutation
 
 
 @pytest.mark.parametrize("d, N, m", [(1, 2, 4), (2, 2, 2), (1, 3, 4)])
 def test_exact_rational_evaluation_gives_the_same_integers(d: int, N: int, m: int) -> None:
     X = all_grid_inputs(d, N, m)
     spec = looped_contextual_spec(d, N, Fraction(1, m))
-    floats = build_looped_contextual(d, N, Fraction(1, m)).model(X)[..., 0]
-    for x, row in zip(X.tolist(), floats.tolist()):
-        exact = [
-            value[0]
-            for value in exact_forward(spec, [[Fraction(v).limit_denominator(m) for v in token] for token in x])
-        ]
-        assert all(value.denominator == 1 for value in exact)
-        assert [float(value) for value in exact] == row
+    model = build_looped_contextual(d, N, Fraction(1, m)).model
+    floats = model(X)
+    assert torch.equal(floats, floats.round())  # so the exact values equal to them are integers
+    assert_matches_reference(
+        spec, lambda batch: model(torch.tensor(batch, dtype=torch.float64)).tolist(), X, exact=True
+    )
 
 
 def test_a_dtype_too_narrow_for_the_ids_is_refused() -> None:

@@ -1,10 +1,13 @@
 """The looped-GD construction: r loops of the transformer are r steps of gradient descent.
 
 The reference is plain (preconditioned) gradient descent written out in numpy float64, independent
-of torch and of the construction: w ← w − ηA·Xᵀ(Xw − y)/n from w = 0, prediction x_qᵀw.
+of torch and of the construction (:func:`loopbound.testing.assert_equals_gradient_descent`):
+w ← w − ηA·Xᵀ(Xw − y)/n from w = 0, prediction x_qᵀw.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import numpy as np
 import pytest
@@ -13,34 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from loopbound.constructions.gradient_descent import build_gd_transformer, gd_state_dict, gd_tokens, looped_gd_predict
+from loopbound.testing import assert_equals_gradient_descent
 from loopbound.theory.errors import InputError
-
-
-def plain_gd(
-    X: np.ndarray,
-    y: np.ndarray,
-    queries: np.ndarray,
-    *,
-    loops: int,
-    eta: float,
-    A: np.ndarray | None = None,
-    scales: bool = False,
-):
-    """Predictions [loops + 1, B, m] of r = 0..loops steps of w ← w − ηA∇L(w), in numpy float64;
-    with ``scales``, also ‖x_q‖·‖w_r‖ [loops + 1, B, m], the magnitude a prediction x_qᵀw_r is
-    computed at (its rounding is relative to this, not to |x_qᵀw_r|, which cancellation can make
-    arbitrarily small)."""
-    B, n, d = X.shape
-    A = np.eye(d) if A is None else A
-    w = np.zeros((B, d))
-    q_norm = np.linalg.norm(queries, axis=2)
-    out, size = [np.einsum("bmd,bd->bm", queries, w)], [q_norm * 0.0]
-    for _ in range(loops):
-        gradient = np.einsum("bnd,bn->bd", X, np.einsum("bnd,bd->bn", X, w) - y) / n
-        w = w - eta * gradient @ A.T
-        out.append(np.einsum("bmd,bd->bm", queries, w))
-        size.append(q_norm * np.linalg.norm(w, axis=1)[:, None])
-    return (np.stack(out), np.stack(size)) if scales else np.stack(out)
 
 
 def _problem(seed: int, B: int, n: int, d: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -75,11 +52,8 @@ def test_r_loops_equal_r_steps_of_plain_gradient_descent(
         M = np.random.default_rng(seed + 1).standard_normal((d, d))
         A = M @ M.T / d + 0.1 * np.eye(d)  # symmetric positive definite
     eta = step * 2.0 / _largest_rate(X, A)  # a convergent step: ρ < 1
-    expected, scale = plain_gd(X, y, queries, loops=loops, eta=eta, A=A, scales=True)
-    actual = looped_gd_predict(X, y, queries, loops=loops, eta=eta, preconditioner=A, trace=True).numpy()
-    assert actual.shape == expected.shape
-    difference = np.abs(actual - expected)
-    assert np.all(difference <= 1e-10 * scale), float((difference / np.where(scale > 0, scale, 1)).max())
+    every_loop = partial(looped_gd_predict, loops=loops, eta=eta, preconditioner=A, trace=True)
+    assert_equals_gradient_descent(every_loop, X, y, queries, loops=loops, eta=eta, preconditioner=A, rtol=1e-10)
 
 
 @pytest.mark.parametrize(
@@ -92,14 +66,12 @@ def test_nonsymmetric_preconditioner_and_divergent_steps_are_still_exactly_gd(
     diverges, give the same iterates as plain GD."""
     X, y, queries = _problem(d * 100 + n, 4, n, d, 3)
     A = np.random.default_rng(n).standard_normal((d, d))
-    for preconditioner in (None, A):
-        expected = plain_gd(X, y, queries, loops=loops, eta=eta, A=preconditioner)
-        actual = looped_gd_predict(X, y, queries, loops=loops, eta=eta, preconditioner=preconditioner)
-        torch.testing.assert_close(actual, torch.from_numpy(expected[-1]), rtol=1e-10, atol=0)
     diverging = 2.5 / _largest_rate(X, None)
-    expected = plain_gd(X, y, queries, loops=loops, eta=diverging)
-    actual = looped_gd_predict(X, y, queries, loops=loops, eta=diverging)
-    torch.testing.assert_close(actual, torch.from_numpy(expected[-1]), rtol=1e-10, atol=0)
+    for step, preconditioner in ((eta, None), (eta, A), (diverging, None)):
+        predict = partial(looped_gd_predict, loops=loops, eta=step, preconditioner=preconditioner)
+        assert_equals_gradient_descent(
+            predict, X, y, queries, loops=loops, eta=step, preconditioner=preconditioner, relative_to="prediction"
+        )
 
 
 @given(d=st.integers(1, 5), extra=st.integers(1, 10), loops=st.integers(1, 25), seed=st.integers(0, 2**32 - 1))

@@ -11,15 +11,15 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loopbound.constructions.exact import exact_forward
 from loopbound.constructions.quantization import (
-    ROUNDING_MARGIN,
     LayerwiseQuantiser,
     band_measure,
     build_looped_quantiser,
     looped_quantiser_spec,
 )
+from loopbound.testing import assert_matches_reference
 from loopbound.testing import strategies as lbst
+from loopbound.testing.construction_assertions import failure_set
 from loopbound.theory.errors import InputError, PrecisionError
 
 DELTAS = [Fraction(1, 2), Fraction(1, 4), Fraction(1, 8), Fraction(1, 16)]
@@ -27,11 +27,10 @@ SHARPNESS = 2**12  # bands of width 2⁻¹² are wide enough for hypothesis to l
 
 
 def off_band(X: torch.Tensor, m: int, sharpness: int) -> torch.Tensor:
-    """True per input when no entry lies in (kδ − 1/M − margin, kδ + margin), k = 1 … m."""
-    k = torch.arange(1, m + 1, dtype=torch.float64) / m
-    gap = X[..., None] - k
-    inside = (gap > -1.0 / sharpness - ROUNDING_MARGIN) & (gap < ROUNDING_MARGIN)
-    return ~inside.flatten(1).any(dim=1)
+    """True per input when no entry lies in (kδ − 1/M − margin, kδ + margin), k = 1 … m (the band
+    part of the public failure set)."""
+    band, _ = failure_set(X, delta=Fraction(1, m), sharpness=sharpness)
+    return ~band
 
 
 @given(data=st.data())
@@ -45,7 +44,7 @@ def test_looped_quantiser_is_exact_off_the_bands(data: st.DataObject) -> None:
     assert guarantee.loops == m - 1
     out = model(X)
     good = off_band(X, m, SHARPNESS)
-    assert torch.equal(out[good], torch.floor(X[good] * m))
+    assert_matches_reference(model, lambda Z: torch.floor(Z * m), X[good], atol=0)
     # inside a band the index is between its neighbours, never outside
     assert bool(((out >= torch.floor(X * m) - 1) & (out <= torch.floor(X * m) + 1)).all())
 
@@ -71,14 +70,14 @@ def test_looped_block_computes_the_layer_by_layer_function(data: st.DataObject) 
     X = torch.stack([data.draw(lbst.cube_points(d=d, N=2)) for _ in range(4)])
     looped = build_looped_quantiser(d, delta, sharpness=SHARPNESS).model
     layered = LayerwiseQuantiser(d, delta, sharpness=SHARPNESS)
-    torch.testing.assert_close(looped(X), layered(X), rtol=0, atol=1e-9)
+    assert_matches_reference(looped, layered, X, atol=1e-9)
 
 
 @given(st.lists(st.fractions(min_value=0, max_value=Fraction(255, 256), max_denominator=256), min_size=2, max_size=2))
 def test_exact_rational_evaluation_is_floor(values: list[Fraction]) -> None:
     spec = looped_quantiser_spec(2, Fraction(1, 8), sharpness=2**20)
-    out = exact_forward(spec, [values])
-    assert out == [[Fraction(int(v * 8)) for v in values]]
+    floor = lambda batch: [[[Fraction(int(v * 8)) for v in token] for token in sample] for sample in batch]  # noqa: E731
+    assert_matches_reference(spec, floor, [[values]], exact=True)
 
 
 def test_band_measure_matches_monte_carlo() -> None:

@@ -16,13 +16,18 @@ from hypothesis import strategies as st
 from loopbound.constructions.blocks import ResidualBlock
 from loopbound.constructions.universal import (
     build_universal,
-    cell_representative,
     grid_for_loops,
     largest_valid_id,
     loops_for_grid,
     universal_spec,
 )
+from loopbound.testing import (
+    assert_contextual_mapping,
+    assert_permutation_equivariant,
+    assert_within_guarantee,
+)
 from loopbound.testing import strategies as lbst
+from loopbound.testing.construction_assertions import failure_set
 from loopbound.theory.errors import InputError, PrecisionError
 from loopbound.theory.targets import CallableTarget, builtin_target
 
@@ -49,9 +54,8 @@ def test_timestep_scaling_is_exact_at_the_cell_representative(data: st.DataObjec
     target = builtin_target(name, d=1, N=N)
     approximator = build_universal(target, delta, timestep=True).model
     X = inside_cells(data, delta, N, 16)
-    error = (approximator(X) - target(cell_representative(X, delta))).abs().max()
-    assert float(error) <= approximator.guarantee.label_rounding
     assert approximator.guarantee.value_error_bound == (0.0,)
+    assert_within_guarantee(approximator, target, X, approximator.guarantee)  # within the label rounding
 
 
 @pytest.mark.parametrize("delta", DELTAS)
@@ -67,9 +71,7 @@ def test_without_scaling_the_error_is_within_the_lemma_4_1_bound(
     needs = universal_spec(target, delta, timestep=False).guarantee.precision_bits
     approximator = build_universal(target, delta, timestep=False, exact=needs > 53).model
     X = inside_cells(data, delta, N, 2 if needs > 53 else 16)
-    error = (approximator(X) - target(cell_representative(X, delta))).abs().amax(dim=(0, 1))
-    bound = torch.tensor(approximator.guarantee.value_error_bound, dtype=torch.float64)
-    assert bool((error <= bound + approximator.guarantee.label_rounding).all())
+    assert_within_guarantee(approximator, target, X, approximator.guarantee)
 
 
 @pytest.mark.parametrize("N", [1, 2])
@@ -81,8 +83,7 @@ def test_without_scaling_at_delta_one_eighth_in_exact_arithmetic(N: int) -> None
         build_universal(target, Fraction(1, 8), timestep=False)
     exact = build_universal(target, Fraction(1, 8), timestep=False, exact=True).model
     X = torch.tensor([[[0.06], [0.81]], [[0.44], [0.3]]], dtype=torch.float64)[:, :N]
-    error = (exact(X) - target(cell_representative(X, Fraction(1, 8)))).abs().max()
-    assert float(error) <= exact.guarantee.value_error_bound[0] + exact.guarantee.label_rounding
+    assert_within_guarantee(exact, target, X, exact.guarantee)
 
 
 @pytest.mark.parametrize("N", [1, 2])
@@ -120,10 +121,8 @@ def test_named_capture_points(data: st.DataObject) -> None:
     X = inside_cells(data, delta, 2, 8)
     stages = approximator.stages(X)
     assert torch.equal(stages["grid"], torch.floor(X * 4))
-    ids = stages["contextual_id"]
-    assert bool((ids[:, 0] != ids[:, 1]).all())
-    swapped = approximator.stages(X.flip(1))["contextual_id"]
-    assert torch.equal(swapped, ids.flip(1))
+    assert_contextual_mapping(stages["contextual_id"], X, delta=delta)
+    assert_permutation_equivariant(lambda Z: approximator.stages(Z)["contextual_id"], X, atol=0)
 
 
 def test_float32_is_refused_where_float64_works() -> None:
@@ -188,8 +187,7 @@ def test_collisions_away_from_bands_stay_within_the_collision_output_bound(times
     torch.manual_seed(0)
     cells = torch.randint(0, 4, (6, 1, 1)).to(torch.float64)
     X = (cells + 0.2 + 0.6 * torch.rand(6, 2, 1, dtype=torch.float64)) / 4  # both tokens in one cell
-    out = approximator(X)
-    assert (
-        float(out.abs().max()) <= approximator.guarantee.collision_output_bound + approximator.guarantee.label_rounding
-    )
+    band, collision = failure_set(X, delta=Fraction(1, 4), sharpness=approximator.guarantee.sharpness)
+    assert bool(collision.all()) and not bool(band.any())
+    assert_within_guarantee(approximator, target, X, approximator.guarantee)  # the collision output bound
     assert approximator.guarantee.collision_output_bound <= approximator.guarantee.output_bound
