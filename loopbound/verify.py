@@ -53,7 +53,7 @@ from loopbound.theory.bounds.parse import USER_SYMBOLS, parse_bound  # re-export
 from loopbound.theory.claims import Claim, ClaimInputs, claim_for
 from loopbound.theory.error_measure import ErrorMeasurement, measure_error
 from loopbound.theory.errors import InputError, PrecisionError
-from loopbound.theory.moduli_bracket import ModulusValue, modulus_values
+from loopbound.theory.moduli_bracket import ModulusValue, Scale, modulus_values
 from loopbound.theory.norms import check_p
 from loopbound.theory.target_sup import target_sup
 from loopbound.theory.targets import Target
@@ -90,11 +90,7 @@ def parse_loops(text: str) -> tuple[int, ...]:
             raise InputError(f"--loops range must read LOW:HIGH:COUNT with integers, got {text!r}") from None
         if low < 1 or high < low or count < 1:
             raise InputError(f"--loops range needs 1 <= LOW <= HIGH and COUNT >= 1, got {text!r}")
-        if count == 1:
-            values = [low]
-        else:
-            values = [round(low * (high / low) ** (k / (count - 1))) for k in range(count)]
-        return tuple(sorted(set(values)))
+        return _log_spaced(low, high, count, text)
     words = text.replace(" ", "").split(",")
     if not words or any(word == "" for word in words):
         raise InputError(f"--loops must be a comma-separated list of integers >= 1, got {text!r}")
@@ -107,6 +103,37 @@ def parse_loops(text: str) -> tuple[int, ...]:
         if value < 1:
             raise InputError(f"--loops: every r must be >= 1, got {value}")
         values.append(value)
+    return tuple(sorted(set(values)))
+
+
+LOOPS_RANGE_MAX = 10**6
+"""The most distinct r a ``LOW:HIGH:COUNT`` range may name (min(COUNT, HIGH − LOW + 1))."""
+
+
+def _log_spaced(low: int, high: int, count: int, text: str) -> tuple[int, ...]:
+    """The distinct values of round(LOW·(HIGH/LOW)^{k/(COUNT−1)}), k = 0, …, COUNT − 1, sorted.
+
+    The sequence is nondecreasing in k, so each next distinct value is found by bisection over k
+    (the first k whose value exceeds the last one): work ∝ (distinct values)·log COUNT, never
+    COUNT. At most min(COUNT, HIGH − LOW + 1) values; above :data:`LOOPS_RANGE_MAX`, refused."""
+    if min(count, high - low + 1) > LOOPS_RANGE_MAX:
+        raise InputError(f"--loops range names more than {LOOPS_RANGE_MAX} values of r, got {text!r}")
+    if count == 1:
+        return (low,)
+
+    def value(k: int) -> int:
+        return round(low * (high / low) ** (k / (count - 1)))
+
+    values, k = [value(0)], 0
+    while k < count - 1:
+        first, last = k + 1, count - 1
+        if value(last) <= values[-1]:
+            break
+        while first < last:  # the first k' > k with value(k') > values[-1]
+            middle = (first + last) // 2
+            first, last = (middle + 1, last) if value(middle) <= values[-1] else (first, middle)
+        k = first
+        values.append(value(k))
     return tuple(sorted(set(values)))
 
 
@@ -192,7 +219,7 @@ def _row(
 
 def _moduli(
     claim: Claim, target: Target, grids: dict[int, int], built: dict[int, Any], *, p: float, seed: int
-) -> tuple[dict[int, float], dict[float, dict[str, ModulusValue]]]:
+) -> tuple[dict[int, Scale], dict[Scale, dict[str, ModulusValue]]]:
     """Per r built, the scale δ at which the claim reads the moduli; the moduli bracketed at each scale."""
     d, N = target.d, target.N
     scales = {r: claim.scale(r, m, d, N) for r, m in grids.items() if m in built}
@@ -208,8 +235,8 @@ def _rows(
     built: dict[int, Any],
     refusals: dict[int, str],
     measurements: dict[int, ErrorMeasurement],
-    moduli: dict[float, dict[str, ModulusValue]],
-    scales: dict[int, float],
+    moduli: dict[Scale, dict[str, ModulusValue]],
+    scales: dict[int, Scale],
     *,
     d: int,
     N: int,

@@ -67,10 +67,13 @@ class VerifyRow:
         return value / self.bound if self.bound > 0 else (0.0 if value == 0 else math.inf)
 
     def bound_text(self, between: str = "..") -> str:
-        """The bound, or its range ``low..high`` where the moduli are bracketed."""
+        """The bound, or its range ``low..high`` where the moduli are bracketed (one number where
+        both ends print alike: a modulus known to float64 rounding is a range of a few ulps)."""
         if self.bound is None:
             return "-"
-        return f"{self.bound:.4g}" if self.bound_upper is None else f"{self.bound:.4g}{between}{self.bound_upper:.4g}"
+        low = f"{self.bound:.4g}"
+        high = None if self.bound_upper is None else f"{self.bound_upper:.4g}"
+        return low if high is None or high == low else f"{low}{between}{high}"
 
     def to_json(self) -> dict[str, Any]:
         lp = None if self.measurement is None else self.measurement.lp

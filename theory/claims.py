@@ -27,6 +27,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, ClassVar
 
 from loopbound.theory.bounds.approximation import theorem_delta, theorem_readings
@@ -71,7 +72,7 @@ class ClaimRange:
     other: BoundRange | None = None
 
 
-def _range(bound: Bound, fixed: Mapping[str, float], brackets: Brackets, r: int) -> BoundRange:
+def _range(bound: Bound, fixed: Mapping[str, float | Fraction], brackets: Brackets, r: int) -> BoundRange:
     """:func:`bound_range`, its error naming r (undefined there, or an inverted bracket)."""
     try:
         return bound_range(bound, fixed, brackets)
@@ -82,7 +83,7 @@ def _range(bound: Bound, fixed: Mapping[str, float], brackets: Brackets, r: int)
 
 def _finish(
     span: BoundRange,
-    fixed: Mapping[str, float],
+    fixed: Mapping[str, float | Fraction],
     values: dict[str, float],
     inputs: ClaimInputs,
     other: BoundRange | None = None,
@@ -117,9 +118,9 @@ class Claim(ABC):
         """Raise InputError where the claim says nothing at r loops (every r counts unless a claim says otherwise)."""
         return None
 
-    def scale(self, r: int, grid: int, d: int, N: int) -> float:
-        """The grid scale δ at which the moduli enter: the construction's 1/m."""
-        return 1.0 / grid
+    def scale(self, r: int, grid: int, d: int, N: int) -> float | Fraction:
+        """The grid scale δ at which the moduli enter: the construction's 1/m, exactly."""
+        return Fraction(1, grid)
 
     def hypotheses(self, target: Target, *, seed: int) -> TheoremHypotheses | None:
         """The hypotheses of the theorem the claim states, checked on ``target`` (None: no theorem)."""
@@ -142,7 +143,8 @@ class ConstructionClaim(Claim):
     def evaluate(self, inputs: ClaimInputs) -> ClaimRange:
         values: dict[str, float] = {"p": inputs.p, "S": inputs.sup}
         values.update(construction_terms(inputs.guarantee))
-        fixed = {k: v for k, v in values.items() if k != "w"}
+        fixed: dict[str, float | Fraction] = {k: v for k, v in values.items() if k != "w"}
+        fixed["p"] = Fraction(inputs.p)  # the exact rational of the float given
         return _finish(_range(CONSTRUCTION_TEMPLATE, fixed, inputs.brackets, inputs.r), fixed, values, inputs)
 
 
@@ -165,8 +167,9 @@ class TheoremClaim(Claim):
         if r <= N:
             raise InputError(f"Theorem 3.6 needs r > N, got r={r} with N={N}")
 
-    def scale(self, r: int, grid: int, d: int, N: int) -> float:
-        """δ(r) = ((r − N)/2)^{−1/((N+1)d+1)}: the theorem's grid, not the construction's."""
+    def scale(self, r: int, grid: int, d: int, N: int) -> float | Fraction:
+        """δ(r) = ((r − N)/2)^{−1/((N+1)d+1)}: the theorem's grid, not the construction's (the
+        largest float64 ≤ it; the bound itself reads δ(r) exactly through r)."""
         return theorem_delta(r, d, N)
 
     def hypotheses(self, target: Target, *, seed: int) -> TheoremHypotheses | None:
@@ -184,14 +187,15 @@ class TheoremClaim(Claim):
             "C_coll": 2 ** (-1.0 / p) * e_collision,
             "C_band": e_band,
             "M": float(getattr(inputs.guarantee, "sharpness", math.inf) or math.inf),
-            "delta_r": self.scale(inputs.r, inputs.grid, inputs.d, inputs.N),
+            "delta_r": float(self.scale(inputs.r, inputs.grid, inputs.d, inputs.N)),
         }
 
     def evaluate(self, inputs: ClaimInputs) -> ClaimRange:
         values = self.constants(inputs)
         readings = theorem_readings(self.timestep)
         needed = {s.name for s in readings.stricter.symbols}
-        given = {"r": inputs.r, "d": inputs.d, "N": inputs.N, **values}
+        given: dict[str, float | Fraction] = {"r": inputs.r, "d": inputs.d, "N": inputs.N, **values}
+        given["p"] = Fraction(inputs.p)  # the exact rational of the float given
         fixed = {k: v for k, v in given.items() if k in needed and k not in inputs.brackets}
         other = bound_range(readings.other, fixed, inputs.brackets)
         span = _range(readings.stricter, fixed, inputs.brackets, inputs.r)
@@ -215,7 +219,13 @@ class UserClaim(Claim):
 
     def evaluate(self, inputs: ClaimInputs) -> ClaimRange:
         values: dict[str, float] = {"p": inputs.p, "S": inputs.sup}
-        fixed = {"r": inputs.r, "d": inputs.d, "N": inputs.N, "p": inputs.p, "delta": 1.0 / inputs.grid}
+        fixed: dict[str, float | Fraction] = {
+            "r": inputs.r,
+            "d": inputs.d,
+            "N": inputs.N,
+            "p": Fraction(inputs.p),  # the exact rational of the float given
+            "delta": Fraction(1, inputs.grid),  # 1/m exactly: float(1/3) < 1/3 would move a floor
+        }
         fixed.update({name: 0.0 for name in MODULUS_KINDS if name not in inputs.brackets})
         return _finish(_range(self.bound, fixed, inputs.brackets, inputs.r), fixed, values, inputs)
 

@@ -26,7 +26,9 @@ sharpness of the ReLU steps. Functions of r enter through :data:`DELTA_OF_R`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import sympy
@@ -210,16 +212,43 @@ def theorem_bound(timestep: bool) -> Bound:
 
 
 def theorem_delta(loops: float, d: int, N: int) -> float:
-    """δ(r) = ((r − N)/2)^{−1/((N+1)d+1)} in float64; r must exceed N."""
+    """δ(r) = ((r − N)/2)^{−1/((N+1)d+1)} as the largest float64 ≤ it (for an integer r: checked
+    exactly, δ^k ≤ 2/(r − N) with k = (N+1)d + 1, so moduli read there never exceed their value at
+    δ(r)); r must exceed N."""
     if not loops > N:
         raise InputError(f"Theorem 3.6 needs r > N loops, got r={loops}, N={N}")
-    return float(((loops - N) / 2.0) ** (-1.0 / ((N + 1) * d + 1)))
+    power = (N + 1) * d + 1
+    value = float(((loops - N) / 2.0) ** (-1.0 / power))
+    if float(loops).is_integer() and power <= 4096:
+        limit = Fraction(2, int(loops) - N)
+        value = _largest_below(value, lambda x: Fraction(x) ** power <= limit)
+    return value
 
 
-def modulus_arguments(grid: float, d: int, N: int) -> dict[str, float]:
+def _largest_below(guess: float, fits: Callable[[float], bool]) -> float:
+    """The largest float64 x ≥ 0 with ``fits(x)`` (a predicate true on [0, t] for some t), started
+    from ``guess`` within a few ulps of t: stepped down until it fits, then up while the next fits."""
+    x = max(guess, 0.0)
+    while x > 0.0 and not fits(x):
+        x = math.nextafter(x, 0.0)
+    while fits(math.nextafter(x, math.inf)):
+        x = math.nextafter(x, math.inf)
+    return x
+
+
+def modulus_arguments(grid: float | Fraction, d: int, N: int) -> dict[str, float]:
     """Where each modulus enters the bounds at grid scale δ: w = ω_f(δ√(Nd)), w_tok = ω^tok_f(δ√d),
-    w_cont = ω^cont_f(δ√(Nd))."""
-    return {"w": grid * math.sqrt(N * d), "w_tok": grid * math.sqrt(d), "w_cont": grid * math.sqrt(N * d)}
+    w_cont = ω^cont_f(δ√(Nd)); δ a float64 or an exact Fraction (1/m). Each argument is the largest
+    float64 ≤ the true one (checked exactly: a² ≤ δ²·K), so a witness pair certified within the
+    float argument is within the true one, and a nondecreasing modulus read there is ≤ its value."""
+    scale = Fraction(grid)
+
+    def below(moving: int) -> float:
+        square = scale * scale * moving
+        return _largest_below(float(grid) * math.sqrt(moving), lambda x: Fraction(x) ** 2 <= square)
+
+    sequence = below(N * d)
+    return {"w": sequence, "w_tok": below(d), "w_cont": sequence}
 
 
 # --------------------------------------------------------------------------- Lemma 4.1

@@ -44,6 +44,7 @@ import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import sympy
 
@@ -146,7 +147,7 @@ def direction_in(expression: sympy.Expr, name: str, box: Mapping[str, tuple[floa
 def nondecreasing_in(
     bound: Bound,
     names: tuple[str, ...],
-    fixed: Mapping[str, float] | None = None,
+    fixed: Mapping[str, float | Fraction] | None = None,
     box: Mapping[str, tuple[float, float]] | None = None,
 ) -> bool:
     """True when ∂B/∂s ≥ 0 is certified for each symbol s named (:func:`direction_in`), with the
@@ -157,13 +158,15 @@ def nondecreasing_in(
     return all(direction_in(expression, name, box) > 0 for name in names)
 
 
-def _exact(value: float) -> sympy.Expr:
-    """A float64 as the exact rational it is (±inf as sympy's infinities)."""
+def _exact(value: float | Fraction) -> sympy.Expr:
+    """A float64 as the exact rational it is, a Fraction as itself (±inf as sympy's infinities)."""
+    if isinstance(value, Fraction):
+        return sympy.Rational(value.numerator, value.denominator)
     value = float(value)
     return sympy.Rational(value) if math.isfinite(value) else sympy.Float(value)
 
 
-def _substituted(bound: Bound, fixed: Mapping[str, float]) -> sympy.Expr:
+def _substituted(bound: Bound, fixed: Mapping[str, float | Fraction]) -> sympy.Expr:
     """The bound's expression with the ``fixed`` values put in as the exact rationals they are:
     constant arithmetic then stays exact (sympy Floats would round it, and cancel catastrophically)."""
     replacements = {s: _exact(fixed[s.name]) for s in bound.expression.free_symbols if s.name in fixed}
@@ -183,7 +186,7 @@ def _reason_estimate(name: str, direction: int) -> str:
 
 
 def bound_range(
-    bound: Bound, fixed: Mapping[str, float], brackets: Mapping[str, tuple[float, float | None]]
+    bound: Bound, fixed: Mapping[str, float | Fraction], brackets: Mapping[str, tuple[float, float | None]]
 ) -> BoundRange:
     """The range of ``bound`` with ``fixed`` values and each bracketed modulus ``name → (lower,
     upper or None)`` in its interval (module docstring). Raises InputError where a bracket is
@@ -240,7 +243,7 @@ class _Points:
     the reasons met on the way why the range is not certified (in the order met)."""
 
     bound: Bound
-    fixed: Mapping[str, float]
+    fixed: Mapping[str, float | Fraction]
     reasons: list[str] = field(default_factory=list)
 
     def at(self, values: Mapping[str, float]) -> PointValue:
@@ -351,7 +354,9 @@ def _enclosed_range(
     return low, high
 
 
-def _undefined_inside(bound: Bound, fixed: Mapping[str, float], box: Mapping[str, tuple[float, float]]) -> list[str]:
+def _undefined_inside(
+    bound: Bound, fixed: Mapping[str, float | Fraction], box: Mapping[str, tuple[float, float]]
+) -> list[str]:
     """Why the bound as written may be undefined somewhere inside the moduli's ``box`` (each
     :attr:`Bound.domain` subexpression enclosed over it, ``fixed`` values put in exactly): a
     division by a modulus bracket that reaches 0, a logarithm of one reaching 0 or below."""

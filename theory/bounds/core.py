@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cached_property
 from typing import Any
 
@@ -93,8 +94,9 @@ class Bound:
             result = np.asarray(self._compiled(*arguments), dtype=np.float64)
         return float(result) if result.ndim == 0 else result
 
-    def enclosure(self, **values: float) -> PointValue:
-        """The bound's certified value at the point ``values`` (one float per symbol): the true value
+    def enclosure(self, **values: float | Fraction) -> PointValue:
+        """The bound's certified value at the point ``values`` (one float64 or exact Fraction per
+        symbol, δ = 1/m put in exactly): the true value
         of the expression lies in [low, high] (outward-rounded interval arithmetic, at rising
         precision until float64-tight, :func:`loopbound.theory.bounds.interval.enclose_point`).
         Raises InputError, naming the values, where the bound or a subexpression of it as written
@@ -102,9 +104,9 @@ class Bound:
         :class:`~loopbound.theory.bounds.interval.Unsupported` where the interval arithmetic does not
         know a function in it (then nothing is certified)."""
         self._check_names(values)
-        point = {name: float(value) for name, value in values.items()}
+        point = {name: value if isinstance(value, Fraction) else float(value) for name, value in values.items()}
         used = set().union(*(e.free_symbols for e in (self.expression, *self.domain)))
-        shown = ", ".join(f"{k} = {v:.6g}" for k, v in point.items() if k in {s.name for s in used})
+        shown = ", ".join(f"{k} = {float(v):.6g}" for k, v in point.items() if k in {s.name for s in used})
         try:
             value = enclose_point(self.expression, point)
         except Unsupported:

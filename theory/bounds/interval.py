@@ -20,6 +20,7 @@ import contextlib
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 
 import mpmath
 import sympy
@@ -35,7 +36,11 @@ __all__ = [
     "enclose",
     "enclose_point",
     "working_precision",
+    "Exact",
 ]
+
+Exact = float | Fraction
+"""A value a symbol is put in at: a float64 (itself an exact rational) or an exact rational (δ = 1/m)."""
 
 PRECISIONS: tuple[int, ...] = (53, 128, 512, 2048, 8192)
 """Working precisions (bits) tried in turn by :func:`enclose_point`."""
@@ -72,6 +77,14 @@ def _number(value: sympy.Number) -> iv.mpf:
     if isinstance(value, sympy.Float):
         return _outward(value._mpf_)
     raise NotEnclosed(f"the number {value} is not finite")
+
+
+def _end_interval(value: Exact) -> iv.mpf:
+    """The tightest interval at the working precision around ``value``: a Fraction (1/3 is no
+    float) rounded outward, a float64 as itself (±inf kept)."""
+    if isinstance(value, Fraction):
+        return iv.mpf(value.numerator) / iv.mpf(value.denominator)
+    return iv.mpf(float(value))
 
 
 def _ends(x: iv.mpf) -> tuple[mpmath.mpf, mpmath.mpf]:
@@ -168,7 +181,7 @@ def _evaluate(expression: sympy.Expr, values: Mapping[sympy.Symbol, iv.mpf]) -> 
 
 
 def enclose(
-    expression: sympy.Expr, box: Mapping[str, tuple[float, float]], *, bounded: bool = True
+    expression: sympy.Expr, box: Mapping[str, tuple[Exact, Exact]], *, bounded: bool = True
 ) -> tuple[float, float]:
     """[L, U] ⊇ {expression(x) : x in box} by outward-rounded interval arithmetic, each symbol named
     in ``box`` in its interval (``math.inf`` allowed as an upper end). Raises :class:`NotEnclosed`
@@ -179,7 +192,7 @@ def enclose(
         if symbol.name not in box:
             raise NotEnclosed(f"no interval for {symbol.name}")
         lo, hi = box[symbol.name]
-        values[symbol] = iv.mpf([lo, hi])
+        values[symbol] = iv.mpf([_end_interval(lo).a, _end_interval(hi).b])
     try:
         result = _evaluate(expression, values)
     except NotEnclosed:
@@ -237,17 +250,20 @@ def _tight(low: float, high: float) -> bool:
     return high - low <= TIGHT_ULPS * math.ulp(max(abs(low), abs(high)))
 
 
-def enclose_point(expression: sympy.Expr, values: Mapping[str, float]) -> PointValue:
-    """The certified value of ``expression`` with each symbol at its float64 value in ``values``
-    (module docstring). Raises :class:`NotEnclosed` where no precision encloses it (undefined
+def enclose_point(expression: sympy.Expr, values: Mapping[str, Exact]) -> PointValue:
+    """The certified value of ``expression`` with each symbol at its value in ``values``, a float64
+    or an exact Fraction (module docstring). Raises :class:`NotEnclosed` where no precision encloses it (undefined
     there); an unbounded end (beyond float64's range) is returned as ±inf."""
-    box = {name: (float(value), float(value)) for name, value in values.items()}
+    box: dict[str, tuple[Exact, Exact]] = {
+        name: (value, value) if isinstance(value, Fraction) else (float(value), float(value))
+        for name, value in values.items()
+    }
     try:
         with working_precision(PRECISIONS[0]):
             enclose(expression, box, bounded=False)
     except Unsupported:  # at a point sympy decides Piecewise conditions, floor, … exactly on rationals
         exact = {
-            s: sympy.Rational(box[s.name][0])
+            s: sympy.Rational(box[s.name][0])  # a float or a Fraction, exactly
             for s in expression.free_symbols
             if s.name in box and math.isfinite(box[s.name][0])
         }
