@@ -62,7 +62,7 @@ def add_parser(subcommands: Any) -> None:
         "--bound",
         default="construction",
         metavar="EXPR",
-        help="'construction' (default), 'theorem', or a sympy expression in r, d, N, p, delta, w, w_tok, w_cont",
+        help="'construction' (default), 'theorem', or an expression in r, d, N, p, delta, w, w_tok, w_cont (+ - * / ^, exp, log, sqrt, min, max, abs, floor, ceiling; parsed as mathematics, never run)",
     )
     parser.add_argument("--samples", type=positive_int, default=1 << 14, help="Sobol points in all (default 16384)")
     parser.add_argument("--scramblings", type=_scramblings, default=8, help="independent scramblings (default 8)")
