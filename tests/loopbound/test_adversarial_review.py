@@ -21,7 +21,7 @@ import pytest
 
 from loopbound.theory.bounds.parse import parse_expression
 from loopbound.theory.errors import InputError
-from tests.loopbound.cli_runner import assert_one_line_error, run_cli
+from tests.loopbound.cli_runner import assert_one_line_error, held_in_a_bound_sweep, run_cli
 
 SMALL = ("--samples", "512")
 
@@ -89,36 +89,7 @@ def test_defect_float64_cancellation_in_the_bound_cannot_make_a_false_held() -> 
 def test_defect_float64_cancellation_in_a_sweep_bound_cannot_record_held(tmp_path: Path) -> None:
     """DEFECT. The same bound in a sweep file's ``bound`` is recorded as held (verdict.held true,
     row bound 1.8014398509481984e+16) for holder at r = 11; the truth is violated."""
-    config = tmp_path / "sweep.toml"
-    config.write_text(
-        textwrap.dedent(
-            f"""
-        name = "adversarial-cancellation"
-        cell = "approximation"
-        targets = ["holder:alpha=0.5"]
-        d = 1
-        N = [1]
-        p = 2
-        seeds = [0]
-        device = "cpu"
-
-        [approximation]
-        timestep = [false]
-        loops = [11]
-        samples = 256
-        scramblings = 8
-        bound = "{ZERO}"
-        """
-        )
-    )
-    out = tmp_path / "store"
-    result = run_cli("sweep", str(config), "--out", str(out), "--workers", "1")
-    if result.code == 2:  # refusing the bound as uncertifiable is acceptable
-        return
-    records = list((out / "records").glob("*.json"))
-    assert records, result.stdout + result.stderr
-    record = json.loads(records[0].read_text())["result"]
-    assert record["verdict"]["held"] is False, record["rows"][0]["bound"]
+    assert held_in_a_bound_sweep(tmp_path, name="adversarial-cancellation", bound=ZERO) is not True
 
 
 def test_defect_log_to_base_zero_is_refused_not_read_as_zero() -> None:

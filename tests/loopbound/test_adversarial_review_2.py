@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.loopbound.cli_runner import assert_one_line_error, run_cli
+from tests.loopbound.cli_runner import assert_one_line_error, held_in_a_bound_sweep, run_cli
 
 SMALL = ("--samples", "256", "--no-sup")
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,36 +71,7 @@ def test_defect_delta_is_the_grid_1_over_m_exactly_not_its_float(text: str) -> N
 def test_defect_delta_rounding_in_a_sweep_bound_cannot_record_held(tmp_path: Path) -> None:
     """DEFECT. The same bound in a sweep file is recorded with verdict.held = true (row bound 1.0)
     for holder at r = 11; the truth is violated (the bound is 0)."""
-    config = tmp_path / "sweep.toml"
-    config.write_text(
-        textwrap.dedent(
-            """
-        name = "adversarial-delta"
-        cell = "approximation"
-        targets = ["holder:alpha=0.5"]
-        d = 1
-        N = [1]
-        p = 2
-        seeds = [0]
-        device = "cpu"
-
-        [approximation]
-        timestep = [false]
-        loops = [11]
-        samples = 256
-        scramblings = 8
-        bound = "1 - floor(3*delta)"
-        """
-        )
-    )
-    out = tmp_path / "store"
-    result = run_cli("sweep", str(config), "--out", str(out), "--workers", "1")
-    if result.code == 2:  # refusing the bound as uncertifiable is acceptable
-        return
-    records = list((out / "records").glob("*.json"))
-    assert records, result.stdout + result.stderr
-    record = json.loads(records[0].read_text())["result"]
-    assert record["verdict"]["held"] is False, record["rows"][0]["bound"]
+    assert held_in_a_bound_sweep(tmp_path, name="adversarial-delta", bound="1 - floor(3*delta)") is not True
 
 
 @pytest.mark.parametrize(
