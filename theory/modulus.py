@@ -20,7 +20,6 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -31,7 +30,7 @@ from loopbound.theory.errors import InputError
 from loopbound.theory.kinds import ModulusKind
 from loopbound.theory.modulus_allpairs import AllPairsResult, all_pairs_modulus
 from loopbound.theory.modulus_search import SearchBudget, pair_value, search_pairs
-from loopbound.theory.norms import check_p, exact_squared_distance, scaled_norm
+from loopbound.theory.norms import certified_radius, check_p, exact_squared_distance, scaled_norm
 from loopbound.theory.targets import Target
 
 __all__ = [
@@ -115,7 +114,7 @@ def _inside_ball(X: np.ndarray, Y: np.ndarray, mask: np.ndarray, delta: float) -
     to float64 can undo a tiny shrink (entries near 1/2 have ulp 1.1e-16, so at δ = 1e-9 a relative
     shrink below about 1e-7 may round back to Y), a larger margin cannot. Entries outside ``mask``
     stay equal to X's, bit for bit."""
-    bound = Fraction(float(delta)) ** 2
+    bound = certified_radius(delta) ** 2
     squared = exact_squared_distance(X, Y)
     if squared <= bound:
         return Y

@@ -70,3 +70,12 @@ def exact_squared_distance(X: np.ndarray, Y: np.ndarray) -> Fraction:
     """‖X − Y‖_2² of two float64 arrays in exact rational arithmetic (the floats as they are)."""
     X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
     return sum(((Fraction(float(y)) - Fraction(float(x))) ** 2 for x, y in zip(X.ravel(), Y.ravel())), Fraction(0))
+
+
+def certified_radius(delta: float) -> Fraction:
+    """The radius a witness pair is certified against for a δ given as a float: the smaller of the
+    float's exact value and the shortest decimal that prints as it (``repr``). A user who types
+    ``0.1`` means 1/10, while float(0.1) = 1/10 + 5.6e-18; a pair within this radius is within δ
+    under either reading, so a lower bound certified at "0.1" is a lower bound of ω(1/10)."""
+    value = float(delta)
+    return min(Fraction(value), Fraction(repr(value)))

@@ -12,14 +12,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from fractions import Fraction
 
 import numpy as np
 import torch
 
 from loopbound.theory.kinds import ModulusKind
 from loopbound.theory.modulus import ModulusEstimate, pair_value
-from loopbound.theory.norms import exact_squared_distance
+from loopbound.theory.norms import certified_radius, exact_squared_distance
 from loopbound.theory.targets import Target
 
 Curve = Sequence[ModulusEstimate | float]
@@ -46,7 +45,7 @@ def assert_pair_meets_constraint(
     for name, Z in (("X", X), ("Y", Y)):
         assert np.all((Z >= 0) & (Z <= 1)), f"{name} leaves the cube [0,1]: range [{Z.min()}, {Z.max()}]"
     squared = exact_squared_distance(X, Y)
-    assert squared <= Fraction(float(delta)) ** 2, (
+    assert squared <= certified_radius(delta) ** 2, (
         f"‖X − Y‖_2 = {float(np.linalg.norm((X - Y).ravel()))!r} exceeds δ = {delta!r} (checked in exact arithmetic)"
     )
     fixed = ~kind.perturbation_mask(X.shape[0], X.shape[1], position).numpy()

@@ -33,7 +33,7 @@ from loopbound.testing.regression_strategies import RegressionPrompt, regression
 from loopbound.theory.deltas import grid_steps
 from loopbound.theory.errors import InputError
 from loopbound.theory.kinds import ModulusKind
-from loopbound.theory.norms import exact_squared_distance
+from loopbound.theory.norms import certified_radius, exact_squared_distance
 from loopbound.theory.targets import BUILTIN_TARGETS, Target, builtin_target
 
 _UNIT = st.floats(min_value=0.0, max_value=1.0, allow_nan=False, allow_infinity=False)
@@ -112,7 +112,7 @@ def pairs_within(
     step = direction * (radius / norm) if norm > 0 else direction
     Y = (X + step).clamp(0.0, 1.0)
     Y = torch.where(mask.bool(), Y, X)
-    bound = Fraction(float(delta)) ** 2
+    bound = certified_radius(delta) ** 2
     while exact_squared_distance(X.numpy(), Y.numpy()) > bound:
         distance = float(torch.linalg.vector_norm(Y - X))  # rounding: shrink onto the ball, checked exactly
         Y = torch.where(mask.bool(), X + (Y - X) * (min(delta / distance, 1.0) * (1 - 1e-12)), X)
