@@ -174,8 +174,9 @@ class VerifyResult:
 
     @property
     def exit_status(self) -> int:
-        """0 when the bound held at every r measured (and some r was), 1 otherwise."""
-        return 0 if self.verdict is not None and self.verdict.held else 1
+        """0 when the bound held at every r asked for, 1 otherwise: a refused r (the construction
+        could not be evaluated there) is not shown to hold, like an inconclusive one."""
+        return 0 if self.verdict is not None and self.verdict.held and not self.refused else 1
 
     def moduli_sources(self) -> dict[str, str]:
         sources: dict[str, set[str]] = {}

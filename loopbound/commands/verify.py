@@ -144,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
             sup_search=args.sup,
             progress=progress,
             compile=args.compile,
+            on_refusal="record",  # one r beyond float64 is a refused row, not the end of the run
         )
     if args.json:
         print(json.dumps(result.to_json()))

@@ -373,7 +373,6 @@ def test_a_users_construction_from_a_file(tmp_path: Path) -> None:
         (["holder", "--loops", "9", "--samples", "4"], "fewer than two points"),
         (["holder", "--loops", "9", "--level", "1.5"], "argument --level"),
         (["holder", "--loops", "9", "--p", "0.5"], "argument --p"),
-        (["holder", "--N", "1", "--loops", "5,55"], "r=55 (grid 7): this construction needs"),
         (["holder", "--loops", "9", "--construction", "nosuch.module"], "no module named 'nosuch'"),
         (["prefix_mean", "--loops", "9"], "not permutation-equivariant"),
         (["holder", "--N", "2", "--loops", "2,9", "--bound", "theorem"], "r=2 loops are too few"),
@@ -597,3 +596,19 @@ def test_verify_writes_its_bound_and_table_as_latex(tmp_path: Path) -> None:
     assert all(ord(c) < 128 for c in text)
     bad = run_cli("verify", "smooth", "--N", "1", "--loops", "5", "--latex", str(tmp_path / "x.txt"))
     assert_one_line_error(bad, "LaTeX file must end in .tex")
+
+
+def test_an_r_beyond_float64_is_a_refused_row_and_the_others_are_measured() -> None:
+    """One r the construction cannot be evaluated at (here float64 cannot hold the unscaled
+    construction's bits at grid 7) does not abort the run: its row says why it was refused, the
+    other r are measured and judged, and the verdict is "not shown" there (exit 1, as for an
+    inconclusive r); the JSON lists the refused r."""
+    result = run_cli("verify", "holder", "--N", "1", "--loops", "5,55", "--samples", "256", "--no-sup")
+    assert result.code == 1, result.stderr
+    assert "refused: r=55 (grid 7): this construction needs" in result.stdout
+    assert "not shown at r = 55" in result.stdout.splitlines()[-1]
+    measured = json.loads(
+        run_cli("verify", "holder", "--N", "1", "--loops", "5,55", "--samples", "256", "--no-sup", "--json").stdout
+    )
+    assert measured["refused"] == [55]
+    assert [row["r"] for row in measured["rows"] if row["refused"] is None] == [5]
