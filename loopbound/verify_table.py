@@ -78,15 +78,15 @@ def rare_errors_summary(rs: Sequence[int]) -> str:
 CONSTANT_NAMES = ("epsilon", "B", "B_C", "mu_B", "mu_C")
 
 
-def _construction_constants(result: VerifyResult) -> list[str]:
-    """One line per grid: the guarantee's constants the template was evaluated with."""
+def _constants_per_grid(result: VerifyResult, names: tuple[str, ...], label: str) -> list[str]:
+    """One line per grid: the constants ``names`` the bound was evaluated with, after ``label``."""
     lines, seen = [], set()
     for row in result.measured:
-        if row.grid in seen or not all(name in row.values for name in CONSTANT_NAMES):
+        if row.grid in seen or not all(name in row.values for name in names):
             continue
         seen.add(row.grid)
-        constants = ", ".join(f"{name} = {row.values[name]:.4g}" for name in CONSTANT_NAMES)
-        lines.append(f"  constants at grid {row.grid}: {constants}")
+        constants = ", ".join(f"{name} = {row.values[name]:.4g}" for name in names)
+        lines.append(f"  {label} at grid {row.grid}: {constants}")
     return lines
 
 
@@ -103,18 +103,6 @@ COLUMN_GAP = "  "
 """Between every two columns, whatever the values: widths come from the content."""
 
 THEOREM_CONSTANTS = ("C_coll", "C_band", "M")
-
-
-def _theorem_constants(result: VerifyResult) -> list[str]:
-    """One line per grid: the O-constants (loopbound's own) the theorem was evaluated with."""
-    lines, seen = [], set()
-    for row in result.measured:
-        if row.grid in seen or not all(name in row.values for name in THEOREM_CONSTANTS):
-            continue
-        seen.add(row.grid)
-        constants = ", ".join(f"{name} = {row.values[name]:.4g}" for name in THEOREM_CONSTANTS)
-        lines.append(f"  loopbound's O-constants at grid {row.grid}: {constants}")
-    return lines
 
 
 def format_columns(
@@ -238,8 +226,8 @@ def format_table(result: VerifyResult) -> str:
         for warning in row.warnings:
             lines.append(f"  ! r={row.r}: {warning}")
     if result.bound_kind == "construction":
-        lines.extend(_construction_constants(result))
+        lines.extend(_constants_per_grid(result, CONSTANT_NAMES, "constants"))
     if result.bound_kind == "theorem":
-        lines.extend(_theorem_constants(result))
+        lines.extend(_constants_per_grid(result, THEOREM_CONSTANTS, "loopbound's O-constants"))
     lines.extend(_verdict_lines(result))
     return "\n".join(lines)

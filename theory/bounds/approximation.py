@@ -112,32 +112,38 @@ Their difference is ((Nd)^{1/p} − 1)·ω_f(δ√(Nd)) ≥ 0, as N, d ≥ 1 and
 (equality iff N = d = 1): a "held" against the stricter reading holds against both; a "violated"
 against it may hold against the other, and is reported so."""
 
-THEOREM_3_6 = Bound(
-    name="Theorem 3.6",
-    expression=_theorem_expression(False, DELTA_OF_R),
-    symbols=(r, d, N, p, w, w_tok, w_cont, C_coll, C_band, M),
-    provenance=Provenance(
-        source=SOURCE,
-        statement="Theorem 3.6 (approximation rate of looped transformers), stricter reading",
-        arxiv=ARXIV,
-        status="reconstructed",
-    ),
+
+def _theorem(name: str, statement: str, *, timestep: bool, inside: bool, status: str, derivation: str) -> Bound:
+    """Theorem 3.6 (with Theorem 4.2's exact value mapping when ``timestep``) in one reading
+    (``inside``: ω_f inside the (Nd)^{1/p} factor), at δ = δ(r)."""
+    moduli = (w,) if timestep else (w, w_tok, w_cont)
+    return Bound(
+        name=name,
+        expression=_theorem_expression(timestep, DELTA_OF_R, inside=inside),
+        symbols=(r, d, N, p, *moduli, C_coll, C_band, M),
+        provenance=Provenance(source=SOURCE, statement=statement, arxiv=ARXIV, status=status),
+        derivation=derivation,
+    )
+
+
+THEOREM_3_6 = _theorem(
+    "Theorem 3.6",
+    "Theorem 3.6 (approximation rate of looped transformers), stricter reading",
+    timestep=False,
+    inside=False,
+    status="reconstructed",
     derivation=_THEOREM_DERIVATION + "\n" + _READINGS_NOTE,
 )
 """‖L₂∘TF^{∘r}∘L₁ − f‖_{L^p} ≤ (Nd)^{1/p}[w_tok + w_cont] + w + C_coll N^{2/p}δ^{d/p}
 + C_band((Mδ)^{−1}dN)^{1/p}, δ = δ(r) (reconstructed; the stricter of the two readings, see
 :data:`THEOREM_3_6_READINGS`)."""
 
-THEOREM_3_6_OTHER_READING = Bound(
-    name="Theorem 3.6 (other reading: ω_f inside the (Nd)^{1/p} factor)",
-    expression=_theorem_expression(False, DELTA_OF_R, inside=True),
-    symbols=THEOREM_3_6.symbols,
-    provenance=Provenance(
-        source=SOURCE,
-        statement="Theorem 3.6 (approximation rate of looped transformers), other reading",
-        arxiv=ARXIV,
-        status="reconstructed",
-    ),
+THEOREM_3_6_OTHER_READING = _theorem(
+    "Theorem 3.6 (other reading: ω_f inside the (Nd)^{1/p} factor)",
+    "Theorem 3.6 (approximation rate of looped transformers), other reading",
+    timestep=False,
+    inside=True,
+    status="reconstructed",
     derivation=_THEOREM_DERIVATION + "\n" + _READINGS_NOTE,
 )
 """(Nd)^{1/p}[w_tok + w_cont + w] + C_coll N^{2/p}δ^{d/p} + C_band((Mδ)^{−1}dN)^{1/p}: never below
@@ -151,16 +157,12 @@ _EXACT_VALUES_DERIVATION = (
     "other reading of Theorem 3.6 the quantisation term keeps its factor: (Nd)^{1/p}·w.\n"
 )
 
-THEOREM_3_6_EXACT_VALUES = Bound(
-    name="Theorem 3.6 with Theorem 4.2's exact value mapping (derived here)",
-    expression=_theorem_expression(True, DELTA_OF_R),
-    symbols=(r, d, N, p, w, C_coll, C_band, M),
-    provenance=Provenance(
-        source=SOURCE,
-        statement="Theorem 3.6 with the exact value mapping of Theorem 4.2 (timestep scaling), stricter reading",
-        arxiv=ARXIV,
-        status="derived here",
-    ),
+THEOREM_3_6_EXACT_VALUES = _theorem(
+    "Theorem 3.6 with Theorem 4.2's exact value mapping (derived here)",
+    "Theorem 3.6 with the exact value mapping of Theorem 4.2 (timestep scaling), stricter reading",
+    timestep=True,
+    inside=False,
+    status="derived here",
     derivation=_EXACT_VALUES_DERIVATION + _THEOREM_DERIVATION + "\n" + _READINGS_NOTE,
 )
 """Theorem 3.6 without the ω^tok, ω^cont terms: w + C_coll N^{2/p}δ^{d/p} + C_band((Mδ)^{−1}dN)^{1/p}
@@ -170,16 +172,12 @@ THEOREM_4_2 = THEOREM_3_6_EXACT_VALUES
 """Compatibility alias of :data:`THEOREM_3_6_EXACT_VALUES` (Theorem 4.2 itself is a memorisation
 result; this is Theorem 3.6 with its exact value mapping)."""
 
-THEOREM_3_6_EXACT_VALUES_OTHER_READING = Bound(
-    name="Theorem 3.6 with Theorem 4.2's exact value mapping (derived here), other reading",
-    expression=_theorem_expression(True, DELTA_OF_R, inside=True),
-    symbols=THEOREM_3_6_EXACT_VALUES.symbols,
-    provenance=Provenance(
-        source=SOURCE,
-        statement="Theorem 3.6 with the exact value mapping of Theorem 4.2 (timestep scaling), other reading",
-        arxiv=ARXIV,
-        status="derived here",
-    ),
+THEOREM_3_6_EXACT_VALUES_OTHER_READING = _theorem(
+    "Theorem 3.6 with Theorem 4.2's exact value mapping (derived here), other reading",
+    "Theorem 3.6 with the exact value mapping of Theorem 4.2 (timestep scaling), other reading",
+    timestep=True,
+    inside=True,
+    status="derived here",
     derivation=_EXACT_VALUES_DERIVATION + _THEOREM_DERIVATION + "\n" + _READINGS_NOTE,
 )
 """(Nd)^{1/p}·w + C_coll N^{2/p}δ^{d/p} + C_band((Mδ)^{−1}dN)^{1/p}."""
