@@ -180,8 +180,9 @@ def apply_softmax_block_mp(block: BlockSpec, state: list[dict[str, Any]]) -> lis
         new = dict(z)
         for name, bias in block.ff_bias.items():
             new[name] = to_mp(new.get(name, Fraction(0))) + to_mp(bias)
+        z_mp = {k: to_mp(v) for k, v in z.items()}  # once per token, not once per unit
         for unit in block.units:
-            activation = to_mp(_exact_form(unit.pre, {k: to_mp(v) for k, v in z.items()}))
+            activation = to_mp(_exact_form(unit.pre, z_mp))
             if activation > 0:
                 for name, coefficient in unit.out.items():
                     new[name] = to_mp(new.get(name, Fraction(0))) + to_mp(coefficient) * activation

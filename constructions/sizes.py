@@ -112,12 +112,7 @@ def theory_sizes(m: int, d: int, N: int) -> TheorySizes:
 def loops_for_grid(m: int, d: int, N: int, *, timestep: bool = True) -> int:
     """The construction's loop budget for δ = 1/m: (m − 1) + N + K (the same with or without
     timestep scaling)."""
-    _check_grid(m, d, N)
-    return (
-        exact_integer(CONSTRUCTION_QUANTISATION_LOOPS, m=m, d=d, N=N)
-        + exact_integer(CONSTRUCTION_CONTEXTUAL_LOOPS, m=m, d=d, N=N)
-        + largest_valid_id(m, d, N)
-    )
+    return universal_sizes(m, d, N, 1, timestep=timestep).loops
 
 
 def grid_for_loops(r: int, d: int, N: int, *, timestep: bool = True) -> int | None:

@@ -10,7 +10,7 @@ refusal takes milliseconds whatever was asked.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from loopbound.work_estimate import (
@@ -97,22 +97,21 @@ def check_verify(
     points = points_measured(samples, scramblings)
     evaluated = points + (_sup_points(N, d) if sup else 0)
     if family is None:
-        grids = sorted({construction_grid(r, d, N) for r in loops})
+        grid_of = {r: construction_grid(r, d, N) for r in loops}  # one search per r, reused below
+        grids = sorted(set(grid_of.values()))
         loops_run = [construction_loops(m, d, N) for m in grids]
         builds = [build_estimate(m, d, N, d_out, timestep=timestep) for m in grids]
     else:
         grids, loops_run, builds = sorted(set(loops)), sorted(set(loops)), []
     evaluations = [evaluation_estimate(evaluated, r, N, device) for r in loops_run]
-    total = Estimate(0.0, 0.0)
-    for part in builds + evaluations:
-        total = total + part
+    total = sum(builds + evaluations, Estimate(0.0, 0.0))
     if moduli:
         total = total + search_estimate(
             len(grids), N, d, kinds=moduli, screen=DEFAULT_SCREEN, restarts=DEFAULT_RESTARTS, steps=DEFAULT_STEPS
         )
     if budget.fits(total):
         if family is None and not timestep:
-            _refuse_unscaled_beyond_float64(grids, loops, d, N, d_out)
+            _refuse_unscaled_beyond_float64(grids, grid_of, d, N, d_out)
         return
     work = [f"{count(evaluated * sum(map(float, loops_run)))} sequence-loops"]
     if builds:
@@ -150,7 +149,9 @@ than 53 bits; where building that grid would itself take longer than this, the r
 before building it."""
 
 
-def _refuse_unscaled_beyond_float64(grids: Sequence[int], loops: Sequence[int], d: int, N: int, d_out: int) -> None:
+def _refuse_unscaled_beyond_float64(
+    grids: Sequence[int], grid_of: Mapping[int, int], d: int, N: int, d_out: int
+) -> None:
     """The unscaled construction's register holds its K value-step signs plus m + N − 2 padding
     bits, so it needs at least K + m + N + 1 bits (:func:`loopbound.constructions.universal.universal_spec`)."""
     from loopbound.theory.errors import PrecisionError
@@ -162,7 +163,7 @@ def _refuse_unscaled_beyond_float64(grids: Sequence[int], loops: Sequence[int], 
             continue
         build = build_estimate(m, d, N, d_out, timestep=False)
         if build.seconds > UNSCALED_REFUSAL_AFTER_S:
-            first = min(r for r in loops if construction_grid(r, d, N) == m)
+            first = min(r for r, grid in grid_of.items() if grid == m)
             raise PrecisionError(
                 f"r={count(first)} (grid {m}): without timestep scaling the construction needs at least {count(bits)} bits of "
                 f"precision; float64 has {FLOAT64_BITS} (use --timestep); refused before building it (~{duration(build.seconds)})"

@@ -35,7 +35,6 @@ below 2^53.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from fractions import Fraction
 
 import sympy
@@ -175,9 +174,6 @@ BUDGETS: tuple[Bound, ...] = (
 """Every budget, the theorem's first, for reports (:func:`loopbound.bounds_report.bounds_latex`)."""
 
 
-_EXACT: dict[str, Callable[..., sympy.Expr]] = {}
-
-
 def exact_integer(bound: Bound, **values: int | Fraction) -> int:
     """``bound`` at integer or rational ``values`` (one per symbol) in exact arithmetic, as an int.
 
@@ -186,9 +182,7 @@ def exact_integer(bound: Bound, **values: int | Fraction) -> int:
     names = [symbol.name for symbol in bound.symbols]
     if set(values) != set(names):
         raise ValueError(f"{bound.name} takes {', '.join(names)}, got {', '.join(sorted(values))}")
-    if bound.name not in _EXACT:  # the names are unique within this module
-        _EXACT[bound.name] = sympy.lambdify(bound.symbols, bound.expression, modules="sympy")
-    value = sympy.sympify(_EXACT[bound.name](*(sympy.Rational(values[name]) for name in names)))
+    value = sympy.sympify(bound.exact_function(*(sympy.Rational(values[name]) for name in names)))
     if not isinstance(value, sympy.Integer):
         raise ValueError(f"{bound.name} is not an integer at {values}: {value}")
     return int(value)

@@ -74,6 +74,11 @@ class Bound:
     """Exact values of float literals, shown as decimals by :meth:`readable` (display only)."""
 
     @cached_property
+    def exact_function(self) -> Callable[..., Any]:
+        """The expression as a function of its symbols in exact sympy arithmetic (compiled once per bound)."""
+        return sympy.lambdify(self.symbols, self.expression, modules="sympy")
+
+    @cached_property
     def _compiled(self) -> Callable[..., Any]:
         return sympy.lambdify(self.symbols, self.expression, modules="numpy")
 

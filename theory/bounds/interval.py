@@ -258,9 +258,10 @@ def enclose_point(expression: sympy.Expr, values: Mapping[str, Exact]) -> PointV
         name: (value, value) if isinstance(value, Fraction) else (float(value), float(value))
         for name, value in values.items()
     }
+    first: tuple[float, float] | None = None  # the probe's result at PRECISIONS[0], reused below
     try:
         with working_precision(PRECISIONS[0]):
-            enclose(expression, box, bounded=False)
+            first = enclose(expression, box, bounded=False)
     except Unsupported:  # at a point sympy decides Piecewise conditions, floor, … exactly on rationals
         exact = {
             s: sympy.Rational(box[s.name][0])  # a float or a Fraction, exactly
@@ -274,8 +275,11 @@ def enclose_point(expression: sympy.Expr, values: Mapping[str, Exact]) -> PointV
     error: NotEnclosed | None = None
     for bits in PRECISIONS:
         try:
-            with working_precision(bits):
-                low, high = enclose(expression, box, bounded=False)
+            if bits == PRECISIONS[0] and first is not None:
+                low, high = first
+            else:
+                with working_precision(bits):
+                    low, high = enclose(expression, box, bounded=False)
         except NotEnclosed as failure:
             error = failure
             continue
