@@ -9,6 +9,15 @@
   [B·N, H]×[H, W] — timed as bare ``torch.mm`` calls in float64 (best of repeats each). Their sum
   is the least time a loop can take if nothing but its matmuls cost, so the limit is
   B / Σ t_mm sequence-loops per second, and the ratio measured/limit is the fraction reached;
+- the fraction of this machine's fp64 peak: the block's matrix-product FLOPs per sequence-loop (the
+  products above, divided by B) times the sequence-loops per second, over the FLOP rate of a large
+  float64 GEMM (2048³, ``torch.mm``) measured in the same run at each thread count (the best is the
+  peak);
+- exact arithmetic: sequence-loops per second of the batched exact backend
+  (:class:`loopbound.constructions.exact_batch.ExactEvaluator`) against the one-sequence Fraction
+  evaluation (:func:`loopbound.constructions.exact.exact_forward`) on the same spec and the same
+  ``--exact-batch`` sequences (outputs checked equal), for this spec and for the same grid without
+  timestep scaling (the variant whose bits float64 cannot hold), and the backend alone at batch B;
 - with ``--compile``: the same loop with the *block* under ``torch.compile`` (one loop body, compiled
   once, called r times; compiling the whole model instead unrolls all r loops and took 430 s for
   r = 129 here), kept only if it is faster and gives bit-identical outputs.
@@ -17,7 +26,7 @@
 reduce-overhead`` replays the compiled block through CUDA graphs there.
 
 Usage: ``python benchmarks/loops.py [--batch 4096] [--N 2] [--m 5] [--threads T] [--compile]
-[--device cpu|cuda] [--compile-mode default|reduce-overhead]``.
+[--device cpu|cuda] [--compile-mode default|reduce-overhead] [--exact-batch 32]``.
 """
 
 from __future__ import annotations
@@ -31,7 +40,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.machine import describe_machine, matmul_flops  # noqa: E402
-from loopbound.constructions.universal import build_universal  # noqa: E402
+from loopbound.constructions.exact import exact_forward  # noqa: E402
+from loopbound.constructions.exact_batch import ExactEvaluator  # noqa: E402
+from loopbound.constructions.universal import build_universal, universal_spec  # noqa: E402
 from loopbound.theory.targets import builtin_target  # noqa: E402
 
 
@@ -102,6 +113,9 @@ def main() -> None:
         "--compile-mode", default="default", choices=("default", "reduce-overhead", "max-autotune-no-cudagraphs")
     )
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:K]")
+    parser.add_argument(
+        "--exact-batch", type=int, default=32, help="sequences for exact vs Fraction evaluation (0: skip)"
+    )
     args = parser.parse_args()
     device = torch.device(args.device)
 
@@ -115,8 +129,6 @@ def main() -> None:
     print(f"machine: {describe_machine()}")
     if device.type == "cuda":
         print(f"device: {torch.cuda.get_device_name(device)}")
-    else:
-        print(f"fp64 matmul (2048³): {matmul_flops(dtype=torch.float64) / 1e9:.1f} GFLOP/s")
     print(
         f"model: universal construction, d=1, N={args.N}, m={args.m}, timestep scaling: {loops} loops, "
         f"width {g.embedding_width}, feed-forward {g.ff_width}, {g.heads} head(s) of size {g.head_size}, float64, "
@@ -127,9 +139,14 @@ def main() -> None:
     counts = thread_counts(args.threads, device)
     results: list[tuple[str, float]] = []
     limit_seconds = float("inf")
+    peak = 0.0
     eager_out = None
     for threads in counts:
         torch.set_num_threads(threads)
+        if device.type != "cuda":
+            gemm = matmul_flops(dtype=torch.float64)
+            peak = max(peak, gemm)
+            print(f"[{threads} thread(s)] fp64 matmul (2048³): {gemm / 1e9:.1f} GFLOP/s")
         mm_seconds, mm_flops = matmul_limit(
             rows, g.embedding_width, g.ff_width, g.heads, g.head_size, args.repeats, device
         )
@@ -152,13 +169,57 @@ def main() -> None:
         f"matmul-bound limit for these shapes: {limit_seconds * 1e6:.1f} µs of matmuls per loop "
         f"→ {limit / 1e6:.3f} M sequence-loops/s"
     )
+    flops_per_sequence_loop = mm_flops / args.batch
     for name, rate in results:
-        print(f"{name}: {rate / 1e6:.3f} M sequence-loops/s = {rate / limit:.1%} of the matmul-bound limit")
+        share = f", {flops_per_sequence_loop * rate / peak:.2%} of the fp64 peak" if peak else ""
+        print(f"{name}: {rate / 1e6:.3f} M sequence-loops/s = {rate / limit:.1%} of the matmul-bound limit{share}")
+    if peak:
+        print(
+            f"fp64 peak (best 2048³ GEMM): {peak / 1e9:.1f} GFLOP/s; {flops_per_sequence_loop:.0f} FLOPs of matrix "
+            f"products per sequence-loop"
+        )
     best_name, best_rate = max(results, key=lambda item: item[1])
     print(
         f"best: {best_name}, {best_rate / 1e6:.3f} M sequence-loops/s, {best_rate / limit:.1%} of the matmul-bound limit "
         f"(aim: >= 25%)"
     )
+    if args.exact_batch > 0:
+        torch.set_num_threads(1)
+        _exact_rates(built.model.spec, X[: args.exact_batch].cpu(), loops, "this spec (timestep scaling)")
+        unscaled = universal_spec(target, 1.0 / args.m, timestep=False).model
+        fraction_rate = _exact_rates(
+            unscaled, X[: args.exact_batch].cpu(), unscaled.loops, "the same grid without timestep scaling"
+        )
+        start = time.perf_counter()
+        ExactEvaluator(unscaled).forward(X.cpu())
+        seconds = time.perf_counter() - start
+        print(
+            f"exact backend alone, without timestep scaling, batch {args.batch}: "
+            f"{args.batch * unscaled.loops / seconds:.0f} sequence-loops/s ({seconds:.2f} s), "
+            f"{args.batch * unscaled.loops / seconds / fraction_rate:.0f}× Fraction evaluation's rate"
+        )
+
+
+def _exact_rates(spec, X: torch.Tensor, loops: int, label: str) -> float:
+    """Sequence-loops per second of the batched exact backend and of Fraction evaluation, one
+    thread, on the same sequences; their outputs must be the same rationals. Returns Fraction
+    evaluation's rate."""
+    start = time.perf_counter()
+    evaluator = ExactEvaluator(spec)
+    batched = evaluator.exact(X)
+    batched_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    fractions = [exact_forward(spec, sample.tolist()) for sample in X]
+    fraction_seconds = time.perf_counter() - start
+    if batched != fractions:
+        raise SystemExit("the exact backend and Fraction evaluation disagree")
+    work = len(X) * loops
+    print(
+        f"exact, {label}, {loops} loops, {len(X)} sequences, 1 thread: batched backend "
+        f"{work / batched_seconds:.0f} sequence-loops/s, Fraction evaluation {work / fraction_seconds:.0f}: "
+        f"{fraction_seconds / batched_seconds:.1f}× (outputs identical)"
+    )
+    return work / fraction_seconds
 
 
 def _compiled(model, X, loops, eager_out, args, device, threads) -> list[tuple[str, float]]:
