@@ -76,12 +76,11 @@ def _check_grid(m: int, d: int, N: int) -> None:
 
 
 def largest_valid_id(m: int, d: int, N: int) -> int:
-    """K = (K₀ − 1)K₀^N + Σ_{j=1}^{N} (K₀ − j)K₀^{N−j}, K₀ = m^d: own token in the top cell, the
-    others in the next N − 1 cells (the value loops)."""
+    """K = K₀^{N+1} − 1 − [N ≥ 2], K₀ = m^d: where the value walk ends (the value loops); every valid
+    reflected contextual id lies in 0 … K, and every id of a digit tuple, collisions included, in
+    0 … K₀^{N+1} − 1 (:mod:`loopbound.theory.bounds.budgets`)."""
     if N > m**d:
         raise InputError(f"N = {N} tokens cannot sit in distinct cells of a grid with {m**d} cells (delta too large)")
-    if m**d == 1:  # one cell, one token: K = 0 (the closed form divides by q − 1 = 0)
-        return 0
     return exact_integer(CONSTRUCTION_VALUE_LOOPS, m=m, d=d, N=N)
 
 
@@ -110,8 +109,8 @@ def theory_sizes(m: int, d: int, N: int) -> TheorySizes:
 
 
 def loops_for_grid(m: int, d: int, N: int, *, timestep: bool = True) -> int:
-    """The construction's loop budget for δ = 1/m: (m − 1) + N + K (the same with or without
-    timestep scaling)."""
+    """The construction's loop budget for δ = 1/m: (m − 1) + (N + d − 1) + K (the same with or
+    without timestep scaling)."""
     return universal_sizes(m, d, N, 1, timestep=timestep).loops
 
 

@@ -3,58 +3,76 @@
 docs/theory.md §9).
 
 For a permutation-equivariant continuous f: [0,1]^{N×d} → R^{N×d_out} and δ = 1/m,
-``build_universal(f, δ)`` returns L₂ ∘ TF^{∘r} ∘ L₁ with one hardmax head of size 1 and one ReLU
+``build_universal(f, δ)`` returns L₂ ∘ TF^{∘r} ∘ L₁ with two hardmax heads of size 1 and one ReLU
 feed-forward, whose output on every input away from the failure set below equals
 
     f(δ⌊X/δ⌋)_n  (the value at the cell's lower corner)           with timestep scaling,
-    within ε_j of it in output coordinate j                      without (Lemma 4.1's bound).
+    within ε_j of it in output coordinate j                      without (Lemma 4.1's bound),
+
+with ε_j ≤ ω^tok_f(δ) + ω^cont_f(δ) + 2^{1−F} for every N and d (derived below).
 
 **Phases of one block, by loop t** (a counter in the state; inside loop t the feed-forward sees
 c = t − 1; flags are computed one loop ahead, :mod:`loopbound.constructions.phases`):
 
 1. quantisation, loops 1 … m − 1 (:mod:`loopbound.constructions.quantization`): g_{n,i} ← ⌊x_{n,i}/δ⌋, exact
-   off the transition bands of width 1/M; it stops by itself;
-2. contextual mapping, loops m … m + N − 1 (:mod:`loopbound.constructions.contextual_looped`): the hardmax head
-   hands every token the largest untaken id, S ← K₀S + z_max, giving the contextual id
-   k_n = z_n·K₀^N + S (K₀ = m^d), distinct per token and per input up to permutation;
-3. value mapping, loops t_v = m + N … t_v + K − 1 (:mod:`loopbound.constructions.universal_values`), value step
-   s = t − t_v + 1 acting on the tokens with k_n ≥ s: with timestep scaling the loop's scale
-   η(s) = ŷ'_s − ŷ'_{s−1} makes the output exactly ŷ_{k_n}; without it an integer register releases one
-   bit per loop and the output moves ±ε_j, ending within ε_j = max |Δŷ_j|/Δk over consecutive valid
-   ids (the greedy walk).
+   off the transition bands of width 1/M; it stops by itself. Beside it the parity of each g_{n,i}
+   toggles with its steps (:mod:`loopbound.constructions.snake`);
+2. contextual mapping, loops m … m + d + N − 2 (:mod:`loopbound.constructions.contextual_looped`): in the
+   first d − 1 the cell's reflected (boustrophedon) rank r_n ∈ {0, …, K₀ − 1} and its parity ρ_n
+   settle (K₀ = m^d; consecutive ranks are neighbouring cells); in the next N the two heads hand
+   every token the largest untaken rank and its parity, and the reflected Horner rule gives the
+   contextual id k_n, the reflected rank of the digit string (own cell, c₁, …, c_N) with the
+   context sorted by rank, distinct per token and per input up to permutation;
+3. value mapping, loops t_v = m + d + N − 1 … t_v + K − 1 (:mod:`loopbound.constructions.universal_values`),
+   value step s = t − t_v + 1 acting on the tokens with k_n ≥ s: with timestep scaling the loop's
+   scale η(s) = ŷ'_s − ŷ'_{s−1} makes the output exactly ŷ_{k_n}; without it an integer register
+   releases one bit per loop and the output moves ±ε_j, ending within ε_j = max |Δŷ_j|/Δk over
+   consecutive valid ids (the greedy walk).
 
 Here ŷ_k is f at the lower corners of the cells of k's multiset, read at its own token, for the
-*valid* ids (N distinct cells, own cell among them); K is the largest valid id,
-K = (K₀ − 1)K₀^N + Σ_{j=1}^{N} (K₀ − j)K₀^{N−j}. **Loop budget:** r = (m − 1) + N + K, against the
-theory's (δ^{−1} − 1) + N + (2δ^{−(N+1)d} − 1) (K < K₀^{N+1} = δ^{−(N+1)d}).
+*valid* ids (N distinct cells, own cell among them); the walk runs over the ids 0 … K,
+K = K₀^{N+1} − 1 − [N ≥ 2] (for N ≥ 2 the last id is a collision, :mod:`loopbound.theory.bounds.budgets`).
+**Loop budget:** r = (m − 1) + (N + d − 1) + K, within the theory's
+(δ^{−1} − 1) + N + (2δ^{−(N+1)d} − 1) (d − 1 ≤ δ^{−(N+1)d}).
+
+**Why ε is bounded by the moduli at δ (every N and d).** The greedy walk spends one loop per id,
+valid or not, so ε_j = max |Δŷ_j|/L over consecutive valid ids k₁ < k₂, L = k₂ − k₁ (plus the
+fixed-point rounding, below). Consecutive ids are digit tuples one grid step apart
+(:mod:`loopbound.constructions.snake`), so the path k₁ → k₂ is L unit steps: a of the own cell's
+coordinates, b of the context slots' (a + b = L). Let v₁ = (z, C₁) and v₂ = (z′, C₂) (own cell,
+sorted context; z ∈ C₁, z′ ∈ C₂), so |z − z′|₁ ≤ a and matching slot j to slot j moves the context
+by Σ_j |c_j − c′_j|₁ ≤ b grid steps. Remove the own tokens: if z sits in slot p₁ and z′ in slot
+p₂ ≠ p₁, pair the other two entries of those slots, x = c_{p₂} and y = c′_{p₁}, whose distance is
+at most |x − z′|₁ + |z′ − z|₁ + |z − y|₁; so the other N − 1 tokens move by at most b + a = L grid
+steps in all. Read f at the own token (permutation equivariance makes the order of the others
+irrelevant): first move the others (own token fixed; Frobenius distance ≤ Lδ), then the own token
+(distance ≤ aδ):
+
+    |ŷ_{k₂} − ŷ_{k₁}| ≤ ω^cont_f(Lδ) + ω^tok_f(aδ) ≤ L·ω^cont_f(δ) + a·ω^tok_f(δ)
+
+(subadditivity, docs/theory.md §1), and a ≤ L, so ε_j ≤ ω^tok_f(δ) + ω^cont_f(δ) in every output
+coordinate (|Δŷ_j| ≤ ‖Δŷ‖_p). The construction carries the fixed-point rounding on top: labels move
+by ≤ 2^{−F} more per pair and ε is rounded up to the 2^{−F} grid, so ε_j ≤ ω^tok_f(δ) +
+ω^cont_f(δ) + 2^{1−F}: O(δ) for a Lipschitz f, ω(δ)-small for any continuous f. (In Horner's order a
+digit wraps from K₀ − 1 to 0 between neighbouring ids, a carry that puts two far-apart inputs
+next to each other, and ε stays of the order of the oscillation of f.) The construction reports its ε
+exactly (``value_error_bound``).
 
 **Failure set.** Inputs with an entry in a transition band (measure 1 − (1 − m(1/M + 2·2⁻⁴⁰))^{Nd})
 or two tokens in one cell (measure 1 − Π_{j<N}(1 − j/K₀)). In a band every step stays in [0, 1],
 so each output entry stays within ``output_bound`` = |ŷ'_0| + Σ_s|η(s)| (timestep) or |ŷ'_0| + Kε
-(without). On a collision away from the bands all arithmetic stays in integers (equal ids tie in
+(without). On a collision away from the bands all arithmetic stays in integers (equal ranks tie in
 the hardmax with equal values, both tokens are taken in one loop, the spare loop reads the maximum
-again), so k is an integer and the output is a stored value ŷ'_k, or the walk's value within ε of
-it: each entry within ``collision_output_bound`` = max|ŷ'| (+ ε without timestep scaling).
+again), so k is an integer in 0 … K₀^{N+1} − 1 and the output is a stored value ŷ'_k (ŷ'_K for
+k > K), or the walk's value within ε of it (the walk ends within ε of the last valid label): each
+entry within ``collision_output_bound`` = max|ŷ'| (+ ε without timestep scaling).
 
-**Why ε shrinks with δ (d = 1, N ≤ 2).** Ids are ordered own token first, and the greedy walk
-spends every id step, valid or not, so ε = max |Δŷ|/Δk over consecutive valid ids (m = 1/δ):
-
-- N = 1: the valid ids are k = (m + 1)z, and neighbours are one cell apart, so
-  ε ≤ ω^tok(δ)/(m + 1);
-- N = 2: with own cell z and the other cell w, k = z·m² + max(z,w)·m + min(z,w). Inside one z,
-  w → w + 1 costs one id step for w < z and m for w > z (jump ≤ ω^cont(δ)), crossing the collision
-  w = z costs m + 1 (jump ≤ ω^cont(2δ)); from the last w of z to the first of z + 1 costs
-  z(m − 1) + 2m ≥ 2m (jump ≤ osc f, the output's range). So
-  ε ≤ max(ω^cont(δ), ω^cont(2δ)/(m + 1), osc f/(2m)) = O(δ) for Lipschitz f.
-
-For larger N or d the Horner order has carries (a token jumping across the grid within a few id
-steps) and ε does not vanish; the construction reports its ε exactly (``value_error_bound``), so a
-bound built on it stays honest.
-
-**Widths** (compare the theorem's embedding 17d + 9, feed-forward 49d + 25, 2 heads of size 1):
-embedding 2d + d_out + 6 with timestep scaling (2d + 3d_out + 7 without); feed-forward 2d + 13
-(2d + 8d_out + 16 without); one head of size 1 — independent of N and δ. With timestep scaling the
-per-loop scales η (one d_out-vector per value loop) come on top, as in Theorem 4.2.
+**Widths** (compare the theorem's embedding 17d + 9, feed-forward 49d + 25, 2 heads of size 1),
+with [d ≥ 2] = min(1, d − 1): embedding 4d + [d ≥ 2] + d_out + 7 with timestep scaling
+(4d + [d ≥ 2] + 3d_out + 8 without); feed-forward 9d + 2d[d ≥ 2] + 18 (9d + 2d[d ≥ 2] + 8d_out + 21
+without); two heads of size 1 — independent of N and δ (:mod:`loopbound.theory.bounds.budgets`).
+With timestep scaling the per-loop scales η (one d_out-vector per value loop) come on top, as in
+Theorem 4.2.
 """
 
 from __future__ import annotations
@@ -70,14 +88,16 @@ from loopbound.constructions import phases
 from loopbound.constructions.built import Built
 from loopbound.constructions.contextual_looped import (
     RECEIVED,
+    RECEIVED_PARITY,
     SEQUENCE,
     TAKEN,
-    contextual_head,
+    TAU,
     contextual_id,
     contextual_precision_bits,
-    contextual_units,
+    reflected_heads,
+    reflected_units,
 )
-from loopbound.constructions.exact import exact_forward
+from loopbound.constructions.exact_batch import ExactEvaluator
 from loopbound.constructions.memorization import carried_forward, y_name
 from loopbound.constructions.quantization import (
     DEFAULT_SHARPNESS,
@@ -96,6 +116,7 @@ from loopbound.constructions.sizes import (
     theory_sizes,
     universal_sizes,
 )
+from loopbound.constructions.snake import parity_units, rank_coordinates, rank_loops, rank_units
 from loopbound.constructions.spec import Affine, BlockSpec, LoopedSpec, Unit, to_module, var
 from loopbound.constructions.universal_values import (
     Labels,
@@ -184,16 +205,20 @@ def check_equivariance(target: Target, *, samples: int = 32, seed: int = 0) -> s
 def _block(
     d: int, m: int, N: int, d_out: int, sharpness: int, t_context: int, t_value: int, value: ValuePhase
 ) -> tuple[BlockSpec, dict[str, Affine]]:
-    """The fused block (counter, quantisation, contextual mapping, then the value phase's units) and
-    its embedding constants."""
+    """The fused block (counter, quantisation with the grid indices' parities, the cells' reflected
+    ranks, contextual mapping from loop ``t_context``, then the value phase's units) and its
+    embedding constants."""
     coordinates = [
         phases.ONE,
         phases.COUNT,
         *(x_name(i) for i in range(d)),
         *(g_name(i) for i in range(d)),
+        *rank_coordinates(d),
         TAKEN,
         RECEIVED,
+        RECEIVED_PARITY,
         SEQUENCE,
+        TAU,
         CONTEXT_FLAG,
         *(y_name(j) for j in range(d_out)),
         *value.coordinates,
@@ -207,11 +232,13 @@ def _block(
     units: list[Unit] = [
         *phases.counter_units(),
         *quantisation_units(d, m, sharpness),
+        *parity_units(d, m, sharpness),
+        *rank_units(d, m),
         *phases.flag_units(CONTEXT_FLAG, t_context, t_value),
-        *contextual_units(d, m, N, var(CONTEXT_FLAG)),
+        *reflected_units(d, m, N, var(CONTEXT_FLAG)),
         *value.units,
     ]
-    block = BlockSpec(tuple(coordinates), heads=(contextual_head(d, m),), units=tuple(units), attention="hardmax")
+    block = BlockSpec(tuple(coordinates), heads=reflected_heads(d, m), units=tuple(units), attention="hardmax")
     return block, embed
 
 
@@ -226,8 +253,8 @@ def universal_spec(
     equivariance = check_equivariance(target)
     sizes = universal_sizes(m, d, N, d_out, timestep=timestep)
     K, loops = sizes.value_loops, sizes.loops
-    t_context = sizes.quantisation_loops + 1  # first loop of each phase
-    t_value = t_context + sizes.contextual_loops
+    t_context = sizes.quantisation_loops + 1 + rank_loops(d)  # the first loop that takes a token
+    t_value = sizes.quantisation_loops + 1 + sizes.contextual_loops  # the first value loop
 
     labels = fixed_point_labels(target, m, K)
     # u = k − s with s = c + 2 − t_v the value step of this loop
@@ -251,7 +278,7 @@ def universal_spec(
     built = (block.width, len(block.units), len(block.heads), block.head_size)
     if built != (sizes.embedding_width, sizes.ff_width, sizes.heads, sizes.head_size):
         raise RuntimeError(f"the universal block has sizes {built}, its formulas say {sizes}")
-    return Built(spec, _guarantee(spec, sizes, m, sharpness, target, labels, carried, value, equivariance, timestep))
+    return Built(spec, _guarantee(spec, sizes, m, sharpness, target, labels, value, equivariance, timestep))
 
 
 def _guarantee(
@@ -261,7 +288,6 @@ def _guarantee(
     sharpness: int,
     target: Target,
     labels: Labels,
-    carried: list[list[Fraction]],
     value: ValuePhase,
     equivariance: str,
     timestep: bool,
@@ -303,7 +329,8 @@ def _guarantee(
         value_error_bound=errors,
         label_rounding=2.0 ** (-F - 1),
         output_bound=value.output_bound,
-        collision_output_bound=max(float(max(abs(v) for v in carried[j])) + errors[j] for j in range(d_out)),
+        # the carried table holds only label values: its largest magnitude is the labels'
+        collision_output_bound=max(float(max(map(abs, labels.labels[j].values()))) + errors[j] for j in range(d_out)),
         valid_ids=len(labels.raw),
         equivariance=equivariance,
     )
@@ -329,10 +356,10 @@ class UniversalApproximator(nn.Module):
             raise InputError(f"input must be [B, {self.guarantee.N}, {self.guarantee.d}], got {list(X.shape)}")
         if self.model is not None:
             return self.model(X)
-        rows = [exact_forward(self.spec, sample.tolist()) for sample in X.detach().cpu().to(torch.float64)]
-        return torch.tensor(
-            [[[float(v) for v in token] for token in row] for row in rows], dtype=torch.float64, device=X.device
-        )
+        evaluator = getattr(self, "_exact_evaluator", None)  # compiled once, on first use
+        if evaluator is None:
+            evaluator = self._exact_evaluator = ExactEvaluator(self.spec)
+        return evaluator.forward(X)
 
     def stages(self, X: torch.Tensor) -> dict[str, torch.Tensor]:
         """Named capture points: grid indices after quantisation [B, N, d], contextual ids after the

@@ -27,25 +27,25 @@ from loopbound.constructions.memorization import (
     to_fixed_point,
     y_name,
 )
+from loopbound.constructions.snake import cell_digits, contextual_rank
 from loopbound.constructions.spec import Affine, Unit, var
+from loopbound.theory.kinds import ModulusKind
 from loopbound.theory.targets import Target
 
 VALUE_FLAG = "val"
 
 
-def _cell_corner(z: int, m: int, d: int) -> list[float]:
-    return [((z // m**i) % m) / m for i in range(d)]
-
-
 def value_table(target: Target, m: int) -> dict[int, list[float]]:
-    """ŷ_k for every valid contextual id k: f at the lower corners of k's cells, at its own token."""
+    """ŷ_k for every valid contextual id k: f at the lower corners of k's cells, read at its own
+    token; k the reflected id (:func:`loopbound.constructions.snake.contextual_rank`) of the own
+    cell's rank and the context's ranks in decreasing order."""
     d, N = target.d, target.N
     K0 = m**d
+    corners = [[g / m for g in cell_digits(r, m, d)] for r in range(K0)]
     sequences, owners = [], []
-    for cells in itertools.combinations(range(K0 - 1, -1, -1), N):  # decreasing: the Horner order
-        S = sum(z * K0 ** (N - 1 - j) for j, z in enumerate(cells))
-        sequences.append([_cell_corner(z, m, d) for z in cells])
-        owners.append([(position, z * K0**N + S) for position, z in enumerate(cells)])
+    for ranks in itertools.combinations(range(K0 - 1, -1, -1), N):  # decreasing: the heads' order
+        sequences.append([corners[r] for r in ranks])
+        owners.append([(position, contextual_rank(r, ranks, K0)) for position, r in enumerate(ranks)])
     outputs = []
     X = torch.tensor(sequences, dtype=torch.float64)
     for start in range(0, len(X), 8192):
@@ -57,6 +57,17 @@ def value_table(target: Target, m: int) -> dict[int, list[float]]:
         for position, k in pairs:
             table[k] = values[b, position].tolist()
     return table
+
+
+def moduli_value_error_bound(target: Target, m: int, fraction_bits: int) -> float | None:
+    """ω^tok_f(δ) + ω^cont_f(δ) + 2^{1−F} at δ = 1/m, from the target's analytic upper moduli (output
+    2-norm, docs/theory.md §1): the bound on every ε_j of the unscaled walk derived in
+    :mod:`loopbound.constructions.universal`; None where the target knows no upper modulus."""
+    token = target.upper_modulus(ModulusKind.TOKEN, 1.0 / m)
+    context = 0.0 if target.N == 1 else target.upper_modulus(ModulusKind.CONTEXTUAL, 1.0 / m)
+    if token is None or context is None:
+        return None
+    return float(token) + float(context) + 2.0 ** (1 - fraction_bits)
 
 
 @dataclass(frozen=True)

@@ -86,20 +86,23 @@ def test_the_universal_guarantee_meets_the_theory_interface_by_structure(timeste
 
 
 @pytest.mark.parametrize("d, N", [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2)])
-def test_the_value_loops_are_the_largest_contextual_id_the_construction_stores(d: int, N: int) -> None:
-    """The closed form (one sympy source) against the defining sum and against the ids the value
-    table of the built construction actually holds."""
+def test_the_value_loops_reach_every_contextual_id_the_construction_stores(d: int, N: int) -> None:
+    """The closed form (one sympy source) against its definition — the walk covers the reflected
+    ids 0 … K₀^{N+1} − 1 except, for N ≥ 2, the last, which is never valid — and against the ids
+    the value table of the built construction actually holds."""
     for m in range(2, 6 if d == 1 else 4):
         if N > m**d:
             continue
         K0 = m**d
-        defining_sum = (K0 - 1) * K0**N + sum((K0 - j) * K0 ** (N - j) for j in range(1, N + 1))
-        assert largest_valid_id(m, d, N) == defining_sum
+        defining = K0 ** (N + 1) - 1 - (1 if N >= 2 else 0)
+        assert largest_valid_id(m, d, N) == defining
         sized = universal_sizes(m, d, N, 1, timestep=True)
-        assert (sized.quantisation_loops, sized.contextual_loops, sized.value_loops) == (m - 1, N, defining_sum)
-        assert sized.loops == loops_for_grid(m, d, N) == (m - 1) + N + defining_sum
+        assert (sized.quantisation_loops, sized.contextual_loops, sized.value_loops) == (m - 1, N + d - 1, defining)
+        assert sized.loops == loops_for_grid(m, d, N) == (m - 1) + (N + d - 1) + defining
         if m**d <= 9:
-            assert max(value_table(builtin_target("holder", d=d, N=N), m)) == defining_sum
+            ids = value_table(builtin_target("holder", d=d, N=N), m)
+            assert max(ids) <= defining < K0 ** (N + 1)
+            assert N == 1 or K0 ** (N + 1) - 1 not in ids
 
 
 def test_the_theorem_sizes_are_the_theorems() -> None:

@@ -167,7 +167,7 @@ def test_sizes_are_reported_and_below_the_theorem_budget() -> None:
     guarantee = build_universal(builtin_target("holder", d=1, N=2), Fraction(1, 4), timestep=True).guarantee
     assert guarantee.embedding_width <= guarantee.theory_embedding_width
     assert guarantee.ff_width <= guarantee.theory_ff_width
-    assert guarantee.heads == 1 and guarantee.head_size == 1
+    assert guarantee.heads == 2 and guarantee.head_size == 1  # the theorem's two heads of size 1
     assert 0 < guarantee.band_measure < 1e-6 and guarantee.collision_measure == pytest.approx(0.25)
 
 
@@ -176,8 +176,12 @@ def test_widths_follow_the_documented_formulas_and_do_not_depend_on_N(d: int) ->
     for N in (1, 2):
         scaled = universal_spec(builtin_target("holder", d=d, N=N), Fraction(1, 2), timestep=True).guarantee
         unscaled = universal_spec(builtin_target("holder", d=d, N=N), Fraction(1, 2), timestep=False).guarantee
-        assert (scaled.embedding_width, scaled.ff_width) == (2 * d + d + 6, 2 * d + 13)
-        assert (unscaled.embedding_width, unscaled.ff_width) == (2 * d + 3 * d + 7, 2 * d + 8 * d + 16)
+        rank = min(1, d - 1)  # the rank coordinate exists for d >= 2 (it is g0 for d = 1)
+        assert (scaled.embedding_width, scaled.ff_width) == (4 * d + rank + d + 7, 9 * d + 2 * d * rank + 18)
+        assert (unscaled.embedding_width, unscaled.ff_width) == (
+            4 * d + rank + 3 * d + 8,
+            9 * d + 2 * d * rank + 8 * d + 21,
+        )
 
 
 @pytest.mark.parametrize("timestep", [True, False])

@@ -8,24 +8,29 @@ one block with 2 heads of size 1, feed-forward width 49d + 25, embedding width 1
 The construction's (``loopbound.constructions.universal``, *derived here*), as functions of the grid
 m = 1/δ, d, N and the output dimension d_out:
 
-- loops (:data:`CONSTRUCTION_LOOPS`): (m − 1) quantisation loops + N contextual loops + K value
-  loops, K the largest valid contextual id. With q = m^d cells, K = (q − 1)q^N + Σ_{j=1}^{N}
-  (q − j)q^{N−j} (own token in the top cell, the others in the next N − 1 cells). Substituting
-  i = N − j, the sum is Σ_{i=0}^{N−1} (q − N + i)q^i = (q − N)(q^N − 1)/(q − 1) +
-  Σ_{i=0}^{N−1} i q^i, and Σ_{i=0}^{N−1} i q^i = (q − N q^N + (N − 1)q^{N+1})/(q − 1)² (the
-  derivative of the geometric sum, times q); q ≥ 2, so no division by zero.
+- loops (:data:`CONSTRUCTION_LOOPS`): (m − 1) quantisation loops, N + d − 1 contextual loops (d − 1
+  that settle each cell's reflected rank, then one token taken per loop) and K = q^{N+1} − 1 − [N ≥ 2]
+  value loops with q = m^d: the value walk visits every reflected contextual id 0 … K (every digit
+  tuple of (own cell, N context cells) has one, collisions included). For N ≥ 2 the last id
+  q^{N+1} − 1 is never valid: its first context cell has rank 0 or q − 1 (all its reflected digits
+  are m − 1), and rank 0 leaves no smaller second cell, while rank q − 1 forces the second to be
+  q − 1 again (parities of q − 1 and of the own cell q − 1 cancel), a collision. Within the
+  theorem's (δ^{−1} − 1) + N + (2δ^{−(N+1)d} − 1) since d − 1 ≤ q^{N+1}.
 - widths (:data:`CONSTRUCTION_EMBEDDING_WIDTH`, :data:`CONSTRUCTION_FF_WIDTH`, per variant),
-  counted from the block ``loopbound.constructions.universal`` builds. A token's state: the constant 1, the
-  loop counter, the input x (d), the grid indices g (d), the contextual registers taken, received
-  and sequence, the contextual-phase flag, and the output y (d_out): 2d + d_out + 6; without
-  timestep scaling also the value-phase flag and, per output coordinate, the released bit and the
-  bit register: 2d + 3d_out + 7. The feed-forward: 1 unit for the counter, 2 ramps per quantised
-  coordinate (2d), 5 for the contextual-phase flag, 5 for the contextual step, and 2 value units
-  whose output the per-loop scale η(s) multiplies (one pair serves every output coordinate):
-  2d + 13; without timestep scaling, instead of those 2, 5 for the value-phase flag and 8 per
-  output coordinate for the bit release and the ±ε step: 2d + 8d_out + 16. The tests check each
-  count against the built block.
-- heads: one hardmax head of size 1 (:data:`CONSTRUCTION_HEADS`).
+  counted from the block ``loopbound.constructions.universal`` builds, with [d ≥ 2] = min(1, d − 1).
+  A token's state: the constant 1, the loop counter, the input x (d), the grid indices g (d), their
+  parities h (d), the suffix parities Q (d − 1), the cell's rank ([d ≥ 2]; it is g₀ for d = 1), the
+  contextual registers taken, received rank, received parity, sequence and τ, the contextual-phase
+  flag, and the output y (d_out): 4d + [d ≥ 2] + d_out + 7; without timestep scaling also the
+  value-phase flag and, per output coordinate, the released bit and the bit register:
+  4d + [d ≥ 2] + 3d_out + 8. The feed-forward: 1 unit for the counter, 2 ramps per quantised
+  coordinate (2d), 4 per parity (4d), 3 per suffix parity (3(d − 1)), 2d·[d ≥ 2] for the rank, 5 for
+  the contextual-phase flag, 13 for the contextual step, and 2 value units whose output the per-loop
+  scale η(s) multiplies (one pair serves every output coordinate): 9d + 2d·[d ≥ 2] + 18; without
+  timestep scaling, instead of those 2, 5 for the value-phase flag and 8 per output coordinate for
+  the bit release and the ±ε step: 9d + 2d·[d ≥ 2] + 8d_out + 21. The tests check each count
+  against the built block.
+- heads: two hardmax heads of size 1 (:data:`CONSTRUCTION_HEADS`), the received rank and its parity.
 
 These expressions are the single source of the construction's sizes: the builder, its
 ``loops_for_grid`` / ``grid_for_loops`` and ``loopbound build`` evaluate them exactly in integers
@@ -94,18 +99,18 @@ CONSTRUCTION_QUANTISATION_LOOPS = _size(
 )
 CONSTRUCTION_CONTEXTUAL_LOOPS = _size(
     "contextual loops of the universal construction",
-    N + 0 * m * d,
+    N + d - 1 + 0 * m,
     (m, d, N),
     _HERE,
-    "one token id taken per loop of the hardmax head",
+    "d − 1 loops settle each cell's reflected rank, then one token taken per loop of the hardmax heads",
 )
 CONSTRUCTION_VALUE_LOOPS = _size(
-    "value loops of the universal construction (the largest valid contextual id K)",
-    (_q - 1) * _q**N + (_q - N) * (_q**N - 1) / (_q - 1) + (_q - N * _q**N + (N - 1) * _q ** (N + 1)) / (_q - 1) ** 2,
+    "value loops of the universal construction (the last reflected contextual id K)",
+    _q ** (N + 1) - 1 - sympy.Min(1, N - 1),
     (m, d, N),
     _HERE,
-    "K = (q − 1)q^N + Σ_{j=1}^{N}(q − j)q^{N−j} with q = m^d (own token in the top cell, the others in the "
-    "next N − 1 cells), summed in closed form (module docstring).",
+    "K = q^{N+1} − 1 − [N ≥ 2] with q = m^d: the walk visits every reflected id of (own cell, N context "
+    "cells) up to the last one that can be valid (module docstring).",
 )
 CONSTRUCTION_LOOPS = _size(
     "loops of the universal construction",
@@ -114,51 +119,56 @@ CONSTRUCTION_LOOPS = _size(
     + CONSTRUCTION_VALUE_LOOPS.expression,
     (m, d, N),
     _HERE,
-    "(m − 1) + N + K, K = (q − 1)q^N + Σ_{j=1}^{N}(q − j)q^{N−j} with q = m^d, summed in closed form (module docstring).",
+    "(m − 1) + (N + d − 1) + K, K = q^{N+1} − 1 − [N ≥ 2] with q = m^d (module docstring).",
 )
 
+_rank = sympy.Min(1, d - 1)
 CONSTRUCTION_EMBEDDING_WIDTH = {
     True: _size(
         "embedding width, timestep scaling",
-        2 * d + d_out + 6,
+        4 * d + _rank + d_out + 7,
         (d, d_out),
         _HERE,
-        "1, counter, x, g, taken, received, sequence, contextual flag, y",
+        "1, counter, x, g, h, Q, rank (d >= 2), taken, received rank and parity, sequence, tau, contextual flag, y",
     ),
     False: _size(
         "embedding width, no timestep scaling",
-        2 * d + 3 * d_out + 7,
+        4 * d + _rank + 3 * d_out + 8,
         (d, d_out),
         _HERE,
         "as with timestep scaling, plus the value flag and a bit and a register per output coordinate",
     ),
 }
-"""By variant (``timestep``): 2d + d_out + 6 with timestep scaling, 2d + 3d_out + 7 without."""
+"""By variant (``timestep``): 4d + [d ≥ 2] + d_out + 7 with timestep scaling, 4d + [d ≥ 2] + 3d_out + 8
+without."""
 
 CONSTRUCTION_FF_WIDTH = {
     True: _size(
         "feed-forward width, timestep scaling",
-        2 * d + 13 + 0 * d_out,
+        9 * d + 2 * d * _rank + 18 + 0 * d_out,
         (d, d_out),
         _HERE,
-        "counter 1, quantisation 2d, contextual flag 5, contextual step 5, value 2 (scaled by eta(s))",
+        "counter 1, quantisation 2d, parities 4d, suffix parities 3(d-1), rank 2d (d >= 2), contextual flag 5, "
+        "contextual step 13, value 2 (scaled by eta(s))",
     ),
     False: _size(
         "feed-forward width, no timestep scaling",
-        2 * d + 8 * d_out + 16,
+        9 * d + 2 * d * _rank + 8 * d_out + 21,
         (d, d_out),
         _HERE,
-        "counter 1, quantisation 2d, contextual flag 5, contextual step 5, value flag 5, bit release 8 per output",
+        "counter 1, quantisation 2d, parities 4d, suffix parities 3(d-1), rank 2d (d >= 2), contextual flag 5, "
+        "contextual step 13, value flag 5, bit release 8 per output",
     ),
 }
-"""By variant (``timestep``): 2d + 13 with timestep scaling, 2d + 8d_out + 16 without."""
+"""By variant (``timestep``): 9d + 2d[d ≥ 2] + 18 with timestep scaling, 9d + 2d[d ≥ 2] + 8d_out + 21
+without."""
 
 CONSTRUCTION_HEADS = _size(
     "attention heads of the construction (size 1)",
-    sympy.Integer(1) + 0 * d,
+    sympy.Integer(2) + 0 * d,
     (d,),
     _HERE,
-    "one hardmax head serves the contextual mapping; the other phases use none",
+    "two hardmax heads (rank and its parity) serve the contextual mapping; the other phases use none",
 )
 
 BUDGETS: tuple[Bound, ...] = (
