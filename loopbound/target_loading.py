@@ -52,6 +52,11 @@ def load_target(spec: str, *, d: int, N: int) -> Target:
     head, _, tail = spec.partition(":")
     if head in BUILTIN_TARGETS:
         return builtin_target(head, d=d, N=N, **parse_params(tail, head))
+    if head.endswith(".npz"):  # samples define no function to build or verify
+        raise InputError(
+            f"TARGET {spec!r} is a file of samples: only `loopbound modulus` reads one (the all-pairs sequence "
+            "modulus); this command needs a function: a built-in, file.py:function or module:function"
+        )
     if head.endswith(".py") or "/" in head:
         if not tail:
             raise InputError(f"TARGET {spec!r}: name the function, as in {head}:function")

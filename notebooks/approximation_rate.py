@@ -23,29 +23,32 @@
 
 # %%
 import json
-import os
-import sys
-from pathlib import Path
 
-import matplotlib
+from loopbound.notebook_setup import notebook_size, output_folder, setup_matplotlib, show
 
-matplotlib.use("Agg")
+setup_matplotlib()
+
+import matplotlib.pyplot as plt  # noqa: E402
 
 from loopbound.atomic import write_text_atomic  # noqa: E402
 from loopbound.constructions.universal import loops_for_grid  # noqa: E402
 from loopbound.figures.approximation import approximation_figure  # noqa: E402
 from loopbound.figures.save import save_figure  # noqa: E402
+from loopbound.metadata import with_metadata  # noqa: E402
 from loopbound.stages.approximation import approximation_sweep, summary_line  # noqa: E402
 from loopbound.sweep import compute  # noqa: E402
 
-PAPER = os.environ.get("LOOPBOUND_NOTEBOOK_SIZE", "ci") == "paper"
-OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("runs/notebooks")
-SAMPLES = 1 << 16 if PAPER else 1 << 10
+# Parameters (loopbound.notebook_setup): LOOPBOUND_NOTEBOOK_OUT (as a script, OUT) and LOOPBOUND_NOTEBOOK_SIZE.
+SIZE = notebook_size()
+PAPER = SIZE == "paper"
+SMOKE = SIZE == "smoke"
+OUT = output_folder()
+SAMPLES = 1 << 16 if PAPER else 1 << 8 if SMOKE else 1 << 10
 GRIDS = {
-    (1, False): (2, 3, 4, 5, 6, 7),  # grid 7 is refused in float64, and says so
-    (1, True): (2, 3, 4, 6, 8, 12, 16) if PAPER else (2, 3, 4, 6),
-    (2, False): (2, 3),
-    (2, True): (2, 3, 4, 6, 8) if PAPER else (2, 3, 4),
+    (1, False): (2, 3) if SMOKE else (2, 3, 4, 5, 6, 7),  # grid 7 is refused in float64, and says so
+    (1, True): (2, 3, 4, 6, 8, 12, 16) if PAPER else (2, 3) if SMOKE else (2, 3, 4, 6),
+    (2, False): (2,) if SMOKE else (2, 3),
+    (2, True): (2, 3, 4, 6, 8) if PAPER else (2, 3) if SMOKE else (2, 3, 4),
 }
 
 # %% [markdown]
@@ -67,9 +70,12 @@ for N in (1, 2):
         records.append(result)
 
 # %%
-OUT.mkdir(parents=True, exist_ok=True)
 figure = approximation_figure(records, columns=2)
 for suffix in ("pdf", "png"):
     save_figure(figure, OUT / f"approximation_rate.{suffix}", close=False)
-write_text_atomic(OUT / "approximation_rate.json", json.dumps([result.to_record() for result in records]))
+write_text_atomic(
+    OUT / "approximation_rate.json", json.dumps(with_metadata({"records": [result.to_record() for result in records]}))
+)
 print(f"figure: {OUT / 'approximation_rate.pdf'}, {OUT / 'approximation_rate.png'}")
+show(figure)
+plt.close(figure)

@@ -25,34 +25,40 @@
 
 # %%
 import json
-import os
-import sys
-from pathlib import Path
 
-import matplotlib
+from loopbound.notebook_setup import notebook_size, output_folder, setup_matplotlib, show
 
-matplotlib.use("Agg")
+setup_matplotlib()
 import matplotlib.pyplot as plt  # noqa: E402
 
 from loopbound.atomic import write_text_atomic  # noqa: E402
 from loopbound.figures.modulus import plot_builtin_moduli  # noqa: E402
 from loopbound.figures.save import save_figure  # noqa: E402
+from loopbound.metadata import with_metadata  # noqa: E402
 from loopbound.stages.moduli import builtin_moduli, records, report_lines  # noqa: E402
+from loopbound.theory.modulus_search import SearchBudget  # noqa: E402
 
-OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("runs/notebooks")
-PAPER = os.environ.get("LOOPBOUND_NOTEBOOK_SIZE", "ci") == "paper"
-DELTAS = [0.01 * 30 ** (k / 11) for k in range(12)] if PAPER else [0.01, 0.03, 0.1, 0.3]
+# Parameters (loopbound.notebook_setup): LOOPBOUND_NOTEBOOK_OUT (as a script, OUT) and LOOPBOUND_NOTEBOOK_SIZE.
+OUT = output_folder()
+SIZE = notebook_size()
+PAPER = SIZE == "paper"
+DELTAS = {
+    "smoke": [0.03, 0.3],
+    "ci": [0.01, 0.03, 0.1, 0.3],
+    "paper": [0.01 * 30 ** (k / 11) for k in range(12)],
+}[SIZE]
 SHAPE = {"d": 2, "N": 3} if PAPER else {"d": 1, "N": 2}
-OUT.mkdir(parents=True, exist_ok=True)
+BUDGET = SearchBudget(screen=256, restarts=4, steps=10) if SIZE == "smoke" else SearchBudget()
 
 # %%
-results = builtin_moduli(deltas=DELTAS, **SHAPE)
+results = builtin_moduli(deltas=DELTAS, budget=BUDGET, **SHAPE)
 print("\n".join(report_lines(results)))
 
 # %%
 figure = plot_builtin_moduli(results)
 for suffix in ("pdf", "png"):
     save_figure(figure, OUT / f"moduli.{suffix}", close=False)
+show(figure)
 plt.close(figure)
-write_text_atomic(OUT / "moduli.json", json.dumps(records(results)))
+write_text_atomic(OUT / "moduli.json", json.dumps(with_metadata({"records": records(results)})))
 print(f"figure: {OUT / 'moduli.png'}")

@@ -28,26 +28,28 @@
 
 # %%
 import json
-import os
-import sys
 from dataclasses import asdict
-from pathlib import Path
 
-import matplotlib
+from loopbound.notebook_setup import notebook_size, output_folder, setup_matplotlib, show
 
-matplotlib.use("Agg")
+setup_matplotlib()
 import matplotlib.pyplot as plt  # noqa: E402
 
 from loopbound.atomic import write_text_atomic  # noqa: E402
-from loopbound.figures.precision import plot_precision, plot_value_error  # noqa: E402
+from loopbound.figures.precision import precision_figure  # noqa: E402
 from loopbound.figures.save import save_figure  # noqa: E402
+from loopbound.metadata import with_metadata  # noqa: E402
 from loopbound.stages.precision import precision_rows  # noqa: E402
 from loopbound.theory.targets import builtin_target  # noqa: E402
 
-OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("runs/notebooks")
-PAPER = os.environ.get("LOOPBOUND_NOTEBOOK_SIZE", "ci") == "paper"
-GRIDS = {1: [2, 4, 8, 16, 32, 64] if PAPER else [2, 4, 8, 16], 2: [2, 4, 8, 16, 24] if PAPER else [2, 4, 8]}
-OUT.mkdir(parents=True, exist_ok=True)
+# Parameters (loopbound.notebook_setup): LOOPBOUND_NOTEBOOK_OUT (as a script, OUT) and LOOPBOUND_NOTEBOOK_SIZE.
+OUT = output_folder()
+SIZE = notebook_size()
+GRIDS = {
+    "smoke": {1: [2, 4, 8], 2: [2, 4]},
+    "ci": {1: [2, 4, 8, 16], 2: [2, 4, 8]},
+    "paper": {1: [2, 4, 8, 16, 32, 64], 2: [2, 4, 8, 16, 24]},
+}[SIZE]
 
 # %%
 rows = {N: precision_rows(builtin_target("smooth", d=1, N=N), GRIDS[N]) for N in GRIDS}
@@ -59,15 +61,13 @@ for N, table in rows.items():
         )
 
 # %%
-figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-for N, table in rows.items():
-    plot_precision(table, ax=left, label=f"N={N}")
-    plot_value_error(table, ax=right, label=f"N={N}")
-left.set_title("(a) bits needed (smooth target, d = 1)")
-right.set_title("(b) unscaled value error bound ε")
-figure.tight_layout()
+figure = precision_figure(rows)
 for suffix in ("pdf", "png"):
     save_figure(figure, OUT / f"precision_wall.{suffix}", close=False)
+show(figure)
 plt.close(figure)
-write_text_atomic(OUT / "precision_wall.json", json.dumps({N: [asdict(r) for r in table] for N, table in rows.items()}))
+write_text_atomic(
+    OUT / "precision_wall.json",
+    json.dumps(with_metadata({"rows": {N: [asdict(r) for r in table] for N, table in rows.items()}})),
+)
 print(f"figure: {OUT / 'precision_wall.png'}")

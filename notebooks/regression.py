@@ -30,13 +30,9 @@
 # the small CI size (about 15 s on two CPU cores).
 
 # %%
-import os
-import sys
-from pathlib import Path
+from loopbound.notebook_setup import notebook_size, output_folder, setup_matplotlib, show
 
-import matplotlib
-
-matplotlib.use("Agg")
+setup_matplotlib()
 import matplotlib.pyplot as plt  # noqa: E402
 
 from loopbound.figures.regression import plot_error_curves, plot_loops_to_epsilon, plot_reference_curves  # noqa: E402
@@ -45,9 +41,11 @@ from loopbound.stages.regression import sweep_config  # noqa: E402
 from loopbound.stages.regression_report import reference_report, sweep_report  # noqa: E402
 from loopbound.sweep import Store, compute  # noqa: E402
 
-PAPER = os.environ.get("LOOPBOUND_NOTEBOOK_SIZE", "ci") == "paper"
-OUT = Path(sys.argv[1]) if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else Path("runs/notebooks")
-OUT.mkdir(parents=True, exist_ok=True)
+# Parameters (loopbound.notebook_setup): LOOPBOUND_NOTEBOOK_OUT (as a script, OUT) and LOOPBOUND_NOTEBOOK_SIZE.
+SIZE = notebook_size()
+PAPER = SIZE == "paper"
+SMOKE = SIZE == "smoke"
+OUT = output_folder()
 SEED = 0
 
 # Two sweeps of the sweep engine (cell kinds looped_gd and reference_curves), computed in this
@@ -69,12 +67,21 @@ if PAPER:
 else:
     looped = sweep_config(
         "looped_gd",
-        {"ratio": RATIOS, "kappa": KAPPA, "rule": ("max", "optimal"), "instances": 24, "loops": 400},
+        {
+            "ratio": RATIOS,
+            "kappa": KAPPA,
+            "rule": ("max", "optimal"),
+            "instances": 8 if SMOKE else 24,
+            "loops": 100 if SMOKE else 400,
+        },
         seed=SEED,
         d=D,
     )
     reference_sweep = sweep_config(
-        "reference_curves", {"ks": (5, 10, 20, 40), "prompts": 1000, "queries": 8}, seed=SEED, d=REFERENCE_D
+        "reference_curves",
+        {"ks": (5, 10) if SMOKE else (5, 10, 20, 40), "prompts": 200 if SMOKE else 1000, "queries": 8},
+        seed=SEED,
+        d=REFERENCE_D,
     )
 store = Store(OUT / "regression")
 
@@ -116,4 +123,5 @@ axes[2].set_title(f"(c) reference curves, d = {REFERENCE_D}", fontsize="small")
 figure.tight_layout()
 for suffix in ("pdf", "png"):
     print(save_figure(figure, OUT / f"regression_figure.{suffix}", close=False))
+show(figure)
 plt.close(figure)

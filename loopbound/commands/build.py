@@ -20,6 +20,7 @@ from loopbound.cli_types import positive_int
 from loopbound.constructions.quantization import DEFAULT_SHARPNESS
 from loopbound.constructions.sizes import theory_sizes
 from loopbound.constructions.universal import UniversalGuarantee, universal_spec
+from loopbound.metadata import json_number, with_metadata
 from loopbound.size_checks import check_build
 from loopbound.target_loading import load_target
 from loopbound.theory.deltas import grid_steps
@@ -61,9 +62,9 @@ def add_parser(subcommands: Any) -> None:
 
 
 def describe(guarantee: UniversalGuarantee, other_bits: int) -> dict[str, Any]:
-    record = asdict(guarantee)
-    record["delta"] = str(guarantee.delta)
-    record["value_error_bound"] = list(guarantee.value_error_bound)
+    """The guarantee as JSON values (numbers as numbers: δ = 1/m as its float, beside ``grid_size``
+    m), which dtypes can evaluate it, the other variant's bits and the theorem's sizes."""
+    record = {name: json_number(value) for name, value in asdict(guarantee).items()}
     record["failure_measure"] = guarantee.failure_measure
     record["evaluates_in"] = [
         name
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         other = universal_spec(target, args.delta, timestep=not args.timestep, sharpness=args.sharpness).guarantee
     record = {"target": args.target, **describe(guarantee, other.precision_bits)}
     if args.json:
-        print(json.dumps(record))
+        print(json.dumps(with_metadata(record)))
         return 0
     g, theory = guarantee, record["theory"]
     variant = "with timestep scaling" if g.timestep else "without timestep scaling"

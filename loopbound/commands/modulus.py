@@ -3,9 +3,11 @@
 Contract (docs/architecture.md): ``--kind {sequence,token,contextual,all} --deltas LIST [--d D --N N] [--p P]
 [--seed S] [--json] [--plot FILE]``. ``--json`` prints one object on stdout,
 ``{"target", "d", "N", "p", "results": [{"kind", "delta", "lower", "upper", "witness": {"X", "Y"}}]}``
-(plus ``exact``, ``position`` and ``distance`` per result), where ``lower`` is attained by the
-witness pair re-checked in float64 and ``upper`` is null where unknown. A ``.npz`` TARGET holding
-samples ``X``, ``Y`` gets the all-pairs estimate of the sequence modulus.
+(plus ``exact``, ``position`` and ``distance`` per result, the ``seed``, and the metadata block of
+:mod:`loopbound.metadata`), where ``lower`` is attained by the witness pair re-checked in float64
+and ``upper`` is null where unknown. ``--csv FILE`` writes the results as one row per (kind, δ)
+(:func:`loopbound.csv_tables.modulus_rows`). A ``.npz`` TARGET holding samples ``X``, ``Y`` gets
+the all-pairs estimate of the sequence modulus (its default ``--kind``).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from loopbound.cli_types import delta_list, exponent_p, figure_path, nonnegative_int, positive_int, seed
+from loopbound.csv_tables import add_csv_argument, modulus_rows, write_csv
 from loopbound.figures.modulus import plot_modulus
 from loopbound.figures.save import save_figure
+from loopbound.metadata import with_metadata
 from loopbound.size_checks import check_modulus, check_pairs
 from loopbound.target_loading import load_samples, load_target
 from loopbound.theory.errors import InputError
@@ -39,7 +43,11 @@ def add_parser(subcommands: Any) -> None:
     parser.add_argument(
         "target", metavar="TARGET", help="built-in[:k=v,...], file.py:function, module:function, or samples.npz"
     )
-    parser.add_argument("--kind", default="all", help="sequence, token, contextual or all (default: all)")
+    parser.add_argument(
+        "--kind",
+        default=None,
+        help="sequence, token, contextual or all (default: all; sequence for a .npz of samples, the one kind it supports)",
+    )
     parser.add_argument(
         "--deltas",
         type=delta_list,
@@ -60,6 +68,9 @@ def add_parser(subcommands: Any) -> None:
         "raise it on an idle machine: docs/benchmarks.md)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_csv_argument(
+        parser, "(kind, delta): target, d, N, p, seed, kind, delta, lower, upper, exact, position, distance"
+    )
     parser.add_argument(
         "--plot", type=figure_path, default=None, metavar="FILE", help="write log-log curves (.png/.pdf/.svg)"
     )
@@ -67,8 +78,9 @@ def add_parser(subcommands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    kinds = parse_kinds(args.kind)
-    if args.target.endswith(".npz"):
+    samples = args.target.endswith(".npz")
+    kinds = parse_kinds(args.kind if args.kind is not None else "sequence" if samples else "all")
+    if samples:
         with intra_op_threads(args.threads):
             estimates, d, N = _from_samples(args, kinds)
     else:
@@ -90,10 +102,15 @@ def run(args: argparse.Namespace) -> int:
             estimates = estimate_moduli(
                 target, args.deltas, kinds, p=args.p, budget=budget, seed=args.seed, progress=progress
             )
+    record = _as_json(args.target, d, N, args.p, estimates, seed=args.seed)
     if args.json:
-        print(json.dumps(_as_json(args.target, d, N, args.p, estimates)))
+        print(json.dumps(with_metadata(record)))
     else:
         print(format_table(args.target, d, N, args.p, args.seed, estimates))
+    if args.csv is not None:
+        write_csv(args.csv, modulus_rows(record))
+        if not args.json:
+            print(f"CSV: {args.csv}")
     if args.plot is not None:
         _plot(args.target, estimates, args.plot)
         if not args.json:
@@ -135,12 +152,13 @@ def _from_samples(args: argparse.Namespace, kinds: Sequence[ModulusKind]):
     return {ModulusKind.SEQUENCE: tuple(estimates)}, samples.d, samples.N
 
 
-def _as_json(target: str, d: int, N: int, p: float, estimates: dict) -> dict[str, Any]:
+def _as_json(target: str, d: int, N: int, p: float, estimates: dict, *, seed: int) -> dict[str, Any]:
     return {
         "target": target,
         "d": d,
         "N": N,
         "p": p,
+        "seed": seed,
         "results": [e.to_json() for kind_estimates in estimates.values() for e in kind_estimates],
     }
 

@@ -184,8 +184,12 @@ def _no_constants(name: str) -> Any:
 
 
 def runtime_versions(device: str) -> dict[str, str]:
-    """Python, platform and package versions of this process, and the CUDA device when used."""
+    """Python, platform and package versions of this process, the git commit of loopbound's checkout
+    (``git_commit``: "not a checkout" for an installed copy), and the CUDA device when used."""
+    from loopbound.metadata import git_commit
+
     versions = {"python": platform.python_version(), "platform": platform.platform()}
+    versions["git_commit"] = git_commit() or "not a checkout"
     for package in ("loopbound", "torch", "numpy", "scipy"):
         try:
             versions[package] = metadata.version(package)

@@ -30,7 +30,7 @@ from loopbound.theory.errors import InputError
 class Provenance:
     """Where a bound comes from. ``status``: "paper" (read from the source), "reconstructed"
     (from secondary summaries: constants are hypotheses) or "derived here" (fixed by loopbound's
-    construction, with the derivation in the Bound)."""
+    construction, with the derivation in the Bound) or "claimed" (a user's bound, read from no source)."""
 
     source: str
     statement: str
@@ -39,8 +39,10 @@ class Provenance:
     status: str = "paper"
 
     def __post_init__(self) -> None:
-        if self.status not in ("paper", "reconstructed", "derived here"):
-            raise ValueError(f"Provenance.status must be paper, reconstructed or derived here, got {self.status!r}")
+        if self.status not in ("paper", "reconstructed", "derived here", "claimed"):
+            raise ValueError(
+                f"Provenance.status must be paper, reconstructed, derived here or claimed, got {self.status!r}"
+            )
 
     def cite(self) -> str:
         parts = [self.source, self.statement]

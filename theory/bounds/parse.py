@@ -120,7 +120,7 @@ def parse_bound(text: str, *, symbols: Sequence[str] = USER_SYMBOLS, what: str =
     """A user's claimed bound B(r, d, N, p, δ, ω, ω^tok, ω^cont) from ``text`` (:func:`parse_expression`),
     evaluated in the order of ``symbols``; its provenance is "the user"."""
     expression, domain, decimals = _parse(text, symbols, what)
-    provenance = Provenance(source="the user", statement=f"claimed bound {text.strip()}", status="paper")
+    provenance = Provenance(source="the user", statement=f"claimed bound {text.strip()}", status="claimed")
     return Bound(
         "claimed bound",
         expression,
