@@ -86,6 +86,8 @@ def real_where(requirement: str, holds: Callable[[float], bool]) -> Callable[[st
 
 exponent_p = real_where("1 <= p < inf", lambda value: 1.0 <= value < math.inf)
 """The output norm's exponent: 1 ≤ p < ∞."""
+positive_seconds = real_where("0 < seconds < inf", lambda value: 0.0 < value < math.inf)
+"""A duration in seconds, positive and finite."""
 unit_level = real_where(LEVEL_REQUIREMENT, valid_verdict_level)
 """A verdict's confidence level: 1/2 ≤ level < 1 (:mod:`loopbound.theory.verdict_level`; a sweep
 file's ``level`` is checked by the same rule)."""

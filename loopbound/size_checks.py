@@ -23,6 +23,7 @@ from loopbound.work_estimate import (
     count,
     duration,
     evaluation_estimate,
+    exact_evaluation_estimate,
     largest_grid,
     largest_id,
     log2_largest_id,
@@ -49,7 +50,8 @@ def _too_few_loops(r: int, d: int, N: int) -> WorkTooLarge:
     )
 
 
-def _sup_points(N: int, d: int) -> int:
+def sup_points(N: int, d: int) -> int:
+    """Points the sup-error search evaluates (its starts, directions and steps)."""
     return SUP_STARTS * (1 + SUP_STEPS * (SUP_DIRECTIONS + 2 * N * d)) + 1
 
 
@@ -67,11 +69,22 @@ def construction_grid(r: int, d: int, N: int) -> int:
     return grid
 
 
-def _grid_run(m: int, d: int, N: int, d_out: int, *, timestep: bool, points: int, device: str, sup: bool) -> Estimate:
+def _evaluation(points: int | float, m: int, d: int, N: int, *, exact: bool, device: str) -> Estimate:
+    """Evaluating the construction at δ = 1/m at ``points``: in exact arithmetic where ``exact`` and
+    the unscaled construction needs more than float64's 53 bits, else in float64."""
+    loops, bits = construction_loops(m, d, N), _unscaled_bits(m, d, N)
+    if exact and bits > 53:
+        return exact_evaluation_estimate(points, loops, N, bits)
+    return evaluation_estimate(points, loops, N, device)
+
+
+def _grid_run(
+    m: int, d: int, N: int, d_out: int, *, timestep: bool, points: int, device: str, sup: bool, exact: bool
+) -> Estimate:
     """Building the construction at δ = 1/m and evaluating it at ``points`` (and the sup search)."""
-    loops = construction_loops(m, d, N)
-    evaluated = points + (_sup_points(N, d) if sup else 0)
-    return build_estimate(m, d, N, d_out, timestep=timestep) + evaluation_estimate(evaluated, loops, N, device)
+    evaluated = points + (sup_points(N, d) if sup else 0)
+    evaluation = _evaluation(evaluated, m, d, N, exact=exact and not timestep, device=device)
+    return build_estimate(m, d, N, d_out, timestep=timestep) + evaluation
 
 
 def check_verify(
@@ -88,14 +101,17 @@ def check_verify(
     moduli: int,
     family: Any = None,
     budget: Budget | None = None,
+    arithmetic: str = "float64",
 ) -> None:
     """Refuse a ``verify`` run beyond the budget: per distinct grid, building the construction (all
     stay in memory) and evaluating it at the measured points and the sup search; plus the modulus
     search for ``moduli`` kinds at one δ per grid. ``family``: a user's construction family (only
-    its evaluation is counted, at r loops); None for the universal construction."""
+    its evaluation is counted, at r loops); None for the universal construction. ``arithmetic``: with
+    ``float64`` an unscaled grid beyond 53 bits is refused before building it; otherwise exact rows are
+    timed per grid by :func:`loopbound.verify.verify` itself."""
     budget = budget or Budget.here()
     points = points_measured(samples, scramblings)
-    evaluated = points + (_sup_points(N, d) if sup else 0)
+    evaluated = points + (sup_points(N, d) if sup else 0)
     if family is None:
         grid_of = {r: construction_grid(r, d, N) for r in loops}  # one search per r, reused below
         grids = sorted(set(grid_of.values()))
@@ -103,17 +119,24 @@ def check_verify(
         builds = [build_estimate(m, d, N, d_out, timestep=timestep) for m in grids]
     else:
         grids, loops_run, builds = sorted(set(loops)), sorted(set(loops)), []
-    evaluations = [evaluation_estimate(evaluated, r, N, device) for r in loops_run]
+    exact = family is None and not timestep and arithmetic != "float64"  # grids past float64 run exactly
+    if family is None:
+        evaluations = [_evaluation(evaluated, m, d, N, exact=exact, device=device) for m in grids]
+    else:
+        evaluations = [evaluation_estimate(evaluated, r, N, device) for r in loops_run]
     total = sum(builds + evaluations, Estimate(0.0, 0.0))
     if moduli:
         total = total + search_estimate(
             len(grids), N, d, kinds=moduli, screen=DEFAULT_SCREEN, restarts=DEFAULT_RESTARTS, steps=DEFAULT_STEPS
         )
     if budget.fits(total):
-        if family is None and not timestep:
+        if family is None and not timestep and arithmetic == "float64":
             _refuse_unscaled_beyond_float64(grids, grid_of, d, N, d_out)
         return
-    work = [f"{count(evaluated * sum(map(float, loops_run)))} sequence-loops"]
+    in_exact = (
+        " (in exact arithmetic past float64)" if exact and any(_unscaled_bits(m, d, N) > 53 for m in grids) else ""
+    )
+    work = [f"{count(evaluated * sum(map(float, loops_run)))} sequence-loops{in_exact}"]
     if builds:
         work.append(builds[-1].work[0])
     build_seconds = sum(b.seconds for b in builds)
@@ -121,7 +144,7 @@ def check_verify(
     feasible = []
     if family is None:
         fits = lambda m: budget.fits(
-            _grid_run(m, d, N, d_out, timestep=timestep, points=points, device=device, sup=sup)
+            _grid_run(m, d, N, d_out, timestep=timestep, points=points, device=device, sup=sup, exact=exact)
         )
         m = largest_grid(fits, smallest_grid(d, N))
         feasible.append(
@@ -130,7 +153,7 @@ def check_verify(
             else f"no loop budget fits here at d={d}, N={N} with --samples {samples}"
         )
     if build_seconds < budget.seconds and build_bytes <= budget.memory_bytes:
-        per_point = sum(evaluation_estimate(1, r, N, device).seconds for r in loops_run)
+        per_point = sum(e.seconds for e in evaluations) / evaluated
         most = int((budget.seconds - build_seconds) / per_point) if per_point > 0 else 0
         if most >= 2 * scramblings:
             feasible.append(f"at these loops, --samples up to {count(most)}")
@@ -169,6 +192,13 @@ def _refuse_unscaled_beyond_float64(
                 f"precision; float64 has {FLOAT64_BITS} (use --timestep); refused before building it (~{duration(build.seconds)})"
             )
         return  # verify refuses this grid itself, quickly
+
+
+def _unscaled_bits(m: int, d: int, N: int) -> int | float:
+    """The unscaled construction's register holds its K value-step signs plus m + N − 2 padding
+    bits: at least K + m + N + 1 bits."""
+    K = largest_id(m, d, N)
+    return K if K == math.inf else K + m + N + 1
 
 
 def check_build(m: int, *, d: int, N: int, d_out: int, budget: Budget | None = None) -> None:

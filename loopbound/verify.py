@@ -39,18 +39,19 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import torch
 
 from loopbound.construction_family import DEFAULT_CONSTRUCTION, ConstructionFamily, load_family, smallest_budget
-from loopbound.constructions.blocks import LoopedTransformer
-from loopbound.constructions.built import Built
+from loopbound.grid_models import ARITHMETICS, GridModel, build_grid, refuse_slow
+from loopbound.loop_budgets import LOOPS_RANGE_MAX, is_loops_range, parse_loops, snap_loops
 from loopbound.theory.bounds.core import Bound
 from loopbound.theory.bounds.hypotheses import TheoremHypotheses
 from loopbound.theory.bounds.parse import USER_SYMBOLS, parse_bound  # re-exported: a bound is parsed without eval
-from loopbound.theory.claims import Claim, ClaimInputs, claim_for
+from loopbound.theory.claims import Claim, ClaimInputs, UserClaim, claim_for
 from loopbound.theory.error_measure import ErrorMeasurement, measure_error
 from loopbound.theory.errors import InputError, PrecisionError
 from loopbound.theory.moduli_bracket import ModulusValue, Scale, modulus_values
@@ -66,6 +67,10 @@ __all__ = [
     "DEFAULT_CONSTRUCTION",
     "load_family",
     "parse_loops",
+    "snap_loops",
+    "is_loops_range",
+    "ARITHMETICS",
+    "LOOPS_RANGE_MAX",
     "parse_bound",
     "ModulusValue",
     "VerifyRow",
@@ -79,64 +84,6 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- parsing
-def parse_loops(text: str) -> tuple[int, ...]:
-    """``10,20,40`` or ``LOW:HIGH:COUNT`` (COUNT log-spaced integers from LOW to HIGH), each ≥ 1;
-    returned sorted without repeats."""
-    text = text.strip()
-    if text.count(":") == 2:
-        try:
-            low, high, count = (int(part) for part in text.split(":"))
-        except ValueError:
-            raise InputError(f"--loops range must read LOW:HIGH:COUNT with integers, got {text!r}") from None
-        if low < 1 or high < low or count < 1:
-            raise InputError(f"--loops range needs 1 <= LOW <= HIGH and COUNT >= 1, got {text!r}")
-        return _log_spaced(low, high, count, text)
-    words = text.replace(" ", "").split(",")
-    if not words or any(word == "" for word in words):
-        raise InputError(f"--loops must be a comma-separated list of integers >= 1, got {text!r}")
-    values = []
-    for word in words:
-        try:
-            value = int(word)
-        except ValueError:
-            raise InputError(f"--loops: {word!r} is not an integer") from None
-        if value < 1:
-            raise InputError(f"--loops: every r must be >= 1, got {value}")
-        values.append(value)
-    return tuple(sorted(set(values)))
-
-
-LOOPS_RANGE_MAX = 10**6
-"""The most distinct r a ``LOW:HIGH:COUNT`` range may name (min(COUNT, HIGH − LOW + 1))."""
-
-
-def _log_spaced(low: int, high: int, count: int, text: str) -> tuple[int, ...]:
-    """The distinct values of round(LOW·(HIGH/LOW)^{k/(COUNT−1)}), k = 0, …, COUNT − 1, sorted.
-
-    The sequence is nondecreasing in k, so each next distinct value is found by bisection over k
-    (the first k whose value exceeds the last one): work ∝ (distinct values)·log COUNT, never
-    COUNT. At most min(COUNT, HIGH − LOW + 1) values; above :data:`LOOPS_RANGE_MAX`, refused."""
-    if min(count, high - low + 1) > LOOPS_RANGE_MAX:
-        raise InputError(f"--loops range names more than {LOOPS_RANGE_MAX} values of r, got {text!r}")
-    if count == 1:
-        return (low,)
-
-    def value(k: int) -> int:
-        return round(low * (high / low) ** (k / (count - 1)))
-
-    values, k = [value(0)], 0
-    while k < count - 1:
-        first, last = k + 1, count - 1
-        if value(last) <= values[-1]:
-            break
-        while first < last:  # the first k' > k with value(k') > values[-1]
-            middle = (first + last) // 2
-            first, last = (middle + 1, last) if value(middle) <= values[-1] else (first, middle)
-        k = first
-        values.append(value(k))
-    return tuple(sorted(set(values)))
-
-
 # --------------------------------------------------------------------------- the steps
 def _grids(
     family: ConstructionFamily, claim: Claim, loops: Sequence[int], *, d: int, N: int, timestep: bool
@@ -153,36 +100,6 @@ def _grids(
         claim.check_budget(r, N)
         grids[r] = int(m)
     return grids
-
-
-def _build(
-    family: ConstructionFamily,
-    target: Target,
-    grids: dict[int, int],
-    *,
-    timestep: bool,
-    device: torch.device,
-    compile: bool,
-    on_refusal: str,
-) -> tuple[dict[int, Any], dict[int, str]]:
-    """One construction per distinct grid m (float64), its model by m, and the grids refused
-    (float64 cannot hold the bits a construction needs): raised naming the first r, or recorded
-    (``on_refusal``)."""
-    built: dict[int, Any] = {}
-    refusals: dict[int, str] = {}
-    for m in sorted(set(grids.values())):
-        try:
-            result = family.build(target, 1.0 / m, timestep=timestep, dtype=torch.float64, device=device)
-            built[m] = result.model if isinstance(result, Built) else result  # a user family may return the module
-            if compile and isinstance(getattr(built[m], "model", None), LoopedTransformer):
-                built[m].model.compile_block()
-        except PrecisionError as error:
-            first = min(r for r, g in grids.items() if g == m)
-            message = f"r={first} (grid {m}): {' '.join(str(error).split())}"
-            if on_refusal == "raise":
-                raise PrecisionError(message) from None
-            refusals[m] = message
-    return built, refusals
 
 
 def _row(
@@ -218,41 +135,53 @@ def _row(
 
 
 def _moduli(
-    claim: Claim, target: Target, grids: dict[int, int], built: dict[int, Any], *, p: float, seed: int
+    claim: Claim, target: Target, grids: dict[int, int], *, p: float, seed: int
 ) -> tuple[dict[int, Scale], dict[Scale, dict[str, ModulusValue]]]:
-    """Per r built, the scale δ at which the claim reads the moduli; the moduli bracketed at each scale."""
+    """Per r, the scale δ at which the claim reads the moduli; the moduli bracketed at each scale."""
     d, N = target.d, target.N
-    scales = {r: claim.scale(r, m, d, N) for r, m in grids.items() if m in built}
+    scales = {r: claim.scale(r, m, d, N) for r, m in grids.items()}
     names = claim.moduli()
     if not names:
         return scales, {}
     return scales, modulus_values(target, sorted(set(scales.values())), names, d=d, N=N, p=p, seed=seed)
 
 
-def _rows(
-    claim: Claim,
-    grids: dict[int, int],
-    built: dict[int, Any],
-    refusals: dict[int, str],
-    measurements: dict[int, ErrorMeasurement],
-    moduli: dict[Scale, dict[str, ModulusValue]],
-    scales: dict[int, Scale],
-    *,
-    d: int,
-    N: int,
-    p: float,
-    sup: float,
+@dataclass(frozen=True)
+class _RowContext:
+    """What every row of one verification shares: the claim, the moduli per scale, d, N, p and S."""
+
+    claim: Claim
+    moduli: dict[Scale, dict[str, ModulusValue]]
+    scales: dict[int, Scale]
+    d: int
+    N: int
+    p: float
+    sup: float
+
+
+def _grid_rows(
+    context: _RowContext, rs: Sequence[int], m: int, built: GridModel, measurement: ErrorMeasurement | None
 ) -> list[VerifyRow]:
-    """Per r: the refused row, or the measured row with the claim evaluated at r."""
+    """The rows of the loop budgets ``rs`` that share grid m: refused, or measured with the claim at r."""
+    if built.refused is not None or measurement is None:
+        reason = built.refused or "not measured"
+        return [VerifyRow(r, m, 1.0 / m, None, None, None, {}, refused=reason, arithmetic=built.arithmetic) for r in rs]
     rows = []
-    for r, m in grids.items():
-        if m in refusals:
-            rows.append(VerifyRow(r, m, 1.0 / m, None, None, None, {}, refused=refusals[m]))
-            continue
-        used = tuple(moduli.get(scales[r], {}).values())
+    for r in rs:
+        used = tuple(context.moduli.get(context.scales[r], {}).values())
         brackets = {mv.name: mv.bracket for mv in used}
-        inputs = ClaimInputs(r=r, grid=m, d=d, N=N, p=p, sup=sup, guarantee=built[m].guarantee, brackets=brackets)
-        rows.append(_row(claim, inputs, built[m], measurements[m], used))
+        inputs = ClaimInputs(
+            r=r,
+            grid=m,
+            d=context.d,
+            N=context.N,
+            p=context.p,
+            sup=context.sup,
+            guarantee=built.model.guarantee,
+            brackets=brackets,
+        )
+        row = _row(context.claim, inputs, built.model, measurement, used)
+        rows.append(dataclasses.replace(row, arithmetic=built.arithmetic))
     return rows
 
 
@@ -304,6 +233,69 @@ def _annotate(
     return verdict, annotated
 
 
+def _measure_grids(
+    family: ConstructionFamily,
+    target: Target,
+    grids: dict[int, int],
+    context: _RowContext,
+    build: dict[str, Any],
+    sampling: dict[str, Any],
+    *,
+    on_refusal: str,
+    row_seconds: float | None,
+    on_row: Callable[[VerifyRow], None] | None,
+) -> tuple[list[VerifyRow], int]:
+    """Grid by grid (in increasing m): build the construction, time an exact one against
+    ``row_seconds``, measure it, and hand each of its rows to ``on_row`` as it is done. A grid that
+    cannot be built, is too slow or runs out of memory is a refused row; the others go on. Returns
+    the rows (in order of r) and the number of points each measurement used."""
+    N, d, p = target.N, target.d, context.p
+    rows: list[VerifyRow] = []
+    measured_samples = int(sampling["samples"])
+    for m in sorted(set(grids.values())):
+        rs = [r for r in sorted(grids) if grids[r] == m]
+        built = build_grid(family, target, m, rs[0], **build)
+        if built.refused is not None and on_refusal == "raise":
+            raise PrecisionError(built.refused)
+        if built.refused is None and row_seconds is not None and built.arithmetic == "exact":
+            built = refuse_slow(built, m, rs[0], target, sampling, row_seconds)
+        measurement = None
+        if built.refused is None:
+            try:
+                measurement = measure_error(built.model, target, N=N, d=d, p=p, **sampling)
+                measured_samples = measurement.lp.samples
+            except MemoryError:
+                built = dataclasses.replace(built, refused=f"r={rs[0]} (grid {m}): out of memory while evaluating it")
+        for row in _grid_rows(context, rs, m, built, measurement):
+            rows.append(row)
+            if on_row is not None:
+                on_row(row)
+    return rows, measured_samples
+
+
+def _check_settings(loops: Sequence[int], on_refusal: str, arithmetic: str) -> None:
+    if not loops:
+        raise InputError("give at least one loop count")
+    if on_refusal not in ("raise", "record"):
+        raise ValueError(f"on_refusal must be raise or record, got {on_refusal!r}")
+    if arithmetic not in ARITHMETICS:
+        raise InputError(f"arithmetic must be one of {', '.join(ARITHMETICS)}, got {arithmetic!r}")
+
+
+def _check_user_bound(context: _RowContext, grids: dict[int, int]) -> None:
+    """A user's bound reads only r, d, N, p, δ and the moduli, all known before anything is built:
+    evaluate it at every r first, so a bound undefined at some r is one line before any row."""
+    if not isinstance(context.claim, UserClaim):
+        return
+    for r, m in grids.items():
+        brackets = {mv.name: mv.bracket for mv in context.moduli.get(context.scales[r], {}).values()}
+        context.claim.evaluate(
+            ClaimInputs(
+                r=r, grid=m, d=context.d, N=context.N, p=context.p, sup=context.sup, guarantee=None, brackets=brackets
+            )
+        )
+
+
 # --------------------------------------------------------------------------- the verification
 def verify(
     target: Target,
@@ -323,44 +315,41 @@ def verify(
     chunk: int | None = None,
     progress: bool | None = None,
     compile: bool = False,
+    arithmetic: str = "float64",
+    row_seconds: float | None = None,
+    on_row: Callable[[VerifyRow], None] | None = None,
 ) -> VerifyResult:
     """Measure the construction's error at each loop budget and judge it against ``bound``
     (``"construction"``, ``"theorem"`` or a :class:`Bound` from :func:`parse_bound`; the claim is
     :func:`loopbound.theory.claims.claim_for`); module docstring for every choice. ``compile``: put
     each construction's block under torch.compile (opt-in; benchmarks/loops.py). ``on_refusal``:
     ``"raise"`` turns a construction's :class:`PrecisionError` into an InputError naming r;
-    ``"record"`` keeps it as a refused row."""
+    ``"record"`` keeps it as a refused row. ``arithmetic``: :data:`ARITHMETICS` (each row says which
+    ran). ``row_seconds``: an exact-arithmetic grid whose evaluation is estimated (by timing a few
+    points) to take longer is a refused row. ``on_row``: called with each row as it is measured (or
+    refused), in order of grid, before the verdict over all rows."""
     started = time.perf_counter()
     p = check_p(p)
     d, N = target.d, target.N
-    if not loops:
-        raise InputError("give at least one loop count")
-    if on_refusal not in ("raise", "record"):
-        raise ValueError(f"on_refusal must be raise or record, got {on_refusal!r}")
+    _check_settings(loops, on_refusal, arithmetic)
     claim = claim_for(bound, timestep=timestep)
     family = family or load_family()
     device = torch.device(device)
     loops = tuple(sorted(set(int(r) for r in loops)))
 
     grids = _grids(family, claim, loops, d=d, N=N, timestep=timestep)
-    built, refusals = _build(
-        family, target, grids, timestep=timestep, device=device, compile=compile, on_refusal=on_refusal
-    )
     sup_value, sup_source = target_sup(target, seed=seed)
-    scales, moduli = _moduli(claim, target, grids, built, p=p, seed=seed)
+    scales, moduli = _moduli(claim, target, grids, p=p, seed=seed)
     hypotheses = claim.hypotheses(target, seed=seed)
-    sampling: dict[str, Any] = {
-        "samples": samples,
-        "scramblings": scramblings,
-        "level": level,
-        "seed": seed,
-        "device": device,
-    }
+    sampling: dict[str, Any] = dict(samples=samples, scramblings=scramblings, level=level, seed=seed, device=device)
     sampling.update(chunk=chunk or (1 << 17 if device.type == "cuda" else 1 << 13), sup_search=sup_search)
-    measurements = {
-        m: measure_error(model, target, N=N, d=d, p=p, progress=progress, **sampling) for m, model in built.items()
-    }
-    rows = _rows(claim, grids, built, refusals, measurements, moduli, scales, d=d, N=N, p=p, sup=sup_value)
+    sampling.update(progress=progress)
+    context = _RowContext(claim, moduli, scales, d, N, p, sup_value)
+    _check_user_bound(context, grids)
+    build = dict(timestep=timestep, device=device, compile=compile, arithmetic=arithmetic)
+    rows, measured_samples = _measure_grids(
+        family, target, grids, context, build, sampling, on_refusal=on_refusal, row_seconds=row_seconds, on_row=on_row
+    )
     verdict, rows = _judge(rows, level=level, seed=seed, hypotheses=hypotheses)
     return VerifyResult(
         target=getattr(target, "spec", type(target).__name__),
@@ -374,7 +363,7 @@ def verify(
         sup_target=(sup_value, sup_source),
         rows=tuple(rows),
         verdict=verdict,
-        samples=next(iter(measurements.values())).lp.samples if measurements else samples,
+        samples=measured_samples,
         scramblings=scramblings,
         level=level,
         seed=seed,

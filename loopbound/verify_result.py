@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from loopbound.metadata import json_number
 from loopbound.theory.bounds.core import Bound
 from loopbound.theory.bounds.hypotheses import TheoremHypotheses
 from loopbound.theory.error_measure import ErrorMeasurement
@@ -57,6 +58,9 @@ class VerifyRow:
     bound_reason: str | None = None
     """Why the bound's range is not certified (then the row is inconclusive), e.g. it decreases in a
     modulus that is only estimated from below; None when it is."""
+    arithmetic: str | None = None
+    """The arithmetic the construction was evaluated in at this grid: ``float64`` or ``exact``
+    (rational, no rounding until the output is rounded once to float64); None where none ran."""
 
     @property
     def ratio(self) -> float | None:
@@ -85,6 +89,7 @@ class VerifyRow:
             "grid": self.grid,
             "delta": self.delta,
             "loops": self.loops,
+            "arithmetic": self.arithmetic,
             "error": None if lp is None else lp.value,
             "lower": None if lp is None else lp.lower,
             "upper": None if lp is None else lp.upper,
@@ -94,7 +99,7 @@ class VerifyRow:
             "bound_method": self.bound_method,
             "bound_reason": self.bound_reason,
             "ratio": ratio,
-            "values": dict(self.values),
+            "values": {name: json_number(value) for name, value in self.values.items()},
             "moduli": [dataclasses.asdict(m) for m in self.moduli],
             "measurement": None if self.measurement is None else self.measurement.to_json(),
             "guarantee": None if self.guarantee is None else dict(self.guarantee),
@@ -238,12 +243,13 @@ GUARANTEE_FIELDS = (
 
 
 def guarantee_summary(guarantee: Any) -> dict[str, Any]:
-    """The guarantee's :data:`GUARANTEE_FIELDS` as JSON values (None where absent, text where not a number)."""
+    """The guarantee's :data:`GUARANTEE_FIELDS` as JSON values: numbers as numbers (an exact δ = 1/m
+    as its float, a per-coordinate tuple as a list: :func:`loopbound.metadata.json_number`), None where
+    absent, text only where a value is neither a number nor a sequence of numbers."""
     summary = {}
     for name in GUARANTEE_FIELDS:
-        value = getattr(guarantee, name, None)
-        if isinstance(value, (bool, int, float, str)) or value is None:
-            summary[name] = value
-        else:
-            summary[name] = str(value)
+        value = json_number(getattr(guarantee, name, None))
+        if isinstance(value, list) and not all(item is None or isinstance(item, (int, float)) for item in value):
+            value = str(getattr(guarantee, name))
+        summary[name] = value if value is None or isinstance(value, (bool, int, float, str, list)) else str(value)
     return summary

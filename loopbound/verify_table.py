@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 
 from loopbound.theory.error_measure import ErrorMeasurement
+from loopbound.theory.verdict import classify
 from loopbound.verify_result import VerifyResult, VerifyRow
 
 __all__ = [
@@ -104,6 +105,30 @@ COLUMN_GAP = "  "
 
 THEOREM_CONSTANTS = ("C_coll", "C_band", "M")
 
+THEOREM_CONSTANT_DEFINITIONS = {
+    "C_coll": "collision term's constant, 2^{-1/p}(N d_out)^{1/p}(B_C + S)",
+    "C_band": "transition-band term's constant, (N d_out)^{1/p}(B + S)",
+    "M": "the quantiser's sharpness (its ramps have width 1/M)",
+}
+"""What each O-constant of the theorem is, as loopbound's construction fixes it (:mod:`loopbound.theory.claims`)."""
+
+
+def theorem_constant_lines(result: VerifyResult) -> list[str]:
+    """One line per O-constant the theorem leaves open (:data:`THEOREM_CONSTANT_DEFINITIONS`): what
+    fixes it, and its value at each grid measured (one value where every grid gives the same)."""
+    lines = ["  O-constants the theorem leaves open, fixed by loopbound's construction (B, B_C from its guarantee):"]
+    for name, definition in THEOREM_CONSTANT_DEFINITIONS.items():
+        by_grid = {row.grid: row.values[name] for row in result.measured if name in row.values}
+        if not by_grid:
+            continue
+        shown = {f"{value:.4g}" for value in by_grid.values()}
+        if len(shown) == 1:
+            values = f"{shown.pop()} at every grid"
+        else:
+            values = ", ".join(f"{value:.4g} (grid {grid})" for grid, value in by_grid.items())
+        lines.append(f"    {name} = {values}   [{definition}]")
+    return lines if len(lines) > 1 else []
+
 
 def format_columns(
     header: Sequence[str], body: Sequence[Sequence[str]], *, left: Sequence[int] = (), indent: str = "  "
@@ -170,7 +195,7 @@ def _preamble(result: VerifyResult) -> list[str]:
 def _cells(result: VerifyResult, row: VerifyRow) -> list[str]:
     """One row's cells: a refused row names why and runs on from its fourth cell."""
     if row.refused is not None:
-        return [str(row.r), str(row.grid), "-", f"refused: {row.refused}"]
+        return [str(row.r), str(row.grid), "-", row.arithmetic or "-", f"refused: {row.refused}"]
     lp = row.measurement.lp  # type: ignore[union-attr]
     sup = row.measurement.sup  # type: ignore[union-attr]
     ratio = row.ratio
@@ -178,6 +203,7 @@ def _cells(result: VerifyResult, row: VerifyRow) -> list[str]:
         str(row.r),
         str(row.grid),
         str(row.loops),
+        row.arithmetic or "-",
         f"{lp.value:.4g}",
         f"[{lp.lower:.4g}, {lp.upper:.4g}]",
         "-" if sup is None else f"{sup.value:.4g}",
@@ -206,7 +232,7 @@ def _verdict_lines(result: VerifyResult) -> list[str]:
 
 
 def format_table(result: VerifyResult) -> str:
-    """Per r: grid, the construction's loops, the L^p error with its interval, the sup lower bound,
+    """Per r: grid, the construction's loops, the arithmetic it ran in, the L^p error with its interval, the sup lower bound,
     the bound, the ratio and the status; then the rate and the verdict. Columns are sized from
     their content and separated by two spaces (:func:`format_columns`)."""
     lines = _preamble(result)
@@ -214,6 +240,7 @@ def format_table(result: VerifyResult) -> str:
         "r",
         "grid",
         "loops",
+        "arithmetic",
         "L^p error",
         f"[{result.level:.0%} interval]",
         "sup err >=",
@@ -221,13 +248,30 @@ def format_table(result: VerifyResult) -> str:
         "ratio",
         "status",
     ]
-    lines.extend(format_columns(header, [_cells(result, row) for row in result.rows], left=(8,)))
+    lines.extend(format_columns(header, [_cells(result, row) for row in result.rows], left=(3, 9)))
     for row in result.rows:
         for warning in row.warnings:
             lines.append(f"  ! r={row.r}: {warning}")
     if result.bound_kind == "construction":
         lines.extend(_constants_per_grid(result, CONSTANT_NAMES, "constants"))
     if result.bound_kind == "theorem":
-        lines.extend(_constants_per_grid(result, THEOREM_CONSTANTS, "loopbound's O-constants"))
+        lines.extend(theorem_constant_lines(result))
     lines.extend(_verdict_lines(result))
     return "\n".join(lines)
+
+
+def progress_line(row: VerifyRow, done: int, total: int, seconds: float) -> str:
+    """One line per finished row, printed as it finishes (before the verdict over all rows): r, the
+    grid, loops and arithmetic, the measured error with its interval against the bound and that
+    row's own status, or why it was refused; ``done``/``total`` rows and the seconds so far."""
+    head = f"[{done}/{total}, {seconds:.1f} s] r={row.r}: grid {row.grid}"
+    if row.refused is not None or row.measurement is None:
+        return f"{head}, refused: {row.refused}"
+    lp = row.measurement.lp
+    status = "-"
+    if row.bound is not None:
+        status = classify(lp.lower, lp.upper, row.bound, row.bound_upper, row.bound_reason).value
+    return (
+        f"{head}, {row.loops} loops, {row.arithmetic or '-'}: error {lp.value:.4g} "
+        f"[{lp.lower:.4g}, {lp.upper:.4g}], bound {row.bound_text()}: {status}"
+    )

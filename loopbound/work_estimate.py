@@ -50,6 +50,10 @@ TIME_LIMIT_S = 86_400.0
 """The longest estimated run accepted: one day."""
 TOKEN_LOOPS_PER_SECOND = {"cpu": 2e7, "cuda": 2e9}
 """Looped evaluation, token-loops per second (one token through one loop of one block)."""
+EXACT_SECONDS_PER_TOKEN_LOOP_KILOBIT = 1e-6
+"""Exact evaluation (:mod:`loopbound.constructions.exact_batch`): seconds per token-loop per 1000 bits
+of the construction's widest integer, plus one 1000-bit unit for the fixed cost (measured 1.5–3.0 µs
+per token-loop at 520–1055 bits, 3.4 µs at 4101 bits, d ≤ 2, N ≤ 2, 1024 points: about twice this)."""
 BUILD_SECONDS_PER_ENTRY = 5e-6
 """Building the construction: seconds per value-loop entry and output coordinate."""
 TABLE_BYTES_PER_ENTRY = 192
@@ -210,6 +214,18 @@ def evaluation_estimate(points: int | float, loops: int | float, N: int, device:
     rate = TOKEN_LOOPS_PER_SECOND["cuda" if device.startswith("cuda") else "cpu"]
     return Estimate(
         seconds=token_loops / rate, memory_bytes=0.0, work=(f"{count(_float(points) * _float(loops))} sequence-loops",)
+    )
+
+
+def exact_evaluation_estimate(points: int | float, loops: int | float, N: int, bits: int | float) -> Estimate:
+    """Evaluating a construction in exact integer arithmetic: ``points`` inputs of N tokens through
+    ``loops`` loops, its integers up to ``bits`` bits wide (:data:`EXACT_SECONDS_PER_TOKEN_LOOP_KILOBIT`)."""
+    token_loops = _float(points) * _float(loops) * N
+    seconds = token_loops * (1.0 + _float(bits) / 1000.0) * EXACT_SECONDS_PER_TOKEN_LOOP_KILOBIT
+    return Estimate(
+        seconds=seconds,
+        memory_bytes=0.0,
+        work=(f"{count(_float(points) * _float(loops))} sequence-loops in exact arithmetic at {count(bits)} bits",),
     )
 
 

@@ -5,7 +5,9 @@
 ``--construction MODULE``, ``--no-sup``, ``--plot FILE``). Prints per r the measured L^p error with
 its interval, the bound, their ratio and the status; then the fitted rate against the bound's slope.
 Exit status 0 when the bound holds at every r, 1 when it is violated (or not shown to hold) at some
-r, named; 2 on bad input (one line). ``--json`` prints one object: :meth:`VerifyResult.to_json`.
+r, named; 2 on bad input (one line). ``--json`` prints one object: :meth:`VerifyResult.to_json` with the
+metadata block of :mod:`loopbound.metadata`; ``--csv FILE`` writes one row per r
+(:func:`loopbound.csv_tables.verify_rows`).
 The logic is in :mod:`loopbound.verify` (the claims in :mod:`loopbound.theory.claims`), the table in
 :mod:`loopbound.verify_table`; docs/verify.md explains every number.
 """
@@ -15,18 +17,31 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import Any
 
 from loopbound.atomic import write_text_atomic
-from loopbound.cli_types import exponent_p, figure_path, from_parser, latex_path, positive_int, seed, unit_level
+from loopbound.cli_types import (
+    exponent_p,
+    figure_path,
+    from_parser,
+    latex_path,
+    positive_int,
+    positive_seconds,
+    seed,
+    unit_level,
+)
 from loopbound.construction_family import DEFAULT_CONSTRUCTION, load_family
+from loopbound.csv_tables import add_csv_argument, verify_rows, write_csv
+from loopbound.metadata import with_metadata
 from loopbound.size_checks import check_verify
 from loopbound.target_loading import load_target
 from loopbound.theory.bounds.parse import parse_bound
 from loopbound.theory.errors import InputError
 from loopbound.theory.numerics import intra_op_threads, resolve_device
-from loopbound.verify import parse_loops, verify
-from loopbound.verify_table import format_table
+from loopbound.verify import ARITHMETICS, is_loops_range, parse_loops, snap_loops, verify
+from loopbound.verify_result import VerifyResult, VerifyRow
+from loopbound.verify_table import format_table, progress_line
 
 
 def _scramblings(text: str) -> int:
@@ -34,6 +49,25 @@ def _scramblings(text: str) -> int:
     if value < 2:
         raise argparse.ArgumentTypeError(f"must be >= 2 (an interval needs two scramblings), got {text!r}")
     return value
+
+
+def _add_arithmetic_options(parser: argparse.ArgumentParser) -> None:
+    """--arithmetic, --row-seconds and --quiet: how rows past float64 are evaluated, refused and reported."""
+    parser.add_argument(
+        "--arithmetic",
+        choices=ARITHMETICS,
+        default="auto",
+        help="auto (default): float64 where the construction's bits fit, exact rational arithmetic beyond; "
+        "float64: refuse a grid beyond it; exact: exact everywhere. Each row names the arithmetic that ran",
+    )
+    parser.add_argument(
+        "--row-seconds",
+        type=positive_seconds,
+        default=900.0,
+        metavar="S",
+        help="refuse (as a row, the others still run) an exact-arithmetic grid estimated to take longer (default 900)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no per-row progress lines on stderr")
 
 
 def add_parser(subcommands: Any) -> None:
@@ -51,10 +85,12 @@ def add_parser(subcommands: Any) -> None:
     parser.add_argument("--timestep", action="store_true", help="the construction with timestep scaling (Theorem 4.2)")
     parser.add_argument(
         "--loops",
-        type=from_parser(parse_loops),
+        type=from_parser(_loops_text),
         required=True,
-        help="loop budgets r: comma list or LOW:HIGH:COUNT (log-spaced)",
+        help="loop budgets r: comma list or LOW:HIGH:COUNT (log-spaced, snapped to the construction's distinct "
+        "loop counts)",
     )
+    _add_arithmetic_options(parser)
     parser.add_argument(
         "--p", type=exponent_p, default=2.0, help="output p-norm and L^p exponent, 1 <= p < inf (default 2)"
     )
@@ -92,7 +128,11 @@ def add_parser(subcommands: Any) -> None:
     parser.add_argument("--no-sup", dest="sup", action="store_false", help="skip the sup-error search")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument(
-        "--plot", type=figure_path, default=None, metavar="FILE", help="write error against r (.png/.pdf/.svg)"
+        "--plot",
+        type=figure_path,
+        default=None,
+        metavar="FILE",
+        help="write error against r (.png/.pdf/.svg; a PDF and a PNG of the same name are always written too)",
     )
     parser.add_argument(
         "--latex",
@@ -101,7 +141,61 @@ def add_parser(subcommands: Any) -> None:
         metavar="FILE",
         help="write the bound and the per-r table as a LaTeX document (.tex)",
     )
+    add_csv_argument(parser, "loop budget r (settings, error and interval, bound, status, constants, moduli)")
     parser.set_defaults(handler=run)
+
+
+def _write_csv(args: argparse.Namespace, record: dict[str, Any]) -> None:
+    """``--csv``: the record's rows (:func:`loopbound.csv_tables.verify_rows`), and the path said."""
+    if args.csv is not None:
+        write_csv(args.csv, verify_rows(record))
+        if not args.json:
+            print(f"CSV: {args.csv}")
+
+
+def samples_note(samples: int, scramblings: int) -> str | None:
+    """The one-line note when ``samples`` is not what the measurement uses: each scrambling takes
+    ⌈samples/scramblings⌉ points rounded up to a power of two (a Sobol sequence is balanced on
+    powers of two: :mod:`loopbound.theory.error_measure`); None when nothing is rounded."""
+    per = 1 << (max(2, -(-samples // scramblings)) - 1).bit_length()
+    if per * scramblings == samples:
+        return None
+    return (
+        f"loopbound verify: note: --samples {samples} is rounded up to {per * scramblings} "
+        f"({scramblings} scramblings of {per} points: a Sobol sequence is balanced on powers of two)\n"
+    )
+
+
+def _loops_text(text: str) -> str:
+    parse_loops(text)  # validated here: a bad list is argparse's one-line error
+    return text
+
+
+def _write_outputs(args: argparse.Namespace, result: VerifyResult, loops: tuple[int, ...]) -> None:
+    """The table (or JSON) on stdout, and the CSV, figure and LaTeX files asked for."""
+    if args.json:
+        print(json.dumps(with_metadata(result.to_json())))
+    else:
+        if is_loops_range(args.loops):
+            shown = ", ".join(str(r) for r in loops)
+            print(f"loops {args.loops.strip()}: snapped to the construction's distinct loop counts {shown}")
+        print(format_table(result))
+    _write_csv(args, result.to_json())
+    if args.plot is not None:
+        from loopbound.figures.approximation import approximation_figure
+        from loopbound.figures.save import save_figure, save_pdf_png
+
+        figure = approximation_figure([result.to_json()])
+        written = [save_figure(figure, args.plot, close=False)]  # the file asked for, and always PDF and PNG beside it
+        written += [path for path in save_pdf_png(figure, args.plot.with_suffix("")) if path not in written]
+        if not args.json:
+            print(f"figure: {', '.join(str(path) for path in written)}")
+    if args.latex is not None:
+        from loopbound.bounds_report import verify_document
+
+        write_text_atomic(args.latex, verify_document(result))
+        if not args.json:
+            print(f"LaTeX: {args.latex}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -114,8 +208,11 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     family = load_family(args.construction)
     target = load_target(args.target, d=args.d, N=args.N)
+    loops = parse_loops(args.loops)
+    if is_loops_range(args.loops):
+        loops = snap_loops(loops, family, d=args.d, N=args.N, timestep=args.timestep)
     check_verify(  # refuse, in one line, what cannot finish here (loopbound.work_estimate)
-        args.loops,
+        loops,
         d=args.d,
         N=args.N,
         d_out=target.d_out,
@@ -126,12 +223,21 @@ def run(args: argparse.Namespace) -> int:
         sup=args.sup,
         moduli=1 if bound == "construction" else 3,
         family=None if args.construction == DEFAULT_CONSTRUCTION else family,
+        arithmetic=args.arithmetic,
     )
+    print(*filter(None, [samples_note(args.samples, args.scramblings)]), file=sys.stderr, end="")  # what is run
     progress = sys.stderr.isatty() and not args.json
+    started = time.perf_counter()
+    done = []
+
+    def report(row: VerifyRow) -> None:
+        done.append(row)
+        print(progress_line(row, len(done), len(loops), time.perf_counter() - started), file=sys.stderr, flush=True)
+
     with intra_op_threads(args.threads):
         result = verify(
             target,
-            loops=args.loops,
+            loops=loops,
             timestep=args.timestep,
             p=args.p,
             bound=claimed,
@@ -145,21 +251,9 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             compile=args.compile,
             on_refusal="record",  # one r beyond float64 is a refused row, not the end of the run
+            arithmetic=args.arithmetic,
+            row_seconds=args.row_seconds,
+            on_row=None if args.quiet else report,
         )
-    if args.json:
-        print(json.dumps(result.to_json()))
-    else:
-        print(format_table(result))
-    if args.plot is not None:
-        from loopbound.figures.approximation import save_approximation_figure
-
-        save_approximation_figure([result.to_json()], args.plot)
-        if not args.json:
-            print(f"figure: {args.plot}")
-    if args.latex is not None:
-        from loopbound.bounds_report import verify_document
-
-        write_text_atomic(args.latex, verify_document(result))
-        if not args.json:
-            print(f"LaTeX: {args.latex}")
+    _write_outputs(args, result, loops)
     return result.exit_status

@@ -70,8 +70,12 @@ def _fast_refusal(*args: str, fragments: tuple[str, ...] = ()) -> str:
         ),
         (["verify", "holder", "--loops", "10", "--N", "100000"], ("too few", "2^")),
         (
-            ["verify", "holder", "--loops", "10000000", "--N", "2"],
+            ["verify", "holder", "--loops", "10000000", "--N", "2", "--arithmetic", "float64"],
             ("at least", "float64 has 53", "--timestep", "before building"),
+        ),
+        (  # past float64 the estimate counts exact arithmetic at the register's width: days, not hours
+            ["verify", "holder", "--loops", "10000000", "--N", "2"],
+            ("sequence-loops (in exact arithmetic past float64)", "days", "the largest feasible here is r = "),
         ),
     ],
 )

@@ -253,6 +253,7 @@ def test_json_contract_and_table(tmp_path: Path) -> None:
     )
     assert table.code == 0 and "held" in table.stdout and "verdict: bound holds at every r" in table.stdout
     assert (tmp_path / "v.png").stat().st_size > 10_000
+    assert b"/Type3" not in (tmp_path / "v.pdf").read_bytes()  # a PDF beside the PNG asked for, Type 42 fonts
 
     figures = run_cli("figures", str(record), "--out", str(tmp_path / "figs"), "--stem", "rate")
     assert figures.code == 0, figures.stderr
@@ -592,7 +593,7 @@ def test_verify_writes_its_bound_and_table_as_latex(tmp_path: Path) -> None:
     text = out.read_text()
     assert text.startswith("\\documentclass") and text.rstrip().endswith("\\end{document}")
     assert "\\begin{tabular}" in text and text.count("\\\\") >= 3  # header and two rows
-    assert "0.5 w" in text and "\\frac{1}{r}" in text  # sympy's LaTeX of the claim
+    assert "0.5 \\omega_f" in text and "\\frac{1}{r}" in text  # the claim's LaTeX, w written as the modulus ω_f
     assert all(ord(c) < 128 for c in text)
     bad = run_cli("verify", "smooth", "--N", "1", "--loops", "5", "--latex", str(tmp_path / "x.txt"))
     assert_one_line_error(bad, "LaTeX file must end in .tex")
@@ -603,12 +604,27 @@ def test_an_r_beyond_float64_is_a_refused_row_and_the_others_are_measured() -> N
     construction's bits at grid 7) does not abort the run: its row says why it was refused, the
     other r are measured and judged, and the verdict is "not shown" there (exit 1, as for an
     inconclusive r); the JSON lists the refused r."""
-    result = run_cli("verify", "holder", "--N", "1", "--loops", "5,55", "--samples", "256", "--no-sup")
+    result = run_cli(
+        "verify", "holder", "--N", "1", "--loops", "5,55", "--samples", "256", "--no-sup", "--arithmetic", "float64"
+    )
     assert result.code == 1, result.stderr
     assert "refused: r=55 (grid 7): this construction needs" in result.stdout
     assert "not shown at r = 55" in result.stdout.splitlines()[-1]
     measured = json.loads(
-        run_cli("verify", "holder", "--N", "1", "--loops", "5,55", "--samples", "256", "--no-sup", "--json").stdout
+        run_cli(
+            "verify",
+            "holder",
+            "--N",
+            "1",
+            "--loops",
+            "5,55",
+            "--samples",
+            "256",
+            "--no-sup",
+            "--json",
+            "--arithmetic",
+            "float64",
+        ).stdout
     )
     assert measured["refused"] == [55]
     assert [row["r"] for row in measured["rows"] if row["refused"] is None] == [5]

@@ -68,14 +68,15 @@ def test_the_table_keeps_extreme_values_apart() -> None:
     for row, line in zip(rows, lines[start + 1 : start + 3]):
         lp = row.measurement.lp
         cells = _cells(line)
-        assert cells[:5] == [
+        assert cells[:6] == [
             str(row.r),
             str(row.grid),
             str(row.loops),
+            str(row.arithmetic),
             f"{lp.value:.4g}",
             f"[{lp.lower:.4g}, {lp.upper:.4g}]",
         ], line
-        assert cells[6] == f"{row.bound:.4g}"
+        assert cells[7] == f"{row.bound:.4g}"
     assert "1e-3003.6e+287" not in table and "1e-300  " in table
 
 
@@ -160,7 +161,8 @@ def test_the_theorem_outside_its_hypotheses_says_so_and_prints_its_constants() -
     assert result.code in (0, 1), result.stderr
     assert "hypotheses: outside the theorem's hypotheses: outputs in [0, 1] fails" in result.stdout
     assert "(outside the theorem's hypotheses)" in result.stdout
-    assert "loopbound's O-constants at grid 2: C_coll = " in result.stdout and "M = " in result.stdout
+    assert "fixed by loopbound's construction" in result.stdout
+    assert "    C_coll = " in result.stdout and "    C_band = " in result.stdout and "    M = " in result.stdout
     assert "verdict: outside the theorem's hypotheses" in result.stdout
     payload = json.loads(
         run_cli(

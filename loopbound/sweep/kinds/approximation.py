@@ -90,8 +90,8 @@ class ApproximationRow(JsonRecord):
     """One loop budget r of a verify record (:meth:`loopbound.verify_result.VerifyRow.to_json`):
     the grid m (δ = 1/m) and loops, the measured L^p ``error`` with its interval [``lower``,
     ``upper``] and sup lower bound, the bound's range [``bound``, ``bound_upper``], measured/bound
-    ``ratio``, the values and moduli it was evaluated with, and the ``status`` — or why the
-    construction was ``refused`` (then the measured fields are None)."""
+    ``ratio``, the values and moduli it was evaluated with, the ``arithmetic`` it ran in, and the
+    ``status`` — or why the construction was ``refused`` (then the measured fields are None)."""
 
     r: int
     grid: int | None
@@ -115,6 +115,8 @@ class ApproximationRow(JsonRecord):
     other_reading: Mapping[str, Any] | None
     reading_note: str | None
     status: str
+    arithmetic: str | None = None
+    """float64 or exact (None in records written before verify named it)."""
 
 
 @dataclass(frozen=True)
