@@ -9,11 +9,14 @@ p, variant and bound) are merged by r. Every function also takes the typed resul
 :func:`loopbound.sweep.compute` returns), read as its record.
 
 - :func:`plot_error_vs_loops`: one series on log-log axes — the measured L^p error (markers and
-  line) with its confidence interval as a band, the bound dashed in the same colour, the fitted
-  slope (with its bootstrap interval) annotated; takes records, accepts ``ax``, returns the axes.
+  line) with its confidence interval as a band and error bars, the bound dashed in the same
+  colour, refused r (rows with ``refused``: no measurement) as crosses on the r axis, the fitted
+  slope (with its bootstrap interval) in a band kept free below the data; takes records, accepts
+  ``ax``, returns the axes.
 - :func:`plot_approximation`: both variants (looped, looped + timestep scaling) of one target.
-- :func:`approximation_figure` / :func:`save_approximation_figure`: one panel per (target, d, N, p),
-  saved atomically (PDF, PNG or SVG from the suffix).
+- :func:`approximation_figure` / :func:`save_approximation_figure`: one panel per (target, d, N, p)
+  in the records' order (the verify tables' order), two paper columns wide, one legend below the
+  panels saying how wide the intervals are; saved atomically (PDF, PNG or SVG from the suffix).
 - :func:`load_records`: verify records from JSON files or a sweep store folder.
 """
 
@@ -26,11 +29,17 @@ from pathlib import Path
 from typing import Any
 
 from loopbound.figures.save import save_figure
+from loopbound.figures.style import ONE_COLUMN, PALETTE, TWO_COLUMN, style
 from loopbound.sweep.kinds.approximation import ApproximationResult
 from loopbound.theory.errors import InputError
 from loopbound.theory.rate_fit import fit_rate
 
-VARIANT_COLOURS = {False: "C0", True: "C3"}
+VARIANT_COLOURS = {False: PALETTE["blue"], True: PALETTE["vermillion"]}
+VARIANT_MARKERS: dict[bool, dict[str, Any]] = {
+    False: dict(marker="o", markersize=6, markerfacecolor="none", markeredgewidth=1.0),
+    True: dict(marker="s", markersize=3),
+}
+"""Large hollow circles for one variant, small filled squares for the other: coinciding curves stay visible."""
 VARIANT_LABELS = {False: "looped", True: "looped + timestep"}
 
 Record = Mapping[str, Any]
@@ -79,66 +88,98 @@ def _check_record(record: Any, where: str) -> Record:
     return record
 
 
+def refused_rows(records: Sequence[Record]) -> list[dict[str, Any]]:
+    """The rows of records of one series that were refused (no measurement, a one-line reason), one per r."""
+    by_r = {int(row["r"]): dict(row) for record in records for row in record.get("rows", ()) if row.get("refused")}
+    return [by_r[r] for r in sorted(by_r)]
+
+
 def _draw_measured(ax: Any, rows: list[dict[str, Any]], *, timestep: bool, colour: str, name: str) -> bool:
-    """The measured error (markers and line) with its interval band; True when some error is > 0."""
+    """The measured error (markers and line) with its interval as a band and error bars; True when
+    some error is > 0."""
     shown = [row for row in rows if row["error"] > 0]
     if shown:
         r = [row["r"] for row in shown]
-        ax.fill_between(
+        error = [row["error"] for row in shown]
+        lower = [max(row["lower"], 1e-300) for row in shown]
+        upper = [row["upper"] for row in shown]
+        ax.fill_between(r, lower, upper, color=colour, alpha=0.3, linewidth=0)
+        ax.errorbar(
             r,
-            [max(row["lower"], 1e-300) for row in shown],
-            [row["upper"] for row in shown],
-            color=colour,
-            alpha=0.25,
-            linewidth=0,
+            error,
+            yerr=[[e - lo for e, lo in zip(error, lower)], [up - e for e, up in zip(error, upper)]],
+            fmt="none",
+            ecolor=colour,
+            elinewidth=0.8,
+            capsize=1.5,
         )
-        # open circles for one variant, filled squares for the other: coinciding curves stay visible
-        marker = (
-            dict(marker="s", markersize=3.5) if timestep else dict(marker="o", markersize=7, markerfacecolor="none")
-        )
-        ax.plot(
-            r,
-            [row["error"] for row in shown],
-            "-",
-            color=colour,
-            linewidth=1.2,
-            **marker,
-            label=f"{name}: measured L^p error",
-        )
+        ax.plot(r, error, "-", color=colour, label=f"{name}: measured L$^p$ error", **VARIANT_MARKERS[timestep])
     elif rows:
         ax.plot([], [], "o", color=colour, label=f"{name}: error 0 at every r")
     return bool(shown)
 
 
-def _draw_bound(ax: Any, rows: list[dict[str, Any]], *, colour: str, name: str) -> None:
-    """The bound, dashed, where it is positive and finite."""
+def _draw_bound(ax: Any, rows: list[dict[str, Any]], *, colour: str, name: str, width: float = 1.2) -> None:
+    """The bound, dashed, where it is positive and finite (a lone r as a short dash, which a line
+    of one point would not show)."""
     bounded = [row for row in rows if row["bound"] > 0 and math.isfinite(row["bound"])]
     if bounded:
+        lone = dict(marker="_", markersize=10, markeredgewidth=1.5) if len(bounded) == 1 else {}
         ax.plot(
             [row["r"] for row in bounded],
             [row["bound"] for row in bounded],
             "--",
             color=colour,
-            linewidth=1.2,
+            linewidth=width,
             label=f"{name}: bound",
+            **lone,
         )
 
 
-def _annotate_slope(
-    ax: Any, rows: list[dict[str, Any]], *, colour: str, name: str, level: float, seed: int, slot: int
-) -> None:
-    """The fitted slope with its bootstrap interval, in the lower left at line ``slot``."""
+def _draw_refused(ax: Any, refused: list[dict[str, Any]], *, colour: str, name: str) -> None:
+    """Refused r as crosses on the bottom edge of the axes (x in data, y in axes coordinates)."""
+    if refused:
+        ax.plot(
+            [row["r"] for row in refused],
+            [0.0] * len(refused),
+            linestyle="none",
+            marker="x",
+            markersize=6,
+            markeredgewidth=1.5,
+            color=colour,
+            transform=ax.get_xaxis_transform(),
+            clip_on=False,
+            zorder=5,
+            label=f"{name}: refused r (no construction in float64)",
+        )
+
+
+def slope_text(rows: list[dict[str, Any]], *, level: float, seed: int) -> str:
+    """The fitted slope of the measured error with its bootstrap interval, in a few words."""
     fit = fit_rate([row["r"] for row in rows], [row["error"] for row in rows], level=level, seed=seed)
     if fit.fitted and fit.has_interval:
-        text = (
-            f"{name}: slope {fit.exponent:.2f} [{fit.lower:.2f}, {fit.upper:.2f}] "
-            f"({fit.level:.0%} bootstrap, r ≥ {fit.r_min:g})"
-        )
-    elif fit.fitted:
-        text = f"{name}: slope {fit.exponent:.2f} ({fit.points} r ≥ {fit.r_min:g}: too few for an interval)"
-    else:
-        text = f"{name}: slope not fitted (fewer than 3 r)"
-    ax.text(0.03, 0.04 + 0.065 * slot, text, transform=ax.transAxes, fontsize="x-small", color=colour)
+        return f"slope {fit.exponent:.2f} [{fit.lower:.2f}, {fit.upper:.2f}] (r ≥ {fit.r_min:g})"
+    if fit.fitted:
+        return f"slope {fit.exponent:.2f} (r ≥ {fit.r_min:g}, {fit.points} r: no interval)"
+    return "slope not fitted (< 3 r)"
+
+
+SLOPE_BAND = 0.3
+"""Fraction of the axes' height kept free below the lowest point for the slope annotations."""
+
+
+def _annotate_slopes(ax: Any, texts: list[tuple[str, str]]) -> None:
+    """The slopes in each series' colour, one line each, in a band kept free at the bottom of the
+    axes: on log axes the lower limit moves down so the data stay above it (they decrease in r,
+    so nothing but the refusal crosses on the r axis shares the band)."""
+    if not texts:
+        return
+    if ax.get_yscale() == "log":
+        low, high = ax.get_ylim()
+        span = math.log10(high / low)
+        ax.set_ylim(low / 10 ** (span * SLOPE_BAND / (1 - SLOPE_BAND)), high)
+    for line, (text, colour) in enumerate(reversed(texts)):
+        ax.text(0.03, 0.09 + 0.09 * line, text, transform=ax.transAxes, color=colour, fontsize="small")
 
 
 def plot_error_vs_loops(
@@ -151,41 +192,56 @@ def plot_error_vs_loops(
     annotate: bool = True,
     level: float = 0.95,
     seed: int = 0,
-    slot: int = 0,
+    legend: bool = True,
 ):
-    """One series: measured L^p error against r (log-log) with its interval band, the bound dashed,
-    and the fitted slope annotated in the lower left (line ``slot``; refitted from the merged rows,
-    :func:`loopbound.theory.rate_fit.fit_rate`, pairs bootstrap at ``level`` from ``seed``). Zero errors are
-    left off the log axes."""
+    """One series: measured L^p error against r (log-log) with its interval (band and error bars),
+    the bound dashed, refused r as crosses on the r axis, and the fitted slope annotated where it
+    covers nothing (refitted from the merged rows, :func:`loopbound.theory.rate_fit.fit_rate`, pairs
+    bootstrap at ``level`` from ``seed``). Zero errors are left off the log axes."""
     import matplotlib.pyplot as plt
-    from matplotlib import ticker
 
     if isinstance(records, (Mapping, ApproximationResult)):
         records = [records]
     records = [_check_record(r, "plot_error_vs_loops") for r in records]
     if ax is None:
-        _, ax = plt.subplots(figsize=(5.5, 4.2))
+        _, ax = plt.subplots()
     if not records:
         return ax
+    texts = _draw_series(ax, records, colour=colour, name=label, show_bound=show_bound, level=level, seed=seed)
+    _finish_axes(ax, records[0])
+    if legend:
+        ax.legend(loc="upper right")
+    if annotate:
+        _annotate_slopes(ax, texts)
+    return ax
+
+
+def _draw_series(
+    ax: Any, records: list[Record], *, colour: str | None, name: str | None, show_bound: bool, level: float, seed: int
+) -> list[tuple[str, str]]:
+    """Draw one series; return its slope text with its colour (none when no error is > 0)."""
     rows = merged_rows(records)
     timestep = bool(records[0]["timestep"])
     colour = colour or VARIANT_COLOURS[timestep]
-    name = label or VARIANT_LABELS[timestep]
+    name = name or VARIANT_LABELS[timestep]
     shown = _draw_measured(ax, rows, timestep=timestep, colour=colour, name=name)
     if show_bound:
-        _draw_bound(ax, rows, colour=colour, name=name)
-    if annotate and shown:
-        _annotate_slope(ax, rows, colour=colour, name=name, level=level, seed=seed, slot=slot)
+        _draw_bound(ax, rows, colour=colour, name=name, width=1.0 if timestep else 2.0)  # the wide one stays visible
+    _draw_refused(ax, refused_rows(records), colour=colour, name=name)
+    return [(f"{name}: {slope_text(rows, level=level, seed=seed)}", colour)] if shown else []
+
+
+def _finish_axes(ax: Any, record: Record) -> None:
+    from matplotlib import ticker
+
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
     ax.xaxis.set_minor_formatter(ticker.FuncFormatter(_minor_label))
-    if shown:
+    if any(line.get_ydata(orig=True).size and line.get_transform() is ax.transData for line in ax.get_lines()):
         ax.set_yscale("log")
     ax.set_xlabel("loops r")
-    ax.set_ylabel(f"L^{records[0]['p']:g} error")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize="xx-small", loc="upper right")
-    return ax
+    ax.set_ylabel(f"L$^{{{float(record['p']):g}}}$ error")
+    ax.grid(True, which="major")
 
 
 def _minor_label(value: float, _: Any = None) -> str:
@@ -193,29 +249,84 @@ def _minor_label(value: float, _: Any = None) -> str:
     if value <= 0:
         return ""
     leading = round(value / 10 ** math.floor(math.log10(value) + 1e-12))
-    return f"{value:g}" if leading in (2, 3, 5) else ""
+    return f"{value:g}" if leading in (2, 5) else ""
 
 
-def plot_approximation(records: Sequence[RecordOrResult], *, ax=None, level: float = 0.95, seed: int = 0):
-    """Every series of one (target, d, N, p): looped and looped + timestep on the same axes."""
+def plot_approximation(
+    records: Sequence[RecordOrResult], *, ax=None, level: float = 0.95, seed: int = 0, legend: bool = True
+):
+    """Every series of one (target, d, N, p): looped and looped + timestep on the same axes, the
+    slopes annotated together where they cover nothing."""
     import matplotlib.pyplot as plt
 
     records = [_check_record(r, "plot_approximation") for r in records]
     if ax is None:
-        _, ax = plt.subplots(figsize=(5.5, 4.2))
+        _, ax = plt.subplots()
+    if not records:
+        return ax
     groups: dict[tuple, list[Record]] = {}
     for record in records:
         groups.setdefault(series_key(record), []).append(record)
-    for slot, key in enumerate(sorted(groups, key=lambda k: (k[4], str(k[5])))):
-        plot_error_vs_loops(groups[key], ax=ax, level=level, seed=seed, slot=slot)
-    if records:
-        first = records[0]
-        ax.set_title(f"{first['target']}  (d={first['d']}, N={first['N']}, p={float(first['p']):g})", fontsize="small")
+    texts: list[tuple[str, str]] = []
+    for key in sorted(groups, key=lambda k: (k[4], str(k[5]))):
+        texts += _draw_series(ax, groups[key], colour=None, name=None, show_bound=True, level=level, seed=seed)
+    _finish_axes(ax, records[0])
+    first = records[0]
+    ax.set_title(f"{first['target']}  (d={first['d']}, N={first['N']}, p={float(first['p']):g})")
+    if legend:
+        ax.legend(loc="upper right")
+    _annotate_slopes(ax, texts)
     return ax
 
 
-def approximation_figure(records: Sequence[RecordOrResult], *, columns: int = 3, level: float = 0.95, seed: int = 0):
-    """A figure with one panel (:func:`plot_approximation`) per (target, d, N, p)."""
+def interval_note(records: Sequence[Record]) -> str:
+    """How wide the drawn intervals are, relative to the error: "at most ±x%" over every measured row."""
+    widths = [
+        (row["upper"] - row["lower"]) / (2 * row["error"])
+        for record in records
+        for row in record.get("rows", ())
+        if row.get("error") and row.get("lower") is not None and row.get("upper") is not None
+    ]
+    return f"at most ±{max(widths):.1%} of the error" if widths else "none measured"
+
+
+def _figure_legend(figure: Any, records: Sequence[Record], level: float, columns: int) -> None:
+    """One legend below the panels: the variants (colour, marker), the bound, the interval, refusals."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    variants = sorted({bool(record["timestep"]) for record in records})
+    handles = [
+        Line2D(
+            [], [], color=VARIANT_COLOURS[v], label=f"{VARIANT_LABELS[v]}: measured L$^p$ error", **VARIANT_MARKERS[v]
+        )
+        for v in variants
+    ]
+    handles.append(Line2D([], [], color="grey", linestyle="--", label="the bound, in its variant's colour"))
+    handles.append(
+        Patch(
+            color="grey", alpha=0.3, linewidth=0, label=f"{level:.0%} interval (band, bars): {interval_note(records)}"
+        )
+    )
+    if any(refused_rows([record]) for record in records):
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="grey",
+                linestyle="none",
+                marker="x",
+                markeredgewidth=1.5,
+                label="refused r (float64 cannot hold it)",
+            )
+        )
+    figure.legend(handles=handles, loc="outside lower center", ncol=min(2, columns), frameon=False)
+
+
+def approximation_figure(records: Sequence[RecordOrResult], *, columns: int = 2, level: float = 0.95, seed: int = 0):
+    """A figure with one panel (:func:`plot_approximation`) per (target, d, N, p), in the order the
+    records come (the order of the verify tables), ``columns`` per row, two paper columns wide (one
+    for a single panel), with one legend below."""
     import matplotlib.pyplot as plt
 
     records = [_check_record(r, "approximation_figure") for r in records]
@@ -226,15 +337,22 @@ def approximation_figure(records: Sequence[RecordOrResult], *, columns: int = 3,
         panels.setdefault(panel_key(record), []).append(record)
     columns = max(1, min(columns, len(panels)))
     rows = -(-len(panels) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 4.0 * rows), squeeze=False)
-    for ax, key in zip(axes.flat, sorted(panels, key=str)):
-        plot_approximation(panels[key], ax=ax, level=level, seed=seed)
-    for ax in list(axes.flat)[len(panels) :]:
-        ax.set_visible(False)
-    figure.suptitle(
-        "Approximation error against loops: measured (band: confidence interval), bound dashed", fontsize="medium"
-    )
-    figure.tight_layout()
+    with style():
+        width = TWO_COLUMN if columns > 1 else ONE_COLUMN
+        figure, axes = plt.subplots(
+            rows, columns, figsize=(width, 2.0 * rows + 1.1), squeeze=False, layout="constrained"
+        )
+        for ax, key in zip(axes.flat, panels):
+            plot_approximation(panels[key], ax=ax, level=level, seed=seed, legend=False)
+        for ax in list(axes.flat)[len(panels) :]:
+            ax.set_visible(False)
+        figure.suptitle(
+            "Approximation error against loops,"
+            + ("\n" if columns == 1 else " ")
+            + f"with the bound (dashed) and fitted slopes ({level:.0%} bootstrap)"
+        )
+        _figure_legend(figure, records, level, columns)
+        figure.canvas.draw()
     return figure
 
 
@@ -244,7 +362,7 @@ def save_approximation_figure(records: Sequence[RecordOrResult], path: str | Pat
 
 
 # --------------------------------------------------------------------------- reading records
-def _records_in(payload: Any, where: str) -> list[Record]:
+def records_in(payload: Any, where: str) -> list[Record]:
     if isinstance(payload, Mapping) and "records" in payload:
         payload = payload["records"]
     if isinstance(payload, Mapping):
@@ -269,7 +387,7 @@ def load_records(paths: Iterable[str | Path]) -> list[Record]:
             payload = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise InputError(f"{path} is not JSON: {error}") from None
-        records.extend(_records_in(payload, str(path)))
+        records.extend(records_in(payload, str(path)))
     if not records:
         raise InputError("no verify records found in " + ", ".join(map(str, paths)))
     return records
@@ -286,5 +404,5 @@ def _store_records(folder: Path) -> list[Record]:
     for record in Store(folder).iter_records():
         config = record.config
         if config.get("cell") in ("approximation", "approximation_curve"):
-            found.extend(_records_in(dict(record.result), f"{folder}/records/{record.hash}.json"))
+            found.extend(records_in(dict(record.result), f"{folder}/records/{record.hash}.json"))
     return found

@@ -1,14 +1,16 @@
 """Figures of the precision wall (rows of :func:`loopbound.stages.precision.precision_rows`):
 bits needed and the unscaled variant's value error bound against δ. Each plot function takes rows,
-accepts ``ax`` and returns the axes."""
+accepts ``ax`` and returns the axes; :func:`precision_figure` draws both panels in the project style
+(:mod:`loopbound.figures.style`), two paper columns wide."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from loopbound.figures.style import TWO_COLUMN, style
 from loopbound.stages.precision import PrecisionRow
 
-__all__ = ["plot_precision", "plot_value_error"]
+__all__ = ["plot_precision", "plot_value_error", "precision_figure"]
 
 
 def _grid_axis(ax, rows: Sequence[PrecisionRow]) -> None:
@@ -32,7 +34,7 @@ def plot_precision(rows: Sequence[PrecisionRow], *, ax=None, label: str | None =
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 4))
+        _, ax = plt.subplots()
     deltas = [row.delta for row in rows]
     name = label or f"N={rows[0].N}"
     ax.plot(deltas, [row.bits_unscaled for row in rows], "o-", label=f"{name}, without timestep scaling")
@@ -42,8 +44,8 @@ def plot_precision(rows: Sequence[PrecisionRow], *, ax=None, label: str | None =
     ax.set_yscale("log")
     _grid_axis(ax, rows)
     ax.set_ylabel("bits of precision needed")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize="x-small")
+    ax.grid(True, which="major")
+    ax.legend(loc="upper left")
     return ax
 
 
@@ -52,7 +54,7 @@ def plot_value_error(rows: Sequence[PrecisionRow], *, ax=None, label: str | None
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 4))
+        _, ax = plt.subplots()
     deltas = [row.delta for row in rows]
     values = [row.value_error_bound for row in rows]
     ax.plot(deltas, values, "o-", label=label or f"N={rows[0].N}")
@@ -61,6 +63,23 @@ def plot_value_error(rows: Sequence[PrecisionRow], *, ax=None, label: str | None
     ax.set_yscale("log")
     _grid_axis(ax, rows)
     ax.set_ylabel("ε, Lemma 4.1 value error bound")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize="x-small")
+    ax.grid(True, which="major")
+    ax.legend()
     return ax
+
+
+def precision_figure(rows_by_N: Mapping[int, Sequence[PrecisionRow]], *, title: str = "smooth target, d = 1"):
+    """(a) bits needed and (b) the unscaled value error bound against δ, one curve per N, side by side."""
+    import matplotlib.pyplot as plt
+
+    with style():
+        figure, (left, right) = plt.subplots(1, 2, figsize=(TWO_COLUMN, 2.6), layout="constrained")
+        for N, rows in rows_by_N.items():
+            plot_precision(rows, ax=left, label=f"N={N}")
+            plot_value_error(rows, ax=right, label=f"N={N}")
+        low, high = left.get_ylim()
+        left.set_ylim(low, high * 8)  # room for the legend above the curves
+        left.set_title(f"(a) bits needed ({title})")
+        right.set_title("(b) unscaled value error bound ε")
+        figure.canvas.draw()
+    return figure
