@@ -16,7 +16,7 @@ with scores s^h_{n,k} = λ (W_Q^h z_n)·(W_K^h z_k) and σ one of
 - ``linear``: the raw scores, no normalisation (von Oswald et al. 2023).
 
 An optional ``key_mask`` [B, N] (True = may serve as a key) restricts the keys, e.g. to the
-in-context examples. :class:`LoopedTransformer` is L₂ ∘ block^r ∘ L₁ with the same block object in
+in-context examples; a [B, N, N] mask restricts them per query (a causal mask for training). :class:`LoopedTransformer` is L₂ ∘ block^r ∘ L₁ with the same block object in
 every loop, an optional per-loop modulation (timestep scaling, Xu & Sato Thm 4.2), and an optional
 trace of the per-loop states.
 """
@@ -46,6 +46,12 @@ def hardmax(scores: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Ten
     top = scores.amax(dim=-1, keepdim=True)
     winners = (scores == top).to(scores.dtype)
     return winners / winners.sum(dim=-1, keepdim=True)
+
+
+def _head_mask(key_mask: torch.Tensor) -> torch.Tensor:
+    """A key mask broadcast over heads: [B, N_keys] (the same keys for every query) →
+    [B, 1, 1, N_keys]; [B, N_queries, N_keys] (per query, e.g. causal) → [B, 1, N_queries, N_keys]."""
+    return key_mask[:, None, None, :] if key_mask.dim() == 2 else key_mask[:, None, :, :]
 
 
 class MultiHeadAttention(nn.Module):
@@ -85,7 +91,7 @@ class MultiHeadAttention(nn.Module):
         Q = torch.einsum("hdw,bnw->bhnd", self.W_Q, Z)
         K = torch.einsum("hdw,bnw->bhnd", self.W_K, Z)
         scores = self.inverse_temperature * Q @ K.transpose(-1, -2)
-        mask = None if key_mask is None else key_mask[:, None, None, :]
+        mask = None if key_mask is None else _head_mask(key_mask)
         if self.kind == "hardmax":
             return hardmax(scores, mask)
         if self.kind == "softmax":
@@ -337,3 +343,22 @@ class LoopedTransformer(nn.Module):
     def parameter_count(self) -> int:
         """Parameters of L₁, the block and L₂ (the modulation's table or network not included)."""
         return sum(p.numel() for module in (self.embed, self.block, self.readout) for p in module.parameters())
+
+
+def init_for_training(block: ResidualBlock, *, depth: int, generator: torch.Generator | None = None) -> None:
+    """The training initialisation of one block (GPT-2, Radford et al. 2019; the scheme the
+    timestep-modulated looped transformer's authors use): W_Q, W_K, W_V, W_in ~ N(0, 0.02²); the
+    projections back into the residual stream W_O, W_out ~ N(0, (0.02/√(2·depth))²), ``depth`` the
+    number of block applications on one path; biases 0. Constructions set every weight by hand and
+    never call this; their blocks start at zero."""
+    if depth < 1:
+        raise InputError(f"depth must be >= 1, got {depth}")
+    residual = 0.02 / math.sqrt(2 * depth)
+    attention, feed_forward = block.attention, block.feed_forward
+    with torch.no_grad():
+        for weight in (attention.W_Q, attention.W_K, attention.W_V, feed_forward.W_in):
+            weight.normal_(0.0, 0.02, generator=generator)
+        for weight in (attention.W_O, feed_forward.W_out):
+            weight.normal_(0.0, residual, generator=generator)
+        feed_forward.b_in.zero_()
+        feed_forward.b_out.zero_()

@@ -61,6 +61,16 @@ TINY: dict[str, SweepConfig] = {
         device="cpu",
         params=(("m", 3), ("kappas", (10.0,)), ("batch", 2), ("loops", 8)),
     ),
+    "train": SweepConfig(
+        name="tiny",
+        cell="train",
+        device="cpu",
+        params=(("model", "looped"), ("loops", 2), ("width", 8), ("steps", 3), ("samples", 64)),
+        targets=("holder:alpha=0.5",),
+        d=(1,),
+        N=(2,),
+        p=(2.0,),
+    ),
 }
 
 

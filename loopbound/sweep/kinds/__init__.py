@@ -8,6 +8,7 @@
 - ``looped_gd`` (:mod:`~loopbound.sweep.kinds.looped_gd`): looped GD on in-context regression;
 - ``reference_curves`` (:mod:`~loopbound.sweep.kinds.reference`): the reference estimators;
 - ``newton_schulz`` (:mod:`~loopbound.sweep.kinds.newton_schulz`): the Newton–Schulz transformer.
+- ``train`` (:mod:`~loopbound.sweep.kinds.train`): a trained model at one loop count r.
 
 Each module defines its kind as ``KIND`` without registering it; :mod:`loopbound.sweep.cells`
 registers :data:`SHIPPED_KINDS`. Heavy imports (verify, the constructions' float modules) stay
@@ -17,7 +18,15 @@ inside the kinds' functions where a kind does not need them to validate its para
 from __future__ import annotations
 
 from loopbound.sweep.cell import CellKind
-from loopbound.sweep.kinds import approximation, approximation_curve, looped_gd, modulus, newton_schulz, reference
+from loopbound.sweep.kinds import (
+    approximation,
+    approximation_curve,
+    looped_gd,
+    modulus,
+    newton_schulz,
+    reference,
+    train,
+)
 
 SHIPPED_KINDS: tuple[CellKind, ...] = (
     modulus.KIND,
@@ -26,6 +35,7 @@ SHIPPED_KINDS: tuple[CellKind, ...] = (
     looped_gd.KIND,
     reference.KIND,
     newton_schulz.KIND,
+    train.KIND,
 )
 """Every cell kind of this package, registered when :mod:`loopbound.sweep.cells` is imported."""
 
