@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
 def _executor(args: argparse.Namespace, config: SweepConfig, store: Store) -> Executor:
     if args.executor == "submitit":
         return SubmititExecutor(
-            store.root / "submitit", parameters=dict(config.submitit), workers=args.workers, threads=args.threads
+            store.root / "submitit", parameters=config.executor_parameters, workers=args.workers, threads=args.threads
         )
     if args.workers is None:
         return LocalExecutor(threads_per_worker=args.threads)

@@ -8,8 +8,9 @@
 - :mod:`loopbound.sweep.cells`: the registry of cell kinds (:func:`register_cell_kind` for a
   user's) and a sweep expanded into cells;
 - :mod:`loopbound.sweep.store`: one atomic, checksummed record per cell, strict reads, resume plans;
-- :mod:`loopbound.sweep.executors`: the local process pool (default) and submitit, and
-  :func:`run_sweep`;
+- :mod:`loopbound.sweep.executors`: the local process pool (default) and :func:`run_sweep`;
+  :mod:`loopbound.sweep.submitit_executor`: submitit (Slurm job arrays; waited on by
+  :mod:`loopbound.sweep.slurm_queue`);
 - :mod:`loopbound.sweep.in_process`: :func:`compute`, cells computed in this process (stages,
   notebooks, tests), reading and writing the same store.
 
@@ -43,13 +44,13 @@ from loopbound.sweep.executors import (
     CellOutcome,
     CellTask,
     LocalExecutor,
-    SubmititExecutor,
     SweepSummary,
     execute_cell,
     run_sweep,
 )
 from loopbound.sweep.in_process import compute, compute_cells
 from loopbound.sweep.store import CellRecord, CorruptRecord, Plan, Store
+from loopbound.sweep.submitit_executor import SubmititExecutor
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -19,15 +19,17 @@ Every top-level axis (``targets``, ``d``, ``N``, ``p``, ``seeds``) takes one val
 list without repeats; ``targets`` is required by the kinds that measure a target, and a kind without
 one (``looped_gd``) refuses ``targets``, ``N`` and ``p`` (checked in :mod:`loopbound.sweep.cells`).
 Optional keys: ``name`` (a label, default the file's stem), ``imports`` (modules imported first,
-which may register more cell kinds) and a ``[submitit]`` table (executor parameters, passed to
-``submitit.AutoExecutor.update_parameters``). Unknown keys are errors.
+which may register more cell kinds), a ``[slurm]`` table (the job options of ``--executor
+submitit`` on a Slurm cluster, validated here: :data:`SLURM_OPTIONS`) and a ``[submitit]`` table
+(any other executor parameters, passed to ``submitit.AutoExecutor.update_parameters`` as they
+are). Unknown keys are errors.
 
 This module knows nothing about particular cell kinds: the ``[<cell>]`` table is kept raw (TOML
 lists frozen into tuples) and checked against the kind's parameter dataclass when the sweep is
 expanded into cells (:func:`loopbound.sweep.cells.expand_cells`). It also holds the small field
 validators that configuration dataclasses (here and in cell kinds) use, each raising
 :class:`FieldError` naming the field. Nothing here affects a cell's hash except through the values
-it validates: ``name``, ``imports`` and ``[submitit]`` say how to run, not what to compute.
+it validates: ``name``, ``imports``, ``[slurm]`` and ``[submitit]`` say how to run, not what to compute.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ COMMON_AXES = ("targets", "d", "N", "p")
 COMMON_AXIS_DEFAULTS: dict[str, tuple[Any, ...]] = {"d": (1,), "N": (2,), "p": (2.0,)}
 """Values of the axes a kind uses when the sweep file does not give them (``targets`` is required)."""
 
-TOP_LEVEL_KEYS = ("name", "cell", "targets", "d", "N", "p", "seeds", "device", "imports", "submitit")
+TOP_LEVEL_KEYS = ("name", "cell", "targets", "d", "N", "p", "seeds", "device", "imports", "slurm", "submitit")
 """Keys a sweep file may hold at top level, besides the table named after its cell kind."""
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:[0-9]+)?)$")
@@ -58,6 +60,23 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 KIND_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 """A cell kind's name: what ``cell = "…"`` says and the name of the kind's table."""
+
+SLURM_OPTIONS = {
+    "partition": "slurm_partition",
+    "account": "slurm_account",
+    "qos": "slurm_qos",
+    "time": "timeout_min",
+    "cpus_per_task": "cpus_per_task",
+    "mem_gb": "mem_gb",
+    "gpus_per_node": "gpus_per_node",
+    "array_parallelism": "slurm_array_parallelism",
+}
+"""The ``[slurm]`` table's keys and the ``submitit`` parameter each one sets (docs/sweeps.md)."""
+
+SLURM_TIME_PATTERN = re.compile(
+    r"^(?:(?:(?P<days>[0-9]+)-)?(?P<hours>[0-9]+):)?(?P<minutes>[0-9]+):(?P<seconds>[0-9]{2})$"
+)
+"""A Slurm time limit as text: ``MM:SS``, ``HH:MM:SS`` or ``D-HH:MM:SS`` (a bare number is minutes)."""
 
 
 class FieldError(InputError):
@@ -162,7 +181,8 @@ class SweepConfig:
     that uses the axis (``targets`` has none: it is required), and nothing for one that does not.
     ``params`` is the ``[<cell>]`` table as ``(key, value)`` pairs (TOML lists as tuples), checked
     against the kind's parameter dataclass by :func:`loopbound.sweep.cells.expand_cells`;
-    ``submitit`` holds executor parameters. ``source`` is the file as named (for messages) and
+    ``slurm`` holds the ``[slurm]`` table's options (validated: :func:`slurm_parameters`) and
+    ``submitit`` any other executor parameters; :attr:`executor_parameters` merges them. ``source`` is the file as named (for messages) and
     ``text`` its content (saved in the store's manifest).
     """
 
@@ -177,6 +197,7 @@ class SweepConfig:
     imports: tuple[str, ...] = ()
     params: tuple[tuple[str, Any], ...] = ()
     submitit: tuple[tuple[str, Any], ...] = ()
+    slurm: tuple[tuple[str, Any], ...] = ()
     source: str = "<config>"
     text: str = ""
 
@@ -207,6 +228,17 @@ class SweepConfig:
             keys = [key for key, _ in pairs]
             if len(set(keys)) != len(keys) or not all(isinstance(key, str) for key in keys):
                 raise FieldError(label, f"keys must be distinct strings, got {keys!r}")
+        slurm = slurm_parameters(self.slurm)
+        for key, _ in self.submitit:
+            if key in slurm:
+                option = next(name for name, parameter in SLURM_OPTIONS.items() if parameter == key)
+                raise FieldError(f"[submitit] {key}", f"is set by [slurm] {option} too; set it once")
+
+    @property
+    def executor_parameters(self) -> dict[str, Any]:
+        """What ``--executor submitit`` passes to ``update_parameters``: the ``[slurm]`` options as
+        submitit's names, and the ``[submitit]`` table."""
+        return {**slurm_parameters(self.slurm), **dict(self.submitit)}
 
     @property
     def digest(self) -> str:
@@ -277,6 +309,9 @@ def _from_mapping(data: Mapping[str, Any], *, source: str, text: str, default_na
     submitit = data.get("submitit", {})
     if not isinstance(submitit, dict):
         raise FieldError("[submitit]", f"must be a table of executor parameters, got {submitit!r}")
+    slurm = data.get("slurm", {})
+    if not isinstance(slurm, dict):
+        raise FieldError("[slurm]", f"must be a table of Slurm options ({', '.join(SLURM_OPTIONS)}), got {slurm!r}")
     imports = data.get("imports", [])
     if not isinstance(imports, list):
         raise FieldError("imports", f"must be a list of module names, got {imports!r}")
@@ -292,7 +327,49 @@ def _from_mapping(data: Mapping[str, Any], *, source: str, text: str, default_na
         imports=tuple(imports),
         params=tuple((key, freeze(value, f"[{cell}] {key}")) for key, value in section.items()),
         submitit=tuple((key, freeze(value, f"[submitit] {key}")) for key, value in submitit.items()),
+        slurm=tuple((key, freeze(value, f"[slurm] {key}")) for key, value in slurm.items()),
         source=source,
         text=text,
         **{key: freeze(value, key) for key, value in fields.items()},
     )
+
+
+# --------------------------------------------------------------------------- [slurm]
+def slurm_parameters(options: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """The ``[slurm]`` table's options, validated, as ``submitit`` parameters (:data:`SLURM_OPTIONS`).
+
+    ``partition``, ``account`` and ``qos`` are names; ``time`` is whole minutes (>= 1) or Slurm's
+    ``[D-][HH:]MM:SS``, rounded up to minutes; ``cpus_per_task`` and ``array_parallelism`` are
+    integers >= 1, ``gpus_per_node`` an integer >= 0 and ``mem_gb`` a number > 0 (GB per job).
+    """
+    parameters: dict[str, Any] = {}
+    for key, value in options:
+        field = f"[slurm] {key}"
+        if key not in SLURM_OPTIONS:
+            raise FieldError(field, f"unknown key (known: {', '.join(SLURM_OPTIONS)}; others go to [submitit])")
+        if key in ("partition", "account", "qos"):
+            if not isinstance(value, str) or not NAME_PATTERN.match(value):
+                raise FieldError(field, f"must be a Slurm name (letters, digits, '.', '_', '-'), got {value!r}")
+        elif key == "time":
+            value = slurm_minutes(field, value)
+        elif key == "mem_gb":
+            value = require_float(field, value, positive=True)
+        else:
+            value = require_int(field, value, minimum=0 if key == "gpus_per_node" else 1)
+        parameters[SLURM_OPTIONS[key]] = value
+    return parameters
+
+
+def slurm_minutes(field: str, value: Any) -> int:
+    """A time limit in whole minutes: an integer >= 1, or text ``[D-][HH:]MM:SS`` (rounded up)."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9]+", value.strip()):
+        value = int(value)
+    if isinstance(value, str):
+        match = SLURM_TIME_PATTERN.match(value.strip())
+        if match is None:
+            raise FieldError(field, f"must be minutes or D-HH:MM:SS, got {value!r}")
+        days, hours, minutes, seconds = (int(match[name] or 0) for name in ("days", "hours", "minutes", "seconds"))
+        if seconds >= 60 or (match["hours"] is not None and minutes >= 60) or (match["days"] and hours >= 24):
+            raise FieldError(field, f"must be minutes or D-HH:MM:SS, got {value!r}")
+        value = max(1, ((days * 24 + hours) * 60 + minutes) + math.ceil(seconds / 60))
+    return require_int(field, value, minimum=1)

@@ -4,7 +4,7 @@
 cell's seed), and writes the record atomically itself — or, if the cell raises, a failure file with
 the reason — so a crash of the parent process loses nothing that a worker finished.
 
-Two executors run it:
+Two executors run it (the second in :mod:`loopbound.sweep.submitit_executor`):
 
 - :class:`LocalExecutor` (the default): a ``concurrent.futures.ProcessPoolExecutor`` started
   with ``forkserver`` where the platform has it (else ``spawn``): workers never fork a process
@@ -13,25 +13,22 @@ Two executors run it:
   a worker starts in milliseconds instead of importing torch again. Each worker watches its
   parent: if the parent dies (SIGKILL included), the worker finishes the cell it is computing,
   writes its record, and exits without taking another.
-- :class:`SubmititExecutor`: ``submitit.AutoExecutor``. On a Slurm cluster (``srun`` on PATH)
-  each cell is one task of a job array. Elsewhere submitit picks its ``local`` executor, which
-  starts every job at once as a separate process (controller + task), so cells are grouped into
-  ``workers`` jobs that each run their cells one after the other. Its jobs are independent
-  processes: they keep running if the parent is killed (on Slurm that is the point).
+- ``SubmititExecutor``: ``submitit.AutoExecutor``, a Slurm job array where Slurm exists, else
+  submitit's local processes; its jobs call :func:`execute_cells`.
 
 :func:`run_sweep` ties a store's plan to an executor and returns a :class:`SweepSummary`.
 """
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import os
 import random
+import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -49,9 +46,6 @@ FORKSERVER_PRELOAD = ("torch", "numpy", "loopbound.sweep")
 """Imported once by the fork server; every local worker is forked from it with these loaded."""
 
 DEFAULT_START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-
-DEFAULT_SUBMITIT_TIMEOUT_MIN = 24 * 60
-"""submitit's local executor kills a job after ``timeout_min`` (2 minutes unless set): a day here."""
 
 
 # --------------------------------------------------------------------------- the unit of work
@@ -90,10 +84,17 @@ def execute_cell(task: CellTask) -> CellOutcome:
 
 
 def execute_cells(tasks: Sequence[CellTask]) -> list[CellOutcome]:
-    """The body of one submitit job: its cells one after the other."""
+    """The body of one submitit job: its cells one after the other. A failure is also printed on
+    stderr, so that the job's log (on Slurm, the task's log) says which cell failed and why."""
     if tasks:
         _limit_threads(tasks[0].threads)
-    return [execute_cell(task) for task in tasks]
+    outcomes = []
+    for task in tasks:
+        outcome = execute_cell(task)
+        if outcome.status == "failed":
+            print(f"loopbound: cell {outcome.hash[:12]} ({outcome.label}) failed: {outcome.reason}", file=sys.stderr)
+        outcomes.append(outcome)
+    return outcomes
 
 
 def _compute_and_store(task: CellTask) -> CellOutcome:
@@ -127,7 +128,10 @@ def _seed_everything(seed: int) -> None:
 
 
 def _limit_threads(threads: int) -> None:
-    """Set torch's intra-op threads; 0 leaves torch's default (on Slurm: the job's allocation)."""
+    """Set torch's intra-op threads; 0 means the Slurm task's CPUs (``SLURM_CPUS_PER_TASK``: without
+    CPU binding torch would take every core of the node), else torch's default."""
+    if threads == 0:
+        threads = int(os.environ.get("SLURM_CPUS_PER_TASK", "0") or 0)
     if threads > 0:
         import torch
 
@@ -234,114 +238,14 @@ class LocalExecutor:
         return outcomes
 
 
-# --------------------------------------------------------------------------- submitit
-class SubmititExecutor:
-    """Cells through ``submitit.AutoExecutor``: a Slurm job array where Slurm exists, else local
-    processes (grouped into ``workers`` jobs). ``parameters`` go to ``update_parameters``; the
-    key ``cluster`` forces submitit's choice (``slurm``, ``local`` or ``debug``)."""
-
-    name = "submitit"
-
-    def __init__(
-        self,
-        folder: Path,
-        *,
-        parameters: Mapping[str, Any] = {},
-        workers: int | None = None,
-        poll_seconds: float = 0.2,
-        threads: int = 1,
-    ) -> None:
-        try:
-            import submitit
-        except ImportError:
-            raise InputError("--executor submitit needs the submitit package: pip install 'loopbound[slurm]'") from None
-        options = dict(parameters)
-        cluster = options.pop("cluster", None)
-        try:
-            self._executor = submitit.AutoExecutor(folder=folder, cluster=cluster)
-            self._executor.update_parameters(**{"timeout_min": DEFAULT_SUBMITIT_TIMEOUT_MIN, **options})
-        except (NameError, AssertionError, ValueError, TypeError, RuntimeError) as error:
-            # submitit reports bad parameters as NameError/AssertionError/ValueError, several lines long
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise InputError(f"[submitit]: {first}") from None
-        self.cluster: str = self._executor.cluster
-        self.workers = workers if workers is not None else max(1, os.cpu_count() or 1)
-        self.poll_seconds = poll_seconds
-        self.threads_per_job = threads
-
-    @property
-    def runs_here(self) -> bool:
-        """False on Slurm: cells compute on the cluster's nodes, not on this machine."""
-        return self.cluster != "slurm"
-
-    @property
-    def label(self) -> str:
-        """How records name the executor that wrote them: ``submitit-slurm``, ``submitit-local``."""
-        return f"submitit-{self.cluster}"
-
-    def describe(self, cells: int) -> str:
-        if not cells:
-            return "nothing to compute"
-        if self.cluster == "slurm":
-            return "submitit on Slurm, one array task per cell"
-        return (
-            f"submitit '{self.cluster}' executor (no Slurm here), {min(self.workers, cells)} job(s) as local processes"
-        )
-
-    def threads(self, cells: int) -> int:
-        """Torch threads per job: 0 (torch's default: the job's own allocation) on Slurm, else
-        ``threads`` (default 1), as for the local pool."""
-        if self.cluster == "slurm":
-            return 0
-        return self.threads_per_job
-
-    def _groups(self, tasks: Sequence[CellTask]) -> list[list[CellTask]]:
-        count = len(tasks) if self.cluster == "slurm" else min(self.workers, len(tasks))
-        size = math.ceil(len(tasks) / count)
-        return [list(tasks[k : k + size]) for k in range(0, len(tasks), size)]
-
-    def run(self, tasks: Sequence[CellTask], tick: Tick) -> list[CellOutcome]:
-        if not tasks:
-            return []
-        groups = self._groups(tasks)
-        jobs = self._executor.map_array(execute_cells, groups)
-        store = Store(Path(tasks[0].store_root))
-        wanted = {task.cell.hash for task in tasks}
-        ticked: set[str] = set()
-        while True:  # progress: records appearing in the store, as jobs write them
-            finished = all(job.done() for job in jobs)
-            for hash in (store.record_hashes() & wanted) - ticked:
-                ticked.add(hash)
-                tick()
-            if finished:
-                break
-            time.sleep(self.poll_seconds)
-        outcomes: list[CellOutcome] = []
-        for job, group in zip(jobs, groups):
-            try:
-                outcomes.extend(job.result())
-            except Exception as error:  # submitit's job errors carry the remote traceback: keep its gist
-                lines = str(error).strip().splitlines()
-                gist = lines[-1] if lines else type(error).__name__
-                for task in group:
-                    if task.cell.hash in store.record_hashes():
-                        outcomes.append(CellOutcome(task.cell.hash, task.cell.label, "done", math.nan))
-                    else:
-                        outcomes.append(
-                            _failed(task, f"submitit job {job.job_id} failed: {gist} (logs: {job.paths.stderr})")
-                        )
-        for outcome in outcomes:
-            if outcome.hash not in ticked:
-                ticked.add(outcome.hash)
-                tick()
-        return outcomes
-
-
 class Executor(Protocol):
     """What :func:`run_sweep` needs of an executor."""
 
-    name: str
-    workers: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def workers(self) -> int: ...
 
     @property
     def runs_here(self) -> bool: ...

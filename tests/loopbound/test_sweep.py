@@ -404,7 +404,8 @@ def test_local_pool_and_submitit_write_the_same_records(tmp_path: Path) -> None:
     results = {}
     for name, executor in (
         ("local", LocalExecutor(workers=2)),
-        ("submitit", SubmititExecutor(tmp_path / "submitit" / "submitit", workers=1)),  # one job: one process
+        # submitit's local executor, also where Slurm is installed (tests/slurm/ covers Slurm); one job: one process
+        ("submitit", SubmititExecutor(tmp_path / "submitit" / "submitit", parameters={"cluster": "local"}, workers=1)),
     ):
         store = Store(tmp_path / name)
         store.prepare()
@@ -419,7 +420,6 @@ def test_local_pool_and_submitit_write_the_same_records(tmp_path: Path) -> None:
         )
         assert len(summary.done) == 2 and not summary.failed and len(ticks) == 2, summary
         results[name] = {h: store.read(h) for h in store.record_hashes()}
-    assert SubmititExecutor(tmp_path / "probe").cluster == "local"  # no Slurm on this machine
     assert results["local"].keys() == results["submitit"].keys() == {cell.hash for cell in cells}
     for h, record in results["local"].items():
         other = results["submitit"][h]
