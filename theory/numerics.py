@@ -55,7 +55,7 @@ def require_bits(bits: int, dtype: torch.dtype, what: str) -> None:
             + (
                 " (use float64)"
                 if bits <= 53
-                else " (beyond float64: use exact arithmetic, loopbound.constructions.exact)"
+                else " (beyond float64: exact arithmetic evaluates it, e.g. verify --arithmetic auto or exact)"
             )
         )
 

@@ -32,12 +32,12 @@ from loopbound.verify_result import VerifyRow
 
 # (target, d, N, timestep, loops as LOW:HIGH:COUNT, samples)
 STUDY = [
-    ("smooth", 1, 1, False, "5:1100:9", 1024),
-    ("smooth", 1, 1, True, "5:1100:9", 1024),
-    ("smooth", 1, 2, False, "10:600:7", 1024),
-    ("smooth", 1, 2, True, "10:600:7", 1024),
-    ("smooth", 2, 1, True, "20:4200:6", 2048),
-    ("smooth", 2, 2, True, "60:4200:3", 1024),
+    ("smooth", 1, 1, False, "5:1100:16", 1024),
+    ("smooth", 1, 1, True, "5:1100:16", 1024),
+    ("smooth", 1, 2, False, "9:1500:20", 1024),
+    ("smooth", 1, 2, True, "9:1500:20", 1024),
+    ("smooth", 2, 1, True, "18:15000:24", 2048),
+    ("smooth", 2, 2, True, "66:4200:3", 1024),
 ]
 QUICK = [
     ("smooth", 1, 1, False, "5:130:4", 256),
@@ -124,9 +124,12 @@ def main(argv: list[str]) -> int:
     records = []
     with intra_op_threads(1):
         for target_name, d, N, timestep, loops_text, samples in QUICK if quick else STUDY:
-            record = run_one(target_name, d, N, timestep, loops_text, samples)
-            name = f"{target_name}-d{d}-N{N}-{'timestep' if timestep else 'looped'}.json"
-            (out / name).write_text(json.dumps(record))
+            path = out / f"{target_name}-d{d}-N{N}-{'timestep' if timestep else 'looped'}.json"
+            if path.exists():  # a rerun reuses what an earlier run wrote
+                record = json.loads(path.read_text())
+            else:
+                record = run_one(target_name, d, N, timestep, loops_text, samples)
+                path.write_text(json.dumps(record))
             records.append(record)
     save_pdf_png(approximation_figure(records), out / "approximation")
     lines = [
