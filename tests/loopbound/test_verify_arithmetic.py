@@ -99,3 +99,16 @@ def test_the_unscaled_construction_verifies_past_a_thousand_loops() -> None:
     payload = json.loads(result.stdout)
     arithmetic = {row["r"]: row["arithmetic"] for row in payload["rows"]}
     assert arithmetic[1025] == "exact" and arithmetic[129] == "exact"
+
+
+@pytest.mark.slow
+def test_timestep_scaling_verifies_d2_n1_past_four_thousand_loops() -> None:
+    """The issue's check: with timestep scaling, d = 2 and N = 1 verify to >= 4000 loops (float64
+    holds the timestep-scaled construction at every grid)."""
+    result = run_cli(
+        "verify", "smooth", "--d", "2", "--N", "1", "--timestep", "--loops", "260,4104", "--samples", "512", "--json"
+    )
+    assert result.code == 0, result.stderr[-2000:]
+    rows = json.loads(result.stdout)["rows"]
+    assert max(row["loops"] for row in rows) >= 4000
+    assert all(row["arithmetic"] == "float64" and row["status"] == "held" for row in rows)
