@@ -3,6 +3,7 @@ range snapped to the loop counts a construction family actually runs (``loopboun
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 
 from loopbound.construction_family import ConstructionFamily
@@ -44,15 +45,29 @@ def is_loops_range(text: str) -> bool:
 
 
 def snap_loops(loops: Sequence[int], family: ConstructionFamily, *, d: int, N: int, timestep: bool) -> tuple[int, ...]:
-    """Each budget r replaced by the loop count of the construction it runs (the largest grid whose
-    construction fits in r), without repeats: r = 9 and r = 17 may run the same construction, and
-    two equal measurements would enter the rate fit as two points. A budget below the smallest
-    construction is kept as it is (verify names it)."""
-    snapped = set()
-    for r in loops:
-        m = family.grid_for_loops(r, d, N, timestep=timestep)
-        snapped.add(int(family.loops_for_grid(m, d, N, timestep=timestep)) if m is not None and m >= 1 else r)
-    return tuple(sorted(snapped))
+    """One budget per construction: of the budgets that run the same construction (the largest grid
+    m whose loop count fits in r: every r in [loops(m), loops(m + 1))), the largest one asked for.
+
+    r = 9 and r = 17 may run the same construction, and two equal measurements would enter the rate
+    fit as two points; keeping the largest budget keeps the claim as strict as the range asked for
+    it to be (a bound that decreases in r, as every rate bound does, is strictest there; snapping
+    down to the construction's own loop count would weaken it). A budget below the smallest
+    construction is kept as it is (verify names it). Work ∝ the number of constructions (one
+    ``grid_for_loops`` each, and a bisection of the sorted budgets), not the number of budgets."""
+    budgets = sorted(set(int(r) for r in loops))
+    kept: list[int] = []
+    i = 0
+    while i < len(budgets):
+        m = family.grid_for_loops(budgets[i], d, N, timestep=timestep)
+        if m is None or m < 1:
+            kept.append(budgets[i])
+            i += 1
+            continue
+        next_construction = int(family.loops_for_grid(m + 1, d, N, timestep=timestep))
+        j = max(i + 1, bisect.bisect_left(budgets, next_construction))
+        kept.append(budgets[j - 1])
+        i = j
+    return tuple(kept)
 
 
 LOOPS_RANGE_MAX = 10**6

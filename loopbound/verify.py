@@ -229,7 +229,10 @@ def _annotate(
     warned = [row.r for row in rows if row.warnings]
     warnings = (rare_errors_summary(warned),) if warned else ()
     context = "" if hypotheses is None or hypotheses.inside else hypotheses.describe()
-    verdict = dataclasses.replace(verdict, level=level, warnings=warnings, reading_notes=tuple(notes), context=context)
+    not_shown = tuple(row.r for row in rows if row.refused is not None)
+    verdict = dataclasses.replace(
+        verdict, level=level, warnings=warnings, reading_notes=tuple(notes), context=context, not_shown=not_shown
+    )
     return verdict, annotated
 
 

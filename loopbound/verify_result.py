@@ -96,7 +96,7 @@ class VerifyRow:
             "sup_error_lower_bound": None if sup is None else sup.value,
             "bound": self.bound,
             "bound_upper": self.bound_upper,
-            "bound_method": self.bound_method,
+            "bound_method": None if self.refused is not None else self.bound_method,  # a refused row has no bound
             "bound_reason": self.bound_reason,
             "ratio": ratio,
             "values": {name: json_number(value) for name, value in self.values.items()},

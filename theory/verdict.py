@@ -148,6 +148,9 @@ class Verdict:
     warnings: tuple[str, ...] = ()
     reading_notes: tuple[tuple[int, str], ...] = ()
     context: str = ""
+    not_shown: tuple[int, ...] = ()
+    """The r asked for where nothing could be measured (the construction was refused there): the
+    bound is then not shown to hold at every r asked, whatever the measured points say."""
 
     @property
     def confidence_level(self) -> float:
@@ -171,7 +174,8 @@ class Verdict:
 
     @property
     def held(self) -> bool:
-        return bool(self.points) and all(v.status is Status.HELD for v in self.points)
+        """Held at every r asked: every point held and no r left unmeasured."""
+        return bool(self.points) and not self.not_shown and all(v.status is Status.HELD for v in self.points)
 
     @property
     def status(self) -> Status:
@@ -226,6 +230,9 @@ class Verdict:
         text = self._core_summary()
         if self.context:
             text = f"{self.context}: {text}"
+        if self.not_shown:
+            named = ", ".join(map(str, self.not_shown))
+            text += f"; not shown at r = {named} (refused: the construction could not be evaluated there)"
         for warning in self.warnings:
             text += f"; warning: {warning}"
         return text

@@ -48,7 +48,9 @@ QUICK = [
 def run_one(target_name: str, d: int, N: int, timestep: bool, loops_text: str, samples: int) -> dict[str, Any]:
     """One verify record (JSON), rows printed as they finish."""
     family = load_family()
-    loops = snap_loops(parse_loops(loops_text), family, d=d, N=N, timestep=timestep)
+    kept = snap_loops(parse_loops(loops_text), family, d=d, N=N, timestep=timestep)
+    grids = {family.grid_for_loops(r, d, N, timestep=timestep) for r in kept}
+    loops = tuple(sorted(family.loops_for_grid(m, d, N, timestep=timestep) for m in grids))  # each at its own loops
     variant = "timestep" if timestep else "looped"
     began = time.perf_counter()
 

@@ -87,8 +87,7 @@ def add_parser(subcommands: Any) -> None:
         "--loops",
         type=from_parser(_loops_text),
         required=True,
-        help="loop budgets r: comma list or LOW:HIGH:COUNT (log-spaced, snapped to the construction's distinct "
-        "loop counts)",
+        help="loop budgets r: comma list or LOW:HIGH:COUNT (log-spaced; one budget per construction, the largest asked)",
     )
     _add_arithmetic_options(parser)
     parser.add_argument(
@@ -178,7 +177,7 @@ def _write_outputs(args: argparse.Namespace, result: VerifyResult, loops: tuple[
     else:
         if is_loops_range(args.loops):
             shown = ", ".join(str(r) for r in loops)
-            print(f"loops {args.loops.strip()}: snapped to the construction's distinct loop counts {shown}")
+            print(f"loops {args.loops.strip()}: one budget per construction, the largest asked: {shown}")
         print(format_table(result))
     _write_csv(args, result.to_json())
     if args.plot is not None:

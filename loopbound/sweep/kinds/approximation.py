@@ -103,7 +103,7 @@ class ApproximationRow(JsonRecord):
     sup_error_lower_bound: float | None
     bound: float | None
     bound_upper: float | None
-    bound_method: str
+    bound_method: str | None
     bound_reason: str | None
     ratio: float | None
     values: Mapping[str, Any]
