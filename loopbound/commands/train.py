@@ -17,7 +17,7 @@ from typing import Any
 
 from loopbound.cli_types import nonnegative_int, positive_int, seed
 from loopbound.theory.numerics import intra_op_threads, resolve_device
-from loopbound.training.config import MODELS, SIZES, config_for_size
+from loopbound.training.config import MODELS, PAST_R, SIZES, config_for_size
 from loopbound.training.result import TrainResult
 
 
@@ -44,6 +44,12 @@ def add_parser(subcommands: Any) -> None:
     parser.add_argument("--last-loops", type=positive_int, default=None, help="T: loss over the last T loops")
     parser.add_argument("--truncate", action="store_true", help="no gradient through the first r - T loops")
     parser.add_argument("--curriculum", action="store_true", help="grow loops (and icl dimension) over training")
+    parser.add_argument(
+        "--past-r",
+        choices=PAST_R,
+        default=None,
+        help="also train loops r..2r (window) or r..a random count in [r, 2r] (random); default none",
+    )
     parser.add_argument("--inject", choices=("on", "off"), default=None, help="input injection (default: looped on)")
     parser.add_argument(
         "--positions", choices=("on", "off"), default=None, help="learned positions (default: on for icl:linear)"
@@ -79,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         last_loops=args.last_loops,
         truncate=args.truncate,
         curriculum=args.curriculum,
+        past_r=args.past_r,
         inject=None if args.inject is None else args.inject == "on",
         positions=None if args.positions is None else args.positions == "on",
         eval_samples=args.samples,

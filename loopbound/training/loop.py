@@ -4,7 +4,9 @@ backpropagation, the curriculum, checkpoints and resume, and the measured result
 Objective (Yang et al. 2024, arXiv 2311.12424, eq. (3)): with r_s the loop count at step s (r, or
 the curriculum's ⌈r·min(1, 2s/S)⌉) and T_s = min(T, r_s), the loss is the mean over the loops
 t = r_s − T_s + 1 … r_s of the task's loss of the readout after loop t; with ``truncate`` the first
-r_s − T_s loops run without gradients. AdamW (Loshchilov & Hutter 2019) with betas (0.9, 0.95),
+r_s − T_s loops run without gradients. With ``past_r`` the step runs ρ_s loops, ρ_s = 2r_s
+(``window``) or drawn uniformly from {r_s, …, 2r_s} by a generator seeded with (seed, step)
+(``random``), and the loss covers the loops r_s − T_s + 1 … ρ_s (:func:`loop_window`). AdamW (Loshchilov & Hutter 2019) with betas (0.9, 0.95),
 weight decay on matrices only, gradient norm clipped at ``clip``; the learning rate rises linearly
 over ``warmup`` steps, then follows a cosine down to ``min_lr_ratio``·lr. A plain loop, no framework.
 
@@ -31,9 +33,12 @@ from loopbound.theory.errors import InputError
 from loopbound.training.config import TrainConfig
 from loopbound.training.models import TrainedTransformer, build_model, matched_width, parameter_count, parameters_of
 from loopbound.training.result import TrainResult
-from loopbound.training.tasks import CubeTask, InContextTask, make_task
+from loopbound.training.tasks import CubeTask, InContextTask, make_task, stream_generator
 
-__all__ = ["Trainer", "train", "learning_rate", "loops_at", "dims_at", "match_parameters"]
+__all__ = ["Trainer", "train", "learning_rate", "loops_at", "loop_window", "dims_at", "match_parameters"]
+
+LOOPS_STREAM = 3
+"""The random stream of the loop counts drawn by ``past_r = random`` (the tasks use 0, 1 and 2)."""
 
 OnCheckpoint = Callable[[int], None]
 
@@ -57,6 +62,21 @@ def loops_at(config: TrainConfig, step: int) -> int:
     """The loop count trained at ``step``: r, or the curriculum's ramp."""
     loops = 1 if config.model == "standard" else config.loops
     return _ramp(config, step, loops) if config.curriculum else loops
+
+
+def loop_window(config: TrainConfig, step: int) -> tuple[int, int]:
+    """(loops run, loops in the loss) at ``step``: (r_s, T_s) (module docstring), or with
+    ``past_r`` (ρ_s, T_s + ρ_s − r_s), ρ_s = 2r_s or uniform on {r_s, …, 2r_s}, a function of
+    (seed, step) only, so a resumed run draws the same counts."""
+    loops = loops_at(config, step)
+    last = min(int(config.last_loops or 1), loops)
+    if config.past_r == "none":
+        return loops, last
+    drawn = 2 * loops
+    if config.past_r == "random":
+        generator = stream_generator(config.seed, LOOPS_STREAM, step)
+        drawn = int(torch.randint(loops, 2 * loops + 1, (1,), generator=generator))
+    return drawn, last + drawn - loops
 
 
 def dims_at(config: TrainConfig, step: int) -> int:
@@ -106,8 +126,7 @@ class Trainer:
     def step(self, step: int) -> float:
         """One optimiser step; returns the loss."""
         config = self.config
-        loops, dims = loops_at(config, step), dims_at(config, step)
-        last = min(int(config.last_loops or 1), loops)
+        (loops, last), dims = loop_window(config, step), dims_at(config, step)
         X, Y, mask = self.task.batch(step, config.batch, dims)
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(config, step)
