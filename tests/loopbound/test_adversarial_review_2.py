@@ -150,8 +150,8 @@ def test_json_table_and_latex_agree_on_a_mixed_verdict(tmp_path: Path, monkeypat
 
 
 def test_unsorted_duplicate_loops_and_a_collapsing_range() -> None:
-    """``11,5,11,5`` is two rows (5, 11); ``5:6:3`` is r = 5 (6 runs the same construction and a range
-    is snapped to distinct loop counts); a negative bound is violated (exit 1)
+    """``11,5,11,5`` is two rows (5, 11); ``5:6:3`` is r = 6 (5 and 6 run the same construction, and a
+    range keeps one budget per construction, the largest); a negative bound is violated (exit 1)
     also at --level 0.5, and the odd --samples is rounded up, said in the JSON."""
     result = run_cli(
         "verify",
@@ -175,7 +175,9 @@ def test_unsorted_duplicate_loops_and_a_collapsing_range() -> None:
     assert record["verdict"]["violated"] == [5, 11] and record["settings"]["level"] == 0.5
     assert record["settings"]["samples"] >= 300
     ranged = run_cli("verify", "holder", "--N", "1", "--loops", "5:6:3", *SMALL, "--json")
-    assert [row["r"] for row in json.loads(ranged.stdout)["rows"]] == [5]  # 6 runs r = 5's construction: snapped
+    assert [row["r"] for row in json.loads(ranged.stdout)["rows"]] == [
+        6
+    ]  # 5 and 6 run one construction: the largest kept
 
 
 def test_min_with_a_bracketed_modulus_is_held_only_at_its_low_end() -> None:
