@@ -73,7 +73,7 @@ def _evaluation(points: int | float, m: int, d: int, N: int, *, exact: bool, dev
     """Evaluating the construction at δ = 1/m at ``points``: in exact arithmetic where ``exact`` and
     the unscaled construction needs more than float64's 53 bits, else in float64."""
     loops, bits = construction_loops(m, d, N), _unscaled_bits(m, d, N)
-    if exact and bits > 53:
+    if exact and bits > FLOAT64_BITS:
         return exact_evaluation_estimate(points, loops, N, bits)
     return evaluation_estimate(points, loops, N, device)
 
@@ -134,7 +134,9 @@ def check_verify(
             _refuse_unscaled_beyond_float64(grids, grid_of, d, N, d_out)
         return
     in_exact = (
-        " (in exact arithmetic past float64)" if exact and any(_unscaled_bits(m, d, N) > 53 for m in grids) else ""
+        " (in exact arithmetic past float64)"
+        if exact and any(_unscaled_bits(m, d, N) > FLOAT64_BITS for m in grids)
+        else ""
     )
     work = [f"{count(evaluated * sum(map(float, loops_run)))} sequence-loops{in_exact}"]
     if builds:
@@ -175,13 +177,12 @@ before building it."""
 def _refuse_unscaled_beyond_float64(
     grids: Sequence[int], grid_of: Mapping[int, int], d: int, N: int, d_out: int
 ) -> None:
-    """The unscaled construction's register holds its K value-step signs plus m + N − 2 padding
-    bits, so it needs at least K + m + N + 1 bits (:func:`loopbound.constructions.universal.universal_spec`)."""
+    """Refuse, before building it, the first grid whose register (:func:`_unscaled_bits`) float64
+    cannot hold when building it alone would take long."""
     from loopbound.theory.errors import PrecisionError
 
     for m in grids:
-        K = largest_id(m, d, N)
-        bits = K + m + N + 1
+        bits = _unscaled_bits(m, d, N)
         if bits <= FLOAT64_BITS:
             continue
         build = build_estimate(m, d, N, d_out, timestep=False)
@@ -196,7 +197,7 @@ def _refuse_unscaled_beyond_float64(
 
 def _unscaled_bits(m: int, d: int, N: int) -> int | float:
     """The unscaled construction's register holds its K value-step signs plus m + N − 2 padding
-    bits: at least K + m + N + 1 bits."""
+    bits: at least K + m + N + 1 bits (:func:`loopbound.constructions.universal.universal_spec`)."""
     K = largest_id(m, d, N)
     return K if K == math.inf else K + m + N + 1
 

@@ -158,6 +158,15 @@ class _RowContext:
     p: float
     sup: float
 
+    def inputs(self, r: int, m: int, guarantee: Any) -> tuple[ClaimInputs, tuple[ModulusValue, ...]]:
+        """What the claim reads at r on grid m, and the moduli it reads them from."""
+        used = tuple(self.moduli.get(self.scales[r], {}).values())
+        brackets = {mv.name: mv.bracket for mv in used}
+        inputs = ClaimInputs(
+            r=r, grid=m, d=self.d, N=self.N, p=self.p, sup=self.sup, guarantee=guarantee, brackets=brackets
+        )
+        return inputs, used
+
 
 def _grid_rows(
     context: _RowContext, rs: Sequence[int], m: int, built: GridModel, measurement: ErrorMeasurement | None
@@ -168,18 +177,7 @@ def _grid_rows(
         return [VerifyRow(r, m, 1.0 / m, None, None, None, {}, refused=reason, arithmetic=built.arithmetic) for r in rs]
     rows = []
     for r in rs:
-        used = tuple(context.moduli.get(context.scales[r], {}).values())
-        brackets = {mv.name: mv.bracket for mv in used}
-        inputs = ClaimInputs(
-            r=r,
-            grid=m,
-            d=context.d,
-            N=context.N,
-            p=context.p,
-            sup=context.sup,
-            guarantee=built.model.guarantee,
-            brackets=brackets,
-        )
+        inputs, used = context.inputs(r, m, built.model.guarantee)
         row = _row(context.claim, inputs, built.model, measurement, used)
         rows.append(dataclasses.replace(row, arithmetic=built.arithmetic))
     return rows
@@ -291,12 +289,7 @@ def _check_user_bound(context: _RowContext, grids: dict[int, int]) -> None:
     if not isinstance(context.claim, UserClaim):
         return
     for r, m in grids.items():
-        brackets = {mv.name: mv.bracket for mv in context.moduli.get(context.scales[r], {}).values()}
-        context.claim.evaluate(
-            ClaimInputs(
-                r=r, grid=m, d=context.d, N=context.N, p=context.p, sup=context.sup, guarantee=None, brackets=brackets
-            )
-        )
+        context.claim.evaluate(context.inputs(r, m, guarantee=None)[0])
 
 
 # --------------------------------------------------------------------------- the verification

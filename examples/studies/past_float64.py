@@ -24,7 +24,7 @@ import torch
 
 from loopbound.figures.approximation import approximation_figure
 from loopbound.figures.save import save_pdf_png
-from loopbound.loop_budgets import parse_loops, snap_loops
+from loopbound.loop_budgets import parse_loops
 from loopbound.target_loading import load_target
 from loopbound.theory.numerics import intra_op_threads
 from loopbound.verify import load_family, verify
@@ -48,8 +48,7 @@ QUICK = [
 def run_one(target_name: str, d: int, N: int, timestep: bool, loops_text: str, samples: int) -> dict[str, Any]:
     """One verify record (JSON), rows printed as they finish."""
     family = load_family()
-    kept = snap_loops(parse_loops(loops_text), family, d=d, N=N, timestep=timestep)
-    grids = {family.grid_for_loops(r, d, N, timestep=timestep) for r in kept}
+    grids = {family.grid_for_loops(r, d, N, timestep=timestep) for r in parse_loops(loops_text)}
     loops = tuple(sorted(family.loops_for_grid(m, d, N, timestep=timestep) for m in grids))  # each at its own loops
     variant = "timestep" if timestep else "looped"
     began = time.perf_counter()

@@ -55,42 +55,37 @@ def _ticks_at(ax: Any, values: list[float]) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
-def plot_against_delta(points: Sequence[Any], *, N: int, qk_norm: float, kind: str = "sequence", ax=None):
-    """The ``kind`` modulus against δ (log-log) of both layers at sequence length N and ‖A‖₂ = ``qk_norm``."""
+def _plot_against(points: Sequence[Any], axis: str, keep: Any, *, xlabel: str, ylabel: str, ax: Any) -> Any:
+    """The chosen points' moduli of both layers against the field ``axis`` (log-log)."""
     import matplotlib.pyplot as plt
 
     if ax is None:
         _, ax = plt.subplots()
-    chosen = [p for p in _points(points) if p.N == N and p.qk_norm == qk_norm and p.kind == kind]
+    chosen = [p for p in _points(points) if keep(p)]
     for layer in LAYER_COLOURS:
-        mine = sorted((p for p in chosen if p.layer == layer), key=lambda p: p.delta)
+        mine = sorted((p for p in chosen if p.layer == layer), key=lambda p: getattr(p, axis))
         if mine:
-            _draw(ax, layer, [p.delta for p in mine], [p.lower for p in mine], [p.upper for p in mine])
-    _ticks_at(ax, [p.delta for p in chosen])
+            _draw(ax, layer, [getattr(p, axis) for p in mine], [p.lower for p in mine], [p.upper for p in mine])
+    _ticks_at(ax, [getattr(p, axis) for p in chosen])
     ax.set_yscale("log")
-    ax.set_xlabel("δ")
-    ax.set_ylabel(f"{kind} modulus ω(δ)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.grid(True, which="major")
     return ax
+
+
+def plot_against_delta(points: Sequence[Any], *, N: int, qk_norm: float, kind: str = "sequence", ax=None):
+    """The ``kind`` modulus against δ (log-log) of both layers at sequence length N and ‖A‖₂ = ``qk_norm``."""
+    keep = lambda p: p.N == N and p.qk_norm == qk_norm and p.kind == kind  # noqa: E731
+    return _plot_against(points, "delta", keep, xlabel="δ", ylabel=f"{kind} modulus ω(δ)", ax=ax)
 
 
 def plot_against_norm(points: Sequence[Any], *, N: int, delta: float, kind: str = "sequence", ax=None):
     """The ``kind`` modulus at one δ against ‖A‖₂ (log-log) of both layers at sequence length N."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots()
-    chosen = [p for p in _points(points) if p.N == N and p.delta == delta and p.kind == kind]
-    for layer in LAYER_COLOURS:
-        mine = sorted((p for p in chosen if p.layer == layer), key=lambda p: p.qk_norm)
-        if mine:
-            _draw(ax, layer, [p.qk_norm for p in mine], [p.lower for p in mine], [p.upper for p in mine])
-    _ticks_at(ax, [p.qk_norm for p in chosen])
-    ax.set_yscale("log")
-    ax.set_xlabel("‖A‖₂ = ‖W_Q W_Kᵀ‖₂/√d")
-    ax.set_ylabel(f"{kind} modulus at δ = {delta:g}")
-    ax.grid(True, which="major")
-    return ax
+    keep = lambda p: p.N == N and p.delta == delta and p.kind == kind  # noqa: E731
+    return _plot_against(
+        points, "qk_norm", keep, xlabel="‖A‖₂ = ‖W_Q W_Kᵀ‖₂/√d", ylabel=f"{kind} modulus at δ = {delta:g}", ax=ax
+    )
 
 
 def attention_regularity_figure(points: Sequence[Any], *, qk_norm: float, delta: float):
